@@ -1,0 +1,87 @@
+/* conf: backstop.conf, "Name value" per line, parsed once by one table of
+ * {name, type, default, validator} into a const struct. Errors read "file:line: message". */
+#ifndef BACKSTOP_CONF_H
+#define BACKSTOP_CONF_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <time.h>
+
+enum conf_err {
+	CONF_OK = 0,
+	CONF_ENOMEM = -1,	/* temporary */
+	CONF_EIO = -2,		/* temporary: cannot read the file */
+	CONF_ESYNTAX = -3,	/* permanent: a line does not parse */
+	CONF_EUNKNOWN = -4,	/* permanent: unknown name */
+	CONF_EVALUE = -5,	/* permanent: a value fails its validator */
+	CONF_EMISSING = -6,	/* permanent: a required name is missing */
+};
+
+enum conf_action { CONF_REJECT, CONF_TEMPFAIL, CONF_ACCEPT, CONF_MARK };
+enum conf_durability { CONF_DUR_SYNC, CONF_DUR_WRITE, CONF_DUR_NONE };
+
+struct conf_list {
+	size_t n;
+	char **v;
+};
+
+struct conf_net {
+	sa_family_t family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	unsigned prefix;
+};
+
+struct conf_nets {
+	size_t n;
+	struct conf_net *v;
+};
+
+struct conf {
+	char *path;			/* the file it came from */
+	char *socket;
+	char *map_socket;
+	char *user_id;			/* NULL: stay as started */
+	char *pid_file;			/* NULL: none */
+	bool background;
+	bool syslog;
+	int syslog_facility;		/* LOG_MAIL ... */
+	int log_level;			/* LOG_ERR ... LOG_DEBUG */
+	char *key_directory;
+	char *replay_database;		/* NULL when "none" */
+	enum conf_durability durability;
+	struct conf_list domains;
+	struct conf_nets internal_hosts;
+	char *outbound_daemon_name;
+	unsigned tag_validity;
+	unsigned max_bounces_per_tag;	/* 0: no limit */
+	enum conf_action on_untagged, on_invalid, on_replay, on_internal_error;
+	time_t tagging_since;		/* CONF_TAGGING_AUTO: the key store's creation time */
+	bool dry_run;
+	struct conf_list exempt_senders, exempt_recipients, bounce_senders;
+	char *srs_domain;		/* NULL: SRS off */
+	char srs_separator;
+	unsigned srs_hash_length, srs_hash_min, srs_max_age;
+};
+
+#define CONF_TAGGING_AUTO ((time_t)-1)
+
+/* conf_load - read and check a file; on failure err holds "file:line: message" */
+int conf_load(const char *path, struct conf **out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* conf_parse - parse text as if read from a file called name */
+int conf_parse(const char *text, size_t len, const char *name, struct conf **out, char *err,
+    size_t errlen) __attribute__((warn_unused_result));
+/* conf_free - release a configuration */
+void conf_free(struct conf *c);
+/* conf_net_contains - is the address (struct in_addr/in6_addr bytes) in the list? */
+bool conf_nets_contain(const struct conf_nets *nets, sa_family_t family, const void *addr);
+/* conf_action_name - "reject", "tempfail", "accept", "mark" */
+const char *conf_action_name(enum conf_action a);
+/* conf_default_path - the compiled-in default configuration file */
+const char *conf_default_path(void);
+/* conf_strerror - text for a conf_err code */
+const char *conf_strerror(int err);
+
+#endif

@@ -1,0 +1,18 @@
+/* log: one logging API for every program, to syslog or to stderr.
+ * The only library module that writes anything; mains decide what to say. */
+#ifndef BACKSTOP_LOG_H
+#define BACKSTOP_LOG_H
+
+#include <stdbool.h>
+#include <syslog.h>
+
+/* log_open - choose syslog (with facility) or stderr, and the most verbose level shown */
+void log_open(const char *ident, bool use_syslog, int facility, int level);
+/* log_msg - one line at priority prio (LOG_ERR ... LOG_DEBUG) */
+void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* log_facility_parse - "mail", "local0".. to LOG_*, or -1 */
+int log_facility_parse(const char *name);
+/* log_level_parse - "err", "warning", "notice", "info", "debug" to LOG_*, or -1 */
+int log_level_parse(const char *name);
+
+#endif
