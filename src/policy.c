@@ -1,0 +1,319 @@
+/* policy: DESIGN.md's "Milter decisions" table, row by row. Everything here is a pure
+ * function of its arguments, so each row is unit-tested without an MTA; the milter only
+ * gathers facts (client, macros, addresses, replay count) and carries out the result. */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "policy.h"
+
+bool
+policy_outbound(const struct conf *c, sa_family_t family, const void *ip,
+    const char *auth_authen, const char *daemon_name)
+{
+	if (auth_authen != NULL && *auth_authen != '\0')
+		return true;
+	if (c->outbound_daemon_name != NULL && daemon_name != NULL &&
+	    strcmp(c->outbound_daemon_name, daemon_name) == 0)
+		return true;
+	return ip != NULL && conf_nets_contain(&c->internal_hosts, family, ip);
+}
+
+static bool
+policy_match_any(const struct conf_list *l, const struct addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (addr_match(a, l->v[i]))
+			return true;
+	return false;
+}
+
+bool
+policy_bounce(const struct conf *c, const struct addr *sender)
+{
+	return sender->null || policy_match_any(&c->bounce_senders, sender);
+}
+
+bool
+policy_exempt_rcpt(const struct conf *c, const struct addr *rcpt)
+{
+	return policy_match_any(&c->exempt_recipients, rcpt);
+}
+
+enum policy_sign
+policy_sign(const struct conf *c, const struct keyring *kr, time_t now,
+    const struct addr *sender, bool rcpt_exempt, struct addr *out)
+{
+	if (policy_bounce(c, sender))
+		return POLICY_SIGN_BOUNCE;
+	if (!addr_domain_in(sender->domain, c->domains.v, c->domains.n))
+		return POLICY_SIGN_NOT_OURS;
+	if (policy_match_any(&c->exempt_senders, sender))
+		return POLICY_SIGN_EXEMPT_SENDER;
+	if (rcpt_exempt)
+		return POLICY_SIGN_EXEMPT_RCPT;
+	if (kr == NULL)
+		return POLICY_SIGN_NOKEY;
+	switch (prvs_sign(kr, sender, now, c->tag_validity, out)) {
+	case PRVS_OK: return POLICY_SIGN_OK;
+	case PRVS_ETAGGED: return POLICY_SIGN_TAGGED;
+	case PRVS_EQUOTED: return POLICY_SIGN_QUOTED;
+	case PRVS_ETOOLONG: return POLICY_SIGN_TOOLONG;
+	case PRVS_ENULL: return POLICY_SIGN_BOUNCE;
+	default: return POLICY_SIGN_NOKEY;
+	}
+}
+
+const char *
+policy_sign_name(enum policy_sign s)
+{
+	switch (s) {
+	case POLICY_SIGN_OK: return "signed";
+	case POLICY_SIGN_NOT_OURS: return "sender not in Domains";
+	case POLICY_SIGN_EXEMPT_SENDER: return "exempt sender";
+	case POLICY_SIGN_EXEMPT_RCPT: return "exempt recipient";
+	case POLICY_SIGN_TAGGED: return "already tagged";
+	case POLICY_SIGN_QUOTED: return "quoted local part";
+	case POLICY_SIGN_TOOLONG: return "tagged local part would pass 64 octets";
+	case POLICY_SIGN_NOKEY: return "no signing key";
+	case POLICY_SIGN_BOUNCE: return "bounce sender";
+	}
+	return "unknown";
+}
+
+void
+policy_srs_params(const struct conf *c, struct srs_params *out)
+{
+	out->domain = c->srs_domain;
+	out->local_domains = c->domains.v;
+	out->n_local_domains = c->domains.n;
+	out->separator = c->srs_separator;
+	out->hash_length = c->srs_hash_length;
+	out->hash_min = c->srs_hash_min;
+	out->max_age = c->srs_max_age;
+}
+
+static void
+policy_classify_srs(const struct conf *c, const struct keyring *kr, time_t now,
+    const struct addr *rcpt, struct policy_rcpt *out)
+{
+	struct srs_params p;
+
+	policy_srs_params(c, &p);
+	out->cls = POLICY_SRS;
+	out->srs_err = kr == NULL ? SRS_ENOKEY : srs_reverse(&p, kr, now, rcpt, &out->plain);
+	if (out->srs_err == SRS_ENOTSRS)
+		out->cls = POLICY_UNTAGGED;	/* postmaster@ our SRS domain */
+	out->has_plain = out->srs_err == SRS_OK;
+}
+
+static void
+policy_classify_prvs(const struct conf *c, const struct keyring *kr, time_t now,
+    const struct addr *rcpt, struct policy_rcpt *out)
+{
+	struct addr stripped;
+
+	if (strncasecmp(rcpt->local, "prvs=", 5) != 0) {
+		out->cls = POLICY_UNTAGGED;
+		return;
+	}
+	out->cls = POLICY_PRVS;
+	out->prvs = kr == NULL ? PRVS_UNKNOWN_KEY :
+	    prvs_verify(kr, rcpt, now, c->tag_validity, &out->plain);
+	if (out->prvs == PRVS_VALID) {
+		out->has_plain = true;
+	} else if (prvs_strip(rcpt, &stripped) == 0) {
+		out->plain = stripped;
+		out->has_plain = true;
+	}
+}
+
+void
+policy_classify(const struct conf *c, const struct keyring *kr, time_t now,
+    const struct addr *rcpt, struct policy_rcpt *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->cls = POLICY_NOT_OURS;
+	if (rcpt->null)
+		return;
+	if (c->srs_domain != NULL && strcasecmp(rcpt->domain, c->srs_domain) == 0)
+		policy_classify_srs(c, kr, now, rcpt, out);
+	else if (addr_domain_in(rcpt->domain, c->domains.v, c->domains.n))
+		policy_classify_prvs(c, kr, now, rcpt, out);
+}
+
+bool
+policy_needs_replay(const struct conf *c, bool bounce, const struct policy_rcpt *r)
+{
+	return bounce && c->replay_database != NULL && r->cls == POLICY_PRVS &&
+	    r->prvs == PRVS_VALID;
+}
+
+/* policy_apply - turn a configured On* action into the RCPT answer, honouring DryRun */
+static void
+policy_apply(const struct conf *c, enum conf_action a, const char *verdict, const char *why,
+    struct policy_decision *out)
+{
+	out->verdict = verdict;
+	out->why = why;
+	switch (a) {
+	case CONF_REJECT: out->action = POLICY_REJECT; break;
+	case CONF_TEMPFAIL: out->action = POLICY_TEMPFAIL; break;
+	case CONF_MARK: out->mark = true; /* FALLTHROUGH */
+	case CONF_ACCEPT: out->action = POLICY_ACCEPT; break;
+	}
+	if (c->dry_run && out->action != POLICY_ACCEPT) {
+		out->action = POLICY_ACCEPT;
+		out->dry_run = true;
+		out->mark = true;
+	}
+}
+
+static const char *
+policy_prvs_why(enum prvs_verdict v)
+{
+	switch (v) {
+	case PRVS_EXPIRED: return "bounce to an expired address tag (backscatter)";
+	case PRVS_BADMAC: return "bounce to a forged address tag (backscatter)";
+	case PRVS_UNKNOWN_KEY: return "bounce to an address tag of an unknown key (backscatter)";
+	case PRVS_MALFORMED: return "bounce to a malformed address tag (backscatter)";
+	default: return "bounce to an invalid address tag (backscatter)";
+	}
+}
+
+static bool
+policy_in_window(const struct conf *c, time_t created, time_t now)
+{
+	time_t since = c->tagging_since == CONF_TAGGING_AUTO ? created : c->tagging_since;
+
+	if (since <= 0)
+		return false;
+	return now < since + (time_t)c->tag_validity * 86400;
+}
+
+static void
+policy_decide_prvs_bounce(const struct conf *c, const struct policy_rcpt *r,
+    const struct policy_replay *replay, struct policy_decision *out)
+{
+	if (r->prvs != PRVS_VALID) {
+		policy_apply(c, c->on_invalid, prvs_verdict_name(r->prvs),
+		    policy_prvs_why(r->prvs), out);
+		return;
+	}
+	if (replay->state == POLICY_REPLAY_ERROR) {
+		policy_internal_error(c, "the replay store failed", out);
+		return;
+	}
+	out->count = replay->state == POLICY_REPLAY_COUNT;
+	if (out->count && c->max_bounces_per_tag != 0 &&
+	    replay->count >= c->max_bounces_per_tag) {
+		policy_apply(c, c->on_replay, "replay",
+		    "too many bounces to this address tag (backscatter)", out);
+		return;
+	}
+	policy_apply(c, CONF_ACCEPT, "valid", "bounce to a valid address tag", out);
+}
+
+static void
+policy_decide_bounce(const struct conf *c, time_t created, time_t now,
+    const struct policy_rcpt *r, const struct policy_replay *replay,
+    struct policy_decision *out)
+{
+	if (r->cls == POLICY_NOT_OURS)
+		return;
+	out->mark = true;
+	switch (r->cls) {
+	case POLICY_PRVS:
+		policy_decide_prvs_bounce(c, r, replay, out);
+		break;
+	case POLICY_SRS:
+		if (r->srs_err == SRS_OK)
+			policy_apply(c, CONF_ACCEPT, "srs-valid", "bounce to a valid SRS address", out);
+		else if (srs_err_class(r->srs_err) == SRS_CLASS_TEMP)
+			policy_internal_error(c, srs_strerror(r->srs_err), out);
+		else
+			policy_apply(c, c->on_invalid, "srs-invalid",
+			    "bounce to an invalid SRS address (backscatter)", out);
+		break;
+	case POLICY_UNTAGGED:
+		if (policy_in_window(c, created, now))
+			policy_apply(c, CONF_ACCEPT, "untagged-window",
+			    "bounce to an unsigned address, accepted while TaggingSince + TagValidity has not passed",
+			    out);
+		else
+			policy_apply(c, c->on_untagged, "untagged",
+			    "bounce to an unsigned address (backscatter)", out);
+		break;
+	case POLICY_NOT_OURS:
+		break;
+	}
+}
+
+static void
+policy_decide_mail(const struct conf *c, const struct policy_rcpt *r,
+    struct policy_decision *out)
+{
+	switch (r->cls) {
+	case POLICY_PRVS:
+		out->mark = true;
+		if (r->prvs == PRVS_VALID)
+			policy_apply(c, CONF_ACCEPT, "valid", "mail to a valid address tag", out);
+		else
+			policy_apply(c, CONF_ACCEPT, prvs_verdict_name(r->prvs),
+			    "mail (not a bounce) to an invalid address tag", out);
+		break;
+	case POLICY_SRS:
+		out->mark = true;
+		if (r->srs_err == SRS_OK)
+			policy_apply(c, CONF_ACCEPT, "srs-valid", "mail to a valid SRS address", out);
+		else if (srs_err_class(r->srs_err) == SRS_CLASS_TEMP)
+			policy_internal_error(c, srs_strerror(r->srs_err), out);
+		else
+			policy_apply(c, c->on_invalid, "srs-invalid",
+			    "mail to an invalid SRS address", out);
+		break;
+	case POLICY_UNTAGGED:
+	case POLICY_NOT_OURS:
+		break;
+	}
+}
+
+void
+policy_decide(const struct conf *c, time_t created, time_t now, bool bounce,
+    const struct policy_rcpt *r, const struct policy_replay *replay,
+    struct policy_decision *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->action = POLICY_ACCEPT;
+	out->verdict = r->cls == POLICY_NOT_OURS ? "not-ours" : "untagged";
+	out->why = "no tag to check";
+	if (bounce)
+		policy_decide_bounce(c, created, now, r, replay, out);
+	else
+		policy_decide_mail(c, r, out);
+	out->rewrite = out->action == POLICY_ACCEPT && r->has_plain;
+	if (out->action != POLICY_ACCEPT)
+		out->count = false;
+	if (c->dry_run && r->cls != POLICY_NOT_OURS)
+		out->mark = true;
+}
+
+void
+policy_internal_error(const struct conf *c, const char *why, struct policy_decision *out)
+{
+	policy_apply(c, c->on_internal_error, "error", why, out);
+}
+
+const char *
+policy_action_name(enum policy_action a)
+{
+	switch (a) {
+	case POLICY_ACCEPT: return "accept";
+	case POLICY_REJECT: return "reject";
+	case POLICY_TEMPFAIL: return "tempfail";
+	}
+	return "unknown";
+}

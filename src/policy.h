@@ -1,0 +1,94 @@
+/* policy: the milter's per-message decisions (DESIGN.md "Milter decisions") as pure
+ * functions of facts: no libmilter, no I/O, no clock. backstop-milter.c gathers the facts,
+ * asks here, and carries out the answer; the unit tests ask the same questions directly. */
+#ifndef BACKSTOP_POLICY_H
+#define BACKSTOP_POLICY_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "keyring.h"
+#include "prvs.h"
+#include "srs.h"
+
+/* What a recipient is, before the replay store is asked. */
+enum policy_class {
+	POLICY_NOT_OURS,	/* neither in Domains nor at SRSDomain: no opinion */
+	POLICY_UNTAGGED,	/* ours, no tag */
+	POLICY_PRVS,		/* ours, prvs tagged (see .prvs) */
+	POLICY_SRS,		/* at SRSDomain (see .srs_err) */
+};
+
+struct policy_rcpt {
+	enum policy_class cls;
+	enum prvs_verdict prvs;	/* POLICY_PRVS */
+	int srs_err;		/* POLICY_SRS: 0 or an srs_err */
+	bool has_plain;		/* plain holds the stripped or reversed address */
+	struct addr plain;
+};
+
+/* What the replay store said about a valid tag. */
+enum policy_replay_state { POLICY_REPLAY_OFF, POLICY_REPLAY_COUNT, POLICY_REPLAY_ERROR };
+
+struct policy_replay {
+	enum policy_replay_state state;
+	unsigned long count;	/* bounces already accepted for this tag */
+};
+
+enum policy_action { POLICY_ACCEPT, POLICY_REJECT, POLICY_TEMPFAIL };
+
+struct policy_decision {
+	enum policy_action action;	/* what the MTA is told at RCPT */
+	bool rewrite;			/* at EOM: delete the recipient, add rcpt.plain */
+	bool count;			/* at EOM: count one bounce against the tag */
+	bool mark;			/* add the X-Backstop header */
+	bool dry_run;			/* action was softened from reject/tempfail by DryRun */
+	const char *verdict;		/* one word for logs and the header */
+	const char *why;		/* the reason, for the reply text and the log */
+};
+
+/* Outcome of trying to sign an outbound sender. */
+enum policy_sign {
+	POLICY_SIGN_OK,			/* out holds the tagged sender */
+	POLICY_SIGN_NOT_OURS,		/* sender not in Domains */
+	POLICY_SIGN_EXEMPT_SENDER,
+	POLICY_SIGN_EXEMPT_RCPT,
+	POLICY_SIGN_TAGGED,		/* already carries prvs or SRS */
+	POLICY_SIGN_QUOTED,
+	POLICY_SIGN_TOOLONG,
+	POLICY_SIGN_NOKEY,
+	POLICY_SIGN_BOUNCE,		/* null or bounce sender: nothing to sign */
+};
+
+/* policy_outbound - is mail from this client outbound (InternalHosts, auth, daemon name)? */
+bool policy_outbound(const struct conf *c, sa_family_t family, const void *ip,
+    const char *auth_authen, const char *daemon_name);
+/* policy_bounce - is this sender a bounce (<> or BounceSenders)? */
+bool policy_bounce(const struct conf *c, const struct addr *sender);
+/* policy_exempt_rcpt - does this recipient leave the message unsigned? */
+bool policy_exempt_rcpt(const struct conf *c, const struct addr *rcpt);
+/* policy_sign - the tagged form of an outbound sender, or why not */
+enum policy_sign policy_sign(const struct conf *c, const struct keyring *kr, time_t now,
+    const struct addr *sender, bool rcpt_exempt, struct addr *out);
+/* policy_sign_name - a word for each policy_sign outcome, for the log */
+const char *policy_sign_name(enum policy_sign s);
+/* policy_classify - what an inbound recipient is, and its plain form */
+void policy_classify(const struct conf *c, const struct keyring *kr, time_t now,
+    const struct addr *rcpt, struct policy_rcpt *out);
+/* policy_needs_replay - should the store be asked before policy_decide? */
+bool policy_needs_replay(const struct conf *c, bool bounce, const struct policy_rcpt *r);
+/* policy_decide - the RCPT-time decision for one inbound recipient */
+void policy_decide(const struct conf *c, time_t created, time_t now, bool bounce,
+    const struct policy_rcpt *r, const struct policy_replay *replay,
+    struct policy_decision *out);
+/* policy_internal_error - the decision when the keys or the store failed */
+void policy_internal_error(const struct conf *c, const char *why, struct policy_decision *out);
+/* policy_srs_params - the SRS parameters of a configuration */
+void policy_srs_params(const struct conf *c, struct srs_params *out);
+/* policy_action_name - "accept", "reject", "tempfail" */
+const char *policy_action_name(enum policy_action a);
+
+#endif

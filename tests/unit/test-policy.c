@@ -1,0 +1,342 @@
+/* test-policy: every row of DESIGN.md's "Milter decisions" table, for bounces and
+ * non-bounces, under each On* value, DryRun, the TaggingSince window, exemptions,
+ * BounceSenders and the outbound test, against real keys, tags and SRS addresses. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <sodium.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "policy.h"
+#include "tap.h"
+
+#define NOW ((time_t)1764183600)	/* 2025-11-26 */
+#define DAY ((time_t)86400)
+
+static struct keyring *kr;
+
+enum kind {
+	K_VALID, K_EXPIRED, K_BADMAC, K_UNKNOWN, K_MALFORMED, K_UNTAGGED, K_NOT_OURS,
+	K_SRS_VALID, K_SRS_BAD, K_SRS_PLAIN, K_SUBDOMAIN,
+};
+
+static const char *kind_name[] = {
+	"valid", "expired", "badmac", "unknown-key", "malformed", "untagged", "not-ours",
+	"srs-valid", "srs-bad", "srs-plain", "subdomain-valid",
+};
+
+static struct conf *
+conf_of(const char *extra)
+{
+	char text[2048], err[512];
+	struct conf *c = NULL;
+
+	snprintf(text, sizeof(text),
+	    "Domains example.com, .example.net\nSRSDomain fwd.example.com\n"
+	    "ReplayDatabase /nonexistent\nMaxBouncesPerTag 3\nTaggingSince 1000000\n%s", extra);
+	if (conf_parse(text, strlen(text), "test.conf", &c, err, sizeof(err)) != 0) {
+		printf("# %s\n", err);
+		bail_out("test configuration does not parse");
+	}
+	return c;
+}
+
+static struct addr
+parse(const char *s)
+{
+	struct addr a;
+
+	if (addr_parse(&a, s, strlen(s)) != 0)
+		bail_out(s);
+	return a;
+}
+
+static struct addr
+make_rcpt(const struct conf *c, enum kind k)
+{
+	struct addr plain = parse("alice@example.com"), out;
+	struct srs_params p;
+
+	policy_srs_params(c, &p);
+	switch (k) {
+	case K_VALID:
+		if (prvs_sign(kr, &plain, NOW, 7, &out) != 0)
+			bail_out("sign");
+		return out;
+	case K_SUBDOMAIN:
+		plain = parse("carol@mx.example.net");
+		if (prvs_sign(kr, &plain, NOW, 7, &out) != 0)
+			bail_out("sign");
+		return out;
+	case K_EXPIRED:
+		if (prvs_sign(kr, &plain, NOW - 10 * DAY, 7, &out) != 0)
+			bail_out("sign");
+		return out;
+	case K_BADMAC:
+		if (prvs_sign(kr, &plain, NOW, 7, &out) != 0)
+			bail_out("sign");
+		out.local[14] = out.local[14] == '0' ? '1' : '0';
+		return out;
+	case K_UNKNOWN: return parse("prvs=3123abcdef=alice@example.com");
+	case K_MALFORMED: return parse("prvs=12=alice@example.com");
+	case K_UNTAGGED: return plain;
+	case K_NOT_OURS: return parse("bob@other.org");
+	case K_SRS_VALID:
+		plain = parse("bob@other.org");
+		if (srs_forward(&p, kr, NOW, &plain, &out) != 0)
+			bail_out("srs forward");
+		return out;
+	case K_SRS_BAD: return parse("SRS0=aaaaa=2W=other.org=bob@fwd.example.com");
+	case K_SRS_PLAIN: return parse("postmaster@fwd.example.com");
+	}
+	return plain;
+}
+
+struct row {
+	const char *conf;
+	int bounce;
+	enum kind kind;
+	enum policy_replay_state replay;
+	unsigned long count;
+	enum policy_action action;
+	int rewrite, count_it, mark;
+	const char *verdict;
+};
+
+static const struct row rows[] = {
+	/* bounces, default actions */
+	{ "", 1, K_VALID, POLICY_REPLAY_COUNT, 0, POLICY_ACCEPT, 1, 1, 1, "valid" },
+	{ "", 1, K_SUBDOMAIN, POLICY_REPLAY_COUNT, 0, POLICY_ACCEPT, 1, 1, 1, "valid" },
+	{ "", 1, K_VALID, POLICY_REPLAY_COUNT, 2, POLICY_ACCEPT, 1, 1, 1, "valid" },
+	{ "", 1, K_VALID, POLICY_REPLAY_COUNT, 3, POLICY_REJECT, 0, 0, 1, "replay" },
+	{ "", 1, K_VALID, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 1, 0, 1, "valid" },
+	{ "", 1, K_VALID, POLICY_REPLAY_ERROR, 0, POLICY_TEMPFAIL, 0, 0, 1, "error" },
+	{ "", 1, K_EXPIRED, POLICY_REPLAY_OFF, 0, POLICY_REJECT, 0, 0, 1, "expired" },
+	{ "", 1, K_BADMAC, POLICY_REPLAY_OFF, 0, POLICY_REJECT, 0, 0, 1, "badmac" },
+	{ "", 1, K_UNKNOWN, POLICY_REPLAY_OFF, 0, POLICY_REJECT, 0, 0, 1, "unknown-key" },
+	{ "", 1, K_MALFORMED, POLICY_REPLAY_OFF, 0, POLICY_REJECT, 0, 0, 1, "malformed" },
+	{ "", 1, K_UNTAGGED, POLICY_REPLAY_OFF, 0, POLICY_REJECT, 0, 0, 1, "untagged" },
+	{ "", 1, K_NOT_OURS, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 0, "not-ours" },
+	{ "", 1, K_SRS_VALID, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 1, 0, 1, "srs-valid" },
+	{ "", 1, K_SRS_BAD, POLICY_REPLAY_OFF, 0, POLICY_REJECT, 0, 0, 1, "srs-invalid" },
+	{ "", 1, K_SRS_PLAIN, POLICY_REPLAY_OFF, 0, POLICY_REJECT, 0, 0, 1, "untagged" },
+	/* non-bounces */
+	{ "", 0, K_VALID, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 1, 0, 1, "valid" },
+	{ "", 0, K_EXPIRED, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 1, 0, 1, "expired" },
+	{ "", 0, K_BADMAC, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 1, 0, 1, "badmac" },
+	{ "", 0, K_UNKNOWN, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 1, 0, 1, "unknown-key" },
+	{ "", 0, K_MALFORMED, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 1, "malformed" },
+	{ "", 0, K_UNTAGGED, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 0, "untagged" },
+	{ "", 0, K_NOT_OURS, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 0, "not-ours" },
+	{ "", 0, K_SRS_VALID, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 1, 0, 1, "srs-valid" },
+	{ "", 0, K_SRS_BAD, POLICY_REPLAY_OFF, 0, POLICY_REJECT, 0, 0, 1, "srs-invalid" },
+	{ "", 0, K_SRS_PLAIN, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 0, "untagged" },
+	/* each On* value */
+	{ "OnUntagged tempfail\n", 1, K_UNTAGGED, POLICY_REPLAY_OFF, 0, POLICY_TEMPFAIL, 0, 0, 1, "untagged" },
+	{ "OnUntagged accept\n", 1, K_UNTAGGED, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 1, "untagged" },
+	{ "OnUntagged mark\n", 1, K_UNTAGGED, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 1, "untagged" },
+	{ "OnInvalid tempfail\n", 1, K_BADMAC, POLICY_REPLAY_OFF, 0, POLICY_TEMPFAIL, 0, 0, 1, "badmac" },
+	{ "OnInvalid accept\n", 1, K_EXPIRED, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 1, 0, 1, "expired" },
+	{ "OnInvalid mark\n", 1, K_EXPIRED, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 1, 0, 1, "expired" },
+	{ "OnInvalid tempfail\n", 0, K_SRS_BAD, POLICY_REPLAY_OFF, 0, POLICY_TEMPFAIL, 0, 0, 1, "srs-invalid" },
+	{ "OnReplay tempfail\n", 1, K_VALID, POLICY_REPLAY_COUNT, 3, POLICY_TEMPFAIL, 0, 0, 1, "replay" },
+	{ "OnReplay accept\n", 1, K_VALID, POLICY_REPLAY_COUNT, 9, POLICY_ACCEPT, 1, 1, 1, "replay" },
+	{ "OnReplay mark\n", 1, K_VALID, POLICY_REPLAY_COUNT, 3, POLICY_ACCEPT, 1, 1, 1, "replay" },
+	{ "MaxBouncesPerTag 0\n", 1, K_VALID, POLICY_REPLAY_COUNT, 99999, POLICY_ACCEPT, 1, 1, 1, "valid" },
+	{ "OnInternalError reject\n", 1, K_VALID, POLICY_REPLAY_ERROR, 0, POLICY_REJECT, 0, 0, 1, "error" },
+	{ "OnInternalError accept\n", 1, K_VALID, POLICY_REPLAY_ERROR, 0, POLICY_ACCEPT, 1, 0, 1, "error" },
+	/* DryRun rejects nothing and marks everything it has an opinion on */
+	{ "DryRun yes\n", 1, K_UNTAGGED, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 1, "untagged" },
+	{ "DryRun yes\n", 1, K_BADMAC, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 1, 0, 1, "badmac" },
+	{ "DryRun yes\n", 1, K_VALID, POLICY_REPLAY_COUNT, 3, POLICY_ACCEPT, 1, 1, 1, "replay" },
+	{ "DryRun yes\n", 1, K_SRS_BAD, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 1, "srs-invalid" },
+	{ "DryRun yes\n", 0, K_VALID, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 1, 0, 1, "valid" },
+	{ "DryRun yes\n", 1, K_NOT_OURS, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 0, "not-ours" },
+	/* the TaggingSince window: explicit, and auto from the key store's creation */
+	{ "TaggingSince 1764000000\n", 1, K_UNTAGGED, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 1, "untagged-window" },
+	{ "TaggingSince 2025-11-20\n", 1, K_UNTAGGED, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 1, "untagged-window" },
+	{ "TaggingSince 1763000000\n", 1, K_UNTAGGED, POLICY_REPLAY_OFF, 0, POLICY_REJECT, 0, 0, 1, "untagged" },
+	{ "TaggingSince 1764000000\n", 1, K_BADMAC, POLICY_REPLAY_OFF, 0, POLICY_REJECT, 0, 0, 1, "badmac" },
+};
+
+static void
+check_row(size_t i, const struct row *r, time_t created, const char *extra)
+{
+	struct conf *c = conf_of(extra);
+	struct addr rcpt = make_rcpt(c, r->kind);
+	struct policy_rcpt pr;
+	struct policy_replay rp = { r->replay, r->count };
+	struct policy_decision d;
+	char what[256];
+
+	snprintf(what, sizeof(what), "row %zu: %s %s [%.*s]", i, r->bounce ? "bounce" : "mail",
+	    kind_name[r->kind], (int)strcspn(extra, "\n"), extra);
+	policy_classify(c, kr, NOW, &rcpt, &pr);
+	policy_decide(c, created, NOW, r->bounce, &pr, &rp, &d);
+	is_str(policy_action_name(d.action), policy_action_name(r->action), "%s: action", what);
+	is_str(d.verdict, r->verdict, "%s: verdict", what);
+	ok(d.rewrite == r->rewrite && d.count == r->count_it && d.mark == r->mark,
+	    "%s: rewrite %d count %d mark %d", what, d.rewrite, d.count, d.mark);
+	if (d.rewrite && (r->kind == K_VALID || r->kind == K_EXPIRED))
+		is_str(pr.plain.local, "alice", "%s: stripped to alice", what);
+	conf_free(c);
+}
+
+static void
+test_table(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		check_row(i, &rows[i], 0, rows[i].conf);
+}
+
+static void
+test_auto_window(void)
+{
+	static const struct row in = { "", 1, K_UNTAGGED, POLICY_REPLAY_OFF, 0, POLICY_ACCEPT, 0, 0, 1,
+		"untagged-window" };
+	static const struct row after = { "", 1, K_UNTAGGED, POLICY_REPLAY_OFF, 0, POLICY_REJECT, 0, 0, 1,
+		"untagged" };
+
+	check_row(100, &in, NOW - 6 * DAY, "TaggingSince auto\n");
+	check_row(101, &after, NOW - 8 * DAY, "TaggingSince auto\n");
+	check_row(102, &after, 0, "TaggingSince auto\n");
+}
+
+static void
+test_needs_replay(void)
+{
+	struct conf *c = conf_of(""), *off = conf_of("ReplayDatabase none\n");
+	struct addr valid = make_rcpt(c, K_VALID), bad = make_rcpt(c, K_BADMAC);
+	struct policy_rcpt pv, pb;
+
+	policy_classify(c, kr, NOW, &valid, &pv);
+	policy_classify(c, kr, NOW, &bad, &pb);
+	ok(policy_needs_replay(c, true, &pv), "a valid bounce asks the store");
+	ok(!policy_needs_replay(c, false, &pv), "mail to a valid tag does not");
+	ok(!policy_needs_replay(c, true, &pb), "an invalid tag does not");
+	ok(!policy_needs_replay(off, true, &pv), "ReplayDatabase none does not");
+	conf_free(c);
+	conf_free(off);
+}
+
+static void
+test_outbound(void)
+{
+	struct conf *c = conf_of("InternalHosts 10.0.0.0/8, 2001:db8::/32\n"
+	    "OutboundDaemonName ORIGINATING\n");
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	inet_pton(AF_INET, "10.1.2.3", &v4);
+	ok(policy_outbound(c, AF_INET, &v4, NULL, NULL), "internal IPv4 client is outbound");
+	inet_pton(AF_INET, "192.0.2.1", &v4);
+	ok(!policy_outbound(c, AF_INET, &v4, NULL, NULL), "external IPv4 client is inbound");
+	ok(policy_outbound(c, AF_INET, &v4, "alice", NULL), "authenticated client is outbound");
+	ok(!policy_outbound(c, AF_INET, &v4, "", NULL), "empty {auth_authen} is not auth");
+	ok(policy_outbound(c, AF_INET, &v4, NULL, "ORIGINATING"), "daemon name marks outbound");
+	ok(!policy_outbound(c, AF_INET, &v4, NULL, "smtpd"), "other daemon name does not");
+	inet_pton(AF_INET6, "2001:db8::25", &v6);
+	ok(policy_outbound(c, AF_INET6, &v6, NULL, NULL), "internal IPv6 client is outbound");
+	inet_pton(AF_INET6, "2001:db9::25", &v6);
+	ok(!policy_outbound(c, AF_INET6, &v6, NULL, NULL), "external IPv6 client is inbound");
+	ok(!policy_outbound(c, AF_INET, NULL, NULL, NULL), "unknown client address is inbound");
+	conf_free(c);
+}
+
+static void
+test_bounce_senders(void)
+{
+	struct conf *c = conf_of("BounceSenders mailer-daemon@*, postmaster@bounce.example.org\n");
+	struct addr null = parse("<>"), md = parse("MAILER-DAEMON@mx.other.org"),
+		pm = parse("postmaster@bounce.example.org"), user = parse("user@other.org");
+
+	ok(policy_bounce(c, &null), "<> is a bounce");
+	ok(policy_bounce(c, &md), "mailer-daemon@* matches any domain, any case");
+	ok(policy_bounce(c, &pm), "an exact BounceSenders address matches");
+	ok(!policy_bounce(c, &user), "an ordinary sender is not a bounce");
+	conf_free(c);
+}
+
+static void
+check_sign(const char *extra, const char *sender, bool rcpt_exempt, enum policy_sign want)
+{
+	struct conf *c = conf_of(extra);
+	struct addr a = parse(sender), out;
+	enum policy_sign got = policy_sign(c, kr, NOW, &a, rcpt_exempt, &out);
+
+	is_str(policy_sign_name(got), policy_sign_name(want), "sign %s [%.*s]%s", sender,
+	    (int)strcspn(extra, "\n"), extra, rcpt_exempt ? " exempt rcpt" : "");
+	if (got == POLICY_SIGN_OK)
+		ok(strncmp(out.local, "prvs=", 5) == 0 && strcmp(out.domain, a.domain) == 0,
+		    "signed sender %s@%s", out.local, out.domain);
+	conf_free(c);
+}
+
+static void
+test_sign(void)
+{
+	check_sign("", "alice@example.com", false, POLICY_SIGN_OK);
+	check_sign("", "alice@mx.example.net", false, POLICY_SIGN_OK);
+	check_sign("", "alice@example.net", false, POLICY_SIGN_NOT_OURS);
+	check_sign("", "alice@other.org", false, POLICY_SIGN_NOT_OURS);
+	check_sign("", "<>", false, POLICY_SIGN_BOUNCE);
+	check_sign("BounceSenders mailer-daemon@*\n", "mailer-daemon@example.com", false,
+	    POLICY_SIGN_BOUNCE);
+	check_sign("ExemptSenders noreply@example.com\n", "noreply@example.com", false,
+	    POLICY_SIGN_EXEMPT_SENDER);
+	check_sign("ExemptSenders .example.net\n", "alice@mx.example.net", false,
+	    POLICY_SIGN_EXEMPT_SENDER);
+	check_sign("", "alice@example.com", true, POLICY_SIGN_EXEMPT_RCPT);
+	check_sign("", "prvs=0123abcdef=alice@example.com", false, POLICY_SIGN_TAGGED);
+	check_sign("", "SRS0=abcd=2W=other.org=bob@example.com", false, POLICY_SIGN_TAGGED);
+	check_sign("", "\"alice smith\"@example.com", false, POLICY_SIGN_QUOTED);
+	check_sign("",
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx@example.com", false,
+	    POLICY_SIGN_TOOLONG);
+}
+
+static void
+test_mixed_recipients(void)
+{
+	struct conf *c = conf_of("ExemptRecipients lists.example.org\n");
+	struct addr r1 = parse("someone@lists.example.org"), r2 = parse("x@other.org");
+	struct addr good = make_rcpt(c, K_VALID), bad = make_rcpt(c, K_BADMAC);
+	struct policy_rcpt p1, p2;
+	struct policy_replay rp = { POLICY_REPLAY_COUNT, 0 };
+	struct policy_decision d1, d2;
+
+	ok(policy_exempt_rcpt(c, &r1), "exempt recipient domain matches");
+	ok(!policy_exempt_rcpt(c, &r2), "other recipient is not exempt");
+	policy_classify(c, kr, NOW, &good, &p1);
+	policy_classify(c, kr, NOW, &bad, &p2);
+	policy_decide(c, 0, NOW, true, &p1, &rp, &d1);
+	policy_decide(c, 0, NOW, true, &p2, &rp, &d2);
+	ok(d1.action == POLICY_ACCEPT && d2.action == POLICY_REJECT,
+	    "one bounce, two recipients: the valid one accepted, the forged one rejected");
+	conf_free(c);
+}
+
+int
+main(void)
+{
+	unsigned char secret[KEYRING_KEY_BYTES];
+
+	if (sodium_init() < 0)
+		bail_out("sodium_init");
+	memset(secret, 0x42, sizeof(secret));
+	kr = keyring_new();
+	if (kr == NULL || keyring_add(kr, 0, secret, 0) != 0)
+		bail_out("keyring");
+	test_table();
+	test_auto_window();
+	test_needs_replay();
+	test_outbound();
+	test_bounce_senders();
+	test_sign();
+	test_mixed_recipients();
+	keyring_unref(kr);
+	return done_testing();
+}
