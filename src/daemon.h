@@ -1,0 +1,31 @@
+/* daemon: what a long-running backstop program does to become a daemon: detach from the
+ * terminal, write and remove its pid file, and drop root for UserID after binding. */
+#ifndef BACKSTOP_DAEMON_H
+#define BACKSTOP_DAEMON_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum daemon_err {
+	DAEMON_OK = 0,
+	DAEMON_EFORK = -1,	/* temporary: fork or setsid failed */
+	DAEMON_EUSER = -2,	/* permanent: no such user or group */
+	DAEMON_EPRIV = -3,	/* permanent: setuid/setgid/initgroups failed */
+	DAEMON_EPIDFILE = -4,	/* permanent: cannot write the pid file */
+	DAEMON_ERUNNING = -5,	/* permanent: the pid file names a live process */
+};
+
+/* daemon_user - resolve "user[:group]" to ids */
+int daemon_user(const char *spec, uid_t *uid, gid_t *gid) __attribute__((warn_unused_result));
+/* daemon_detach - fork into the background, new session, stdio on /dev/null */
+int daemon_detach(void) __attribute__((warn_unused_result));
+/* daemon_pidfile_write - write our pid, refusing when another live process holds it */
+int daemon_pidfile_write(const char *path) __attribute__((warn_unused_result));
+/* daemon_pidfile_remove - remove the pid file if it still holds our pid */
+void daemon_pidfile_remove(const char *path);
+/* daemon_drop - switch to uid/gid with their supplementary groups */
+int daemon_drop(uid_t uid, gid_t gid) __attribute__((warn_unused_result));
+/* daemon_strerror - text for a daemon_err code */
+const char *daemon_strerror(int err);
+
+#endif
