@@ -1,0 +1,680 @@
+/* replay-bdb: the Berkeley DB 5.3 backend of the replay store. One transactional environment
+ * that every process joins with DB_REGISTER|DB_RECOVER, so recovery after a crash runs by itself
+ * on the next open; one btree of packed records. Handles are shared by threads; after a panic
+ * (another process ran recovery) the first thread to see it reopens the handles for everyone. */
+#include "config.h"
+
+#include <db.h>
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "replay-backend.h"
+
+#define BDB_FILE "replay.db"
+/* Region sizes must be the same in every process: recovery recreates the regions with the
+ * values of the process that runs it. The cache holds about 10^6 records (see the bench). */
+#define BDB_CACHE_BYTES (160u << 20)
+#define BDB_LOG_BUFFER (2u << 20)
+#define BDB_PAGE_SIZE 4096
+#define BDB_TX_MAX 1024
+#define BDB_RETRIES 100
+#define BDB_CHUNK 256
+/* not a Berkeley DB code (those are -30800..-30999 or errno values): a record of bad size */
+#define BDB_EBADREC (-1)
+
+struct bdb {
+	pthread_rwlock_t lock;	/* read: any operation; write: reopen after a panic */
+	pthread_mutex_t mu;	/* checkpoint time and the error text */
+	pthread_mutex_t sweep_mu; /* one sweep at a time, and its position */
+	DB_ENV *env;		/* NULL after a failed reopen */
+	DB *db;
+	unsigned gen;		/* bumped by each reopen */
+	char *dir;
+	u_int32_t txn_flags;
+	char sweep_key[REPLAY_ADDR_MAX + 1];
+	size_t sweep_klen;	/* 0: the next sweep starts at the beginning */
+	time_t last_checkpoint;
+	char errmsg[256];	/* the last message Berkeley DB gave */
+};
+
+typedef int (*bdb_fn)(struct bdb *b, void *arg);
+typedef int (*bdb_txn_fn)(struct bdb *b, DB_TXN *txn, void *arg);
+
+static void
+bdb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
+{
+	struct bdb *b = env->app_private;
+
+	(void)pfx;
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&b->mu);
+	snprintf(b->errmsg, sizeof(b->errmsg), "%s", msg);
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void
+bdb_msgcall(const DB_ENV *env, const char *msg)
+{
+	(void)env;
+	(void)msg;
+}
+
+static int
+bdb_map(int rc)
+{
+	switch (rc) {
+	case 0: return REPLAY_OK;
+	case DB_NOTFOUND: case DB_KEYEMPTY: return REPLAY_ENOTFOUND;
+	case DB_LOCK_DEADLOCK: case DB_LOCK_NOTGRANTED: return REPLAY_EBUSY;
+	case DB_RUNRECOVERY: return REPLAY_ERECOVER;
+	case DB_VERSION_MISMATCH: case DB_OLD_VERSION: return REPLAY_EVERSION;
+	case DB_BUFFER_SMALL: case BDB_EBADREC: case DB_VERIFY_BAD: return REPLAY_ECORRUPT;
+	case ENOMEM: return REPLAY_ENOMEM;
+	case EACCES: case EPERM: case EROFS: return REPLAY_EACCES;
+	case ENOTDIR: case ENOENT: return REPLAY_ENOTDIR;
+	case EIO: case ENOSPC: case EDQUOT: return REPLAY_EIO;
+	default: return REPLAY_EDB;
+	}
+}
+
+static void
+bdb_dbt(DBT *t, const void *data, size_t len)
+{
+	memset(t, 0, sizeof(*t));
+	t->data = (void *)(uintptr_t)data;
+	t->size = (u_int32_t)len;
+}
+
+static void
+bdb_dbt_out(DBT *t, void *buf, size_t cap)
+{
+	memset(t, 0, sizeof(*t));
+	t->data = buf;
+	t->ulen = (u_int32_t)cap;
+	t->flags = DB_DBT_USERMEM;
+}
+
+/* bdb_handles_open - create and open the environment and the database */
+static int
+bdb_handles_open(struct bdb *b)
+{
+	const u_int32_t flags = DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG |
+	    DB_INIT_TXN | DB_THREAD | DB_REGISTER | DB_RECOVER;
+	DB_ENV *env = NULL;
+	DB *db = NULL;
+	int rc;
+
+	if ((rc = db_env_create(&env, 0)) != 0)
+		return rc;
+	env->app_private = b;
+	env->set_errcall(env, bdb_errcall);
+	env->set_msgcall(env, bdb_msgcall);
+	if ((rc = env->set_cachesize(env, 0, BDB_CACHE_BYTES, 1)) != 0 ||
+	    (rc = env->set_lg_bsize(env, BDB_LOG_BUFFER)) != 0 ||
+	    (rc = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
+	    (rc = env->set_tx_max(env, BDB_TX_MAX)) != 0 ||
+	    (rc = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
+	    (rc = env->open(env, b->dir, flags, 0600)) != 0)
+		goto fail;
+	if ((rc = db_create(&db, env, 0)) != 0)
+		goto fail;
+	if ((rc = db->set_pagesize(db, BDB_PAGE_SIZE)) != 0 ||
+	    (rc = db->open(db, NULL, BDB_FILE, NULL, DB_BTREE,
+		DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600)) != 0)
+		goto fail;
+	b->env = env;
+	b->db = db;
+	return 0;
+fail:
+	if (db != NULL)
+		db->close(db, 0);
+	env->close(env, 0);
+	return rc;
+}
+
+static void
+bdb_handles_close(struct bdb *b)
+{
+	if (b->db != NULL)
+		b->db->close(b->db, 0);
+	if (b->env != NULL)
+		b->env->close(b->env, 0);
+	b->db = NULL;
+	b->env = NULL;
+}
+
+/* bdb_reopen - after a panic: reopen unless another thread already did since gen */
+static int
+bdb_reopen(struct bdb *b, unsigned gen)
+{
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&b->lock);
+	if (b->gen == gen) {
+		bdb_handles_close(b);
+		rc = bdb_handles_open(b);
+		b->gen++;
+	}
+	pthread_rwlock_unlock(&b->lock);
+	return rc;
+}
+
+/* bdb_guard - run fn under the handle lock; after a panic reopen once and run it again */
+static int
+bdb_guard(struct bdb *b, bdb_fn fn, void *arg)
+{
+	unsigned gen;
+	int rc, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		pthread_rwlock_rdlock(&b->lock);
+		gen = b->gen;
+		rc = b->env == NULL ? DB_RUNRECOVERY : fn(b, arg);
+		pthread_rwlock_unlock(&b->lock);
+		if (rc != DB_RUNRECOVERY || tries == 1)
+			break;
+		if ((rc = bdb_reopen(b, gen)) != 0)
+			break;
+	}
+	return rc;
+}
+
+struct txn_call {
+	bdb_txn_fn fn;
+	void *arg;
+	u_int32_t flags;
+};
+
+static void
+bdb_backoff(int attempt)
+{
+	if (attempt < 4)
+		sched_yield();
+	else
+		usleep((useconds_t)(50 * (attempt < 40 ? attempt : 40)));
+}
+
+/* bdb_txn_loop - fn in a transaction, retried when chosen as a deadlock victim */
+static int
+bdb_txn_loop(struct bdb *b, void *arg)
+{
+	struct txn_call *c = arg;
+	DB_TXN *txn;
+	int rc = DB_LOCK_DEADLOCK, attempt;
+
+	for (attempt = 0; attempt < BDB_RETRIES; attempt++) {
+		if ((rc = b->env->txn_begin(b->env, NULL, &txn, c->flags)) != 0)
+			return rc;
+		rc = c->fn(b, txn, c->arg);
+		if (rc == 0)
+			rc = txn->commit(txn, 0);
+		else
+			txn->abort(txn);
+		if (rc != DB_LOCK_DEADLOCK && rc != DB_LOCK_NOTGRANTED)
+			return rc;
+		bdb_backoff(attempt);
+	}
+	return rc;
+}
+
+static int
+bdb_txn(struct bdb *b, bdb_txn_fn fn, void *arg, u_int32_t extra)
+{
+	struct txn_call c = {fn, arg, b->txn_flags | extra};
+
+	return bdb_guard(b, bdb_txn_loop, &c);
+}
+
+static int
+bdb_check_dir(const char *dir, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		snprintf(why, whylen, "%s: %s: create it, owned by the daemon's user", dir,
+		    strerror(errno));
+		return errno == ENOENT || errno == ENOTDIR ? REPLAY_ENOTDIR : REPLAY_EACCES;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, whylen, "%s: not a directory: ReplayDatabase names a directory", dir);
+		return REPLAY_ENOTDIR;
+	}
+	if (access(dir, R_OK | W_OK | X_OK) != 0) {
+		snprintf(why, whylen, "%s: %s: the directory must be writable by the daemon's user",
+		    dir, strerror(errno));
+		return REPLAY_EACCES;
+	}
+	return REPLAY_OK;
+}
+
+static int
+bdb_check_version(char *why, size_t whylen)
+{
+	int major, minor;
+
+	db_version(&major, &minor, NULL);
+	if (major == DB_VERSION_MAJOR && minor == DB_VERSION_MINOR)
+		return REPLAY_OK;
+	snprintf(why, whylen, "Berkeley DB library is %d.%d but backstop was built with %d.%d: "
+	    "rebuild backstop", major, minor, DB_VERSION_MAJOR, DB_VERSION_MINOR);
+	return REPLAY_EVERSION;
+}
+
+static void
+bdb_open_why(struct bdb *b, int rc, char *why, size_t whylen)
+{
+	const char *hint = "";
+
+	if (rc == DB_VERSION_MISMATCH || rc == DB_OLD_VERSION)
+		hint = ": made by another Berkeley DB version; stop every process using it, "
+		    "then dump it with that version's db_dump or remove the directory's files";
+	else if (rc == EACCES || rc == EPERM || rc == EROFS)
+		hint = ": the files must belong to the daemon's user, on a writable file system";
+	else if (rc == DB_RUNRECOVERY)
+		hint = ": run db_recover -h on the directory";
+	snprintf(why, whylen, "%s: %s%s%s%s", b->dir, db_strerror(rc),
+	    b->errmsg[0] != '\0' ? " (" : "", b->errmsg, b->errmsg[0] != '\0' ? ")" : "");
+	if (strlen(why) + strlen(hint) < whylen)
+		strcat(why, hint);
+}
+
+static void
+bdb_free(struct bdb *b)
+{
+	pthread_rwlock_destroy(&b->lock);
+	pthread_mutex_destroy(&b->mu);
+	pthread_mutex_destroy(&b->sweep_mu);
+	free(b->dir);
+	free(b);
+}
+
+static int
+bdb_open(const char *dir, enum replay_durability dur, void **state, char *why, size_t whylen)
+{
+	struct bdb *b;
+	int rc;
+
+	if ((rc = bdb_check_version(why, whylen)) != REPLAY_OK ||
+	    (rc = bdb_check_dir(dir, why, whylen)) != REPLAY_OK)
+		return rc;
+	if ((b = calloc(1, sizeof(*b))) == NULL || (b->dir = strdup(dir)) == NULL) {
+		free(b);
+		return REPLAY_ENOMEM;
+	}
+	pthread_rwlock_init(&b->lock, NULL);
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_mutex_init(&b->sweep_mu, NULL);
+	b->txn_flags = dur == REPLAY_DUR_SYNC ? DB_TXN_SYNC :
+	    dur == REPLAY_DUR_WRITE ? DB_TXN_WRITE_NOSYNC : DB_TXN_NOSYNC;
+	if ((rc = bdb_handles_open(b)) != 0) {
+		bdb_open_why(b, rc, why, whylen);
+		bdb_free(b);
+		return bdb_map(rc);
+	}
+	*state = b;
+	return REPLAY_OK;
+}
+
+static void
+bdb_close(void *state)
+{
+	struct bdb *b = state;
+
+	bdb_handles_close(b);
+	bdb_free(b);
+}
+
+struct get_args {
+	const char *key;
+	size_t klen;
+	struct replay_entry *e;
+};
+
+/* bdb_read - the record under key into e; DB_NOTFOUND if none */
+static int
+bdb_read(struct bdb *b, DB_TXN *txn, const char *key, size_t klen, u_int32_t flags,
+    struct replay_entry *e)
+{
+	unsigned char buf[REPLAY_PACKED_BYTES];
+	DBT k, d;
+	int rc;
+
+	bdb_dbt(&k, key, klen);
+	bdb_dbt_out(&d, buf, sizeof(buf));
+	if ((rc = b->db->get(b->db, txn, &k, &d, flags)) != 0)
+		return rc;
+	if (d.size != REPLAY_PACKED_BYTES)
+		return BDB_EBADREC;
+	replay_entry_unpack(buf, e);
+	return 0;
+}
+
+static int
+bdb_get_txn(struct bdb *b, DB_TXN *txn, void *arg)
+{
+	struct get_args *a = arg;
+
+	return bdb_read(b, txn, a->key, a->klen, 0, a->e);
+}
+
+static int
+bdb_get(void *state, const char *key, size_t klen, struct replay_entry *e)
+{
+	struct get_args a = {key, klen, e};
+
+	return bdb_map(bdb_txn(state, bdb_get_txn, &a, 0));
+}
+
+struct record_args {
+	const char *key;
+	size_t klen;
+	time_t now;
+	long expiry_day;
+	uint32_t count;
+};
+
+static int
+bdb_record_txn(struct bdb *b, DB_TXN *txn, void *arg)
+{
+	struct record_args *a = arg;
+	unsigned char buf[REPLAY_PACKED_BYTES];
+	struct replay_entry e;
+	DBT k, d;
+	int rc;
+
+	rc = bdb_read(b, txn, a->key, a->klen, DB_RMW, &e);
+	if (rc != 0 && rc != DB_NOTFOUND)
+		return rc;
+	replay_entry_bump(&e, rc == DB_NOTFOUND, a->now, a->expiry_day);
+	replay_entry_pack(&e, buf);
+	bdb_dbt(&k, a->key, a->klen);
+	bdb_dbt(&d, buf, sizeof(buf));
+	if ((rc = b->db->put(b->db, txn, &k, &d, 0)) != 0)
+		return rc;
+	a->count = e.count;
+	return 0;
+}
+
+static int
+bdb_record(void *state, const char *key, size_t klen, time_t now, long expiry_day,
+    uint32_t *count)
+{
+	struct record_args a = {key, klen, now, expiry_day, 0};
+	int rc = bdb_map(bdb_txn(state, bdb_record_txn, &a, 0));
+
+	*count = rc == REPLAY_OK ? a.count : 0;
+	return rc;
+}
+
+static int
+bdb_forget_txn(struct bdb *b, DB_TXN *txn, void *arg)
+{
+	struct get_args *a = arg;
+	DBT k;
+
+	bdb_dbt(&k, a->key, a->klen);
+	return b->db->del(b->db, txn, &k, 0);
+}
+
+static int
+bdb_forget(void *state, const char *key, size_t klen)
+{
+	struct get_args a = {key, klen, NULL};
+
+	return bdb_map(bdb_txn(state, bdb_forget_txn, &a, 0));
+}
+
+/* a walk visits records in key order from just after a resume key, in chunks */
+struct walk {
+	char key[REPLAY_ADDR_MAX + 1];	/* the last key handled */
+	size_t klen;			/* 0: start at the beginning */
+	bool started;
+};
+
+/* bdb_cursor_next - first record after w's key (or the first one) into k/d */
+static int
+bdb_cursor_next(DBC *c, const struct walk *w, DBT *k, DBT *d, char *kbuf, bool *first,
+    u_int32_t rmw)
+{
+	int rc;
+
+	if (!*first)
+		return c->get(c, k, d, DB_NEXT | rmw);
+	*first = false;
+	if (w->klen == 0)
+		return c->get(c, k, d, DB_FIRST | rmw);
+	memcpy(kbuf, w->key, w->klen);
+	k->size = (u_int32_t)w->klen;
+	rc = c->get(c, k, d, DB_SET_RANGE | rmw);
+	if (rc == 0 && k->size == w->klen && memcmp(k->data, w->key, w->klen) == 0)
+		rc = c->get(c, k, d, DB_NEXT | rmw);
+	return rc;
+}
+
+struct chunk {
+	struct walk *w;
+	size_t n;
+	bool end;
+	char keys[BDB_CHUNK][REPLAY_ADDR_MAX + 1];
+	struct replay_entry e[BDB_CHUNK];
+};
+
+static int
+bdb_chunk_txn(struct bdb *b, DB_TXN *txn, void *arg)
+{
+	struct chunk *ch = arg;
+	unsigned char kbuf[REPLAY_ADDR_MAX + 1], dbuf[REPLAY_PACKED_BYTES];
+	bool first = true;
+	DBC *c;
+	DBT k, d;
+	int rc;
+
+	ch->n = 0;
+	ch->end = false;
+	if ((rc = b->db->cursor(b->db, txn, &c, DB_READ_COMMITTED)) != 0)
+		return rc;
+	bdb_dbt_out(&k, kbuf, REPLAY_ADDR_MAX);
+	bdb_dbt_out(&d, dbuf, sizeof(dbuf));
+	while (ch->n < BDB_CHUNK) {
+		rc = bdb_cursor_next(c, ch->w, &k, &d, (char *)kbuf, &first, 0);
+		if (rc == DB_NOTFOUND) {
+			ch->end = true;
+			rc = 0;
+			break;
+		}
+		if (rc != 0)
+			break;
+		if (d.size != REPLAY_PACKED_BYTES || k.size == 0) {
+			rc = BDB_EBADREC;
+			break;
+		}
+		memcpy(ch->keys[ch->n], k.data, k.size);
+		ch->keys[ch->n][k.size] = '\0';
+		replay_entry_unpack(dbuf, &ch->e[ch->n]);
+		ch->n++;
+	}
+	c->close(c);
+	return rc;
+}
+
+static int
+bdb_iterate(void *state, replay_iter_fn fn, void *arg)
+{
+	struct walk w = {{0}, 0, false};
+	struct chunk *ch = malloc(sizeof(*ch));
+	size_t i;
+	int rc = 0;
+
+	if (ch == NULL)
+		return REPLAY_ENOMEM;
+	ch->w = &w;
+	do {
+		if ((rc = bdb_txn(state, bdb_chunk_txn, ch, DB_READ_COMMITTED)) != 0)
+			break;
+		for (i = 0; i < ch->n && rc == 0; i++)
+			rc = fn(ch->keys[i], &ch->e[i], arg) != 0 ? 1 : 0;
+		if (ch->n > 0) {
+			w.klen = strlen(ch->keys[ch->n - 1]);
+			memcpy(w.key, ch->keys[ch->n - 1], w.klen);
+		}
+	} while (rc == 0 && !ch->end);
+	free(ch);
+	return rc == 1 ? REPLAY_OK : bdb_map(rc);
+}
+
+struct sweep_args {
+	time_t now;
+	unsigned batch;
+	struct walk w;		/* in: where to resume; out: where the next sweep resumes */
+	uint64_t removed;
+	bool complete;
+};
+
+static int
+bdb_sweep_txn(struct bdb *b, DB_TXN *txn, void *arg)
+{
+	struct sweep_args *a = arg;
+	unsigned char kbuf[REPLAY_ADDR_MAX + 1], dbuf[REPLAY_PACKED_BYTES];
+	struct walk w = a->w;
+	struct replay_entry e;
+	bool first = true;
+	unsigned seen;
+	DBC *c;
+	DBT k, d;
+	int rc;
+
+	a->removed = 0;
+	a->complete = false;
+	if ((rc = b->db->cursor(b->db, txn, &c, 0)) != 0)
+		return rc;
+	bdb_dbt_out(&k, kbuf, REPLAY_ADDR_MAX);
+	bdb_dbt_out(&d, dbuf, sizeof(dbuf));
+	for (seen = 0; seen < a->batch; seen++) {
+		rc = bdb_cursor_next(c, &a->w, &k, &d, (char *)kbuf, &first, DB_RMW);
+		if (rc != 0)
+			break;
+		memcpy(w.key, k.data, k.size);
+		w.klen = k.size;
+		if (d.size != REPLAY_PACKED_BYTES)
+			continue;	/* left for an admin to look at */
+		replay_entry_unpack(dbuf, &e);
+		if (replay_entry_expired(&e, a->now)) {
+			if ((rc = c->del(c, 0)) != 0)
+				break;
+			a->removed++;
+		}
+	}
+	if (rc == DB_NOTFOUND) {
+		a->complete = true;
+		w.klen = 0;
+		rc = 0;
+	}
+	c->close(c);
+	if (rc == 0)
+		a->w = w;
+	return rc;
+}
+
+static int
+bdb_sweep(void *state, time_t now, unsigned batch, bool from_start, uint64_t *removed,
+    bool *complete)
+{
+	struct bdb *b = state;
+	struct sweep_args a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.now = now;
+	a.batch = batch;
+	pthread_mutex_lock(&b->sweep_mu);
+	if (!from_start) {
+		memcpy(a.w.key, b->sweep_key, b->sweep_klen);
+		a.w.klen = b->sweep_klen;
+	}
+	rc = bdb_txn(b, bdb_sweep_txn, &a, 0);
+	if (rc == 0) {
+		memcpy(b->sweep_key, a.w.key, a.w.klen);
+		b->sweep_klen = a.w.klen;
+	}
+	pthread_mutex_unlock(&b->sweep_mu);
+	*removed = rc == 0 ? a.removed : 0;
+	*complete = rc == 0 ? a.complete : false;
+	return bdb_map(rc);
+}
+
+static int
+bdb_checkpoint(struct bdb *b, void *arg)
+{
+	int rc;
+
+	(void)arg;
+	if ((rc = b->env->txn_checkpoint(b->env, 0, 0, 0)) != 0)
+		return rc;
+	return b->env->log_archive(b->env, NULL, DB_ARCH_REMOVE);
+}
+
+static int
+bdb_maintain(void *state, time_t now)
+{
+	struct bdb *b = state;
+	bool due;
+
+	pthread_mutex_lock(&b->mu);
+	due = b->last_checkpoint == 0 || now < b->last_checkpoint ||
+	    now - b->last_checkpoint >= REPLAY_CHECKPOINT_SECONDS;
+	if (due)
+		b->last_checkpoint = now;
+	pthread_mutex_unlock(&b->mu);
+	if (!due)
+		return REPLAY_OK;
+	return bdb_map(bdb_guard(b, bdb_checkpoint, NULL));
+}
+
+static int
+bdb_files(void *state, struct replay_stats *st)
+{
+	struct bdb *b = state;
+	char path[4096];
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	if ((d = opendir(b->dir)) == NULL)
+		return bdb_map(errno);
+	while ((de = readdir(d)) != NULL) {
+		if (snprintf(path, sizeof(path), "%s/%s", b->dir, de->d_name) >= (int)sizeof(path) ||
+		    stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		if (strcmp(de->d_name, BDB_FILE) == 0) {
+			st->db_bytes += (uint64_t)sb.st_size;
+		} else if (strncmp(de->d_name, "log.", 4) == 0) {
+			st->log_bytes += (uint64_t)sb.st_size;
+			st->log_files++;
+		} else if (strncmp(de->d_name, "__db.", 5) == 0) {
+			st->env_bytes += (uint64_t)sb.st_blocks * 512;
+		}
+	}
+	closedir(d);
+	return REPLAY_OK;
+}
+
+const struct replay_backend replay_bdb_backend = {
+	.name = "bdb",
+	.open = bdb_open,
+	.close = bdb_close,
+	.get = bdb_get,
+	.record = bdb_record,
+	.forget = bdb_forget,
+	.sweep = bdb_sweep,
+	.maintain = bdb_maintain,
+	.iterate = bdb_iterate,
+	.files = bdb_files,
+};

@@ -1,0 +1,111 @@
+/* replay: how many bounces each tagged address has collected, so that a leaked valid tag
+ * cannot let a flood of backscatter through. A Berkeley DB environment shared by every
+ * process that opens it (the threaded milter and the admin tool at once), or "disabled". */
+#ifndef BACKSTOP_REPLAY_H
+#define BACKSTOP_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* the longest key: an RFC 5321 mailbox, "local@domain" */
+#define REPLAY_ADDR_MAX (64 + 1 + 255)
+/* replay_maintain checkpoints and removes old logs at most this often */
+#define REPLAY_CHECKPOINT_SECONDS 60
+/* replay_maintain sweeps at most this many records each call */
+#define REPLAY_SWEEP_BATCH 200
+
+enum replay_err {
+	REPLAY_OK = 0,
+	REPLAY_ENOMEM = -1,	/* temporary */
+	REPLAY_EBUSY = -2,	/* temporary: lock conflicts outlasted every retry */
+	REPLAY_EIO = -3,	/* temporary: a read, write or sync failed (disk full?) */
+	REPLAY_ERECOVER = -4,	/* temporary: the environment needs recovery; reopen it */
+	REPLAY_EDB = -5,	/* temporary: another Berkeley DB failure */
+	REPLAY_EACCES = -6,	/* permanent: the directory or its files cannot be written */
+	REPLAY_ENOTDIR = -7,	/* permanent: the path is not a directory */
+	REPLAY_EVERSION = -8,	/* permanent: files or library of another Berkeley DB version */
+	REPLAY_ECORRUPT = -9,	/* permanent: the database or a record does not parse */
+	REPLAY_EADDR = -10,	/* permanent: empty address or longer than REPLAY_ADDR_MAX */
+	REPLAY_ENOTFOUND = -11,	/* permanent: no record for that address */
+	REPLAY_EDISABLED = -12,	/* permanent: the store is disabled (ReplayDatabase none) */
+	REPLAY_EINVAL = -13,	/* permanent: bad argument */
+};
+
+enum replay_durability {
+	REPLAY_DUR_SYNC,	/* every commit is flushed to disk: survives a power loss */
+	REPLAY_DUR_WRITE,	/* every commit is written to the OS: survives a process crash */
+	REPLAY_DUR_NONE,	/* commits stay in memory for a while: a crash may lose some */
+};
+
+/* one tagged address's record */
+struct replay_entry {
+	uint32_t count;		/* bounces recorded */
+	time_t first_seen;	/* time of the first bounce */
+	time_t last_seen;	/* time of the latest bounce */
+	long expiry_day;	/* UTC day number after which the record is swept */
+};
+
+struct replay_stats {
+	uint64_t records;	/* tagged addresses in the store */
+	uint64_t bounces;	/* sum of all counts */
+	uint64_t over_limit;	/* records whose count reached the limit given */
+	uint64_t expired;	/* records a sweep at now would remove */
+	time_t oldest;		/* earliest first_seen (0: no records) */
+	time_t newest;		/* latest last_seen (0: no records) */
+	uint64_t db_bytes;	/* size of the database file */
+	uint64_t log_bytes;	/* size of the transaction logs */
+	uint64_t env_bytes;	/* size of the shared region files */
+	unsigned log_files;	/* number of log files */
+};
+
+/* called by replay_iterate for each record; a non-zero return stops the walk */
+typedef int (*replay_iter_fn)(const char *addr, const struct replay_entry *e, void *arg);
+
+struct replay;
+
+/* replay_open - open (creating if needed) the store in directory dir; dir NULL: a disabled
+ * handle on which every call succeeds and counts nothing. On failure why names the cause. */
+int replay_open(const char *dir, enum replay_durability dur, struct replay **out, char *why,
+    size_t whylen) __attribute__((warn_unused_result));
+/* replay_close - close the handle (NULL is fine); the files stay for the next open */
+void replay_close(struct replay *r);
+/* replay_enabled - does this handle count anything (false for ReplayDatabase none)? */
+bool replay_enabled(const struct replay *r);
+/* replay_check - the count recorded for addr (0 if none, and always 0 when disabled) */
+int replay_check(struct replay *r, const char *addr, uint32_t *count)
+	__attribute__((warn_unused_result));
+/* replay_record - add one bounce to addr at now; *count gets the new count (0 if disabled).
+ * tag_expiry_day is the tag's expiry day; the record is kept one day past it. */
+int replay_record(struct replay *r, const char *addr, time_t now, long tag_expiry_day,
+    uint32_t *count) __attribute__((warn_unused_result));
+/* replay_get - the whole record of addr, or REPLAY_ENOTFOUND */
+int replay_get(struct replay *r, const char *addr, struct replay_entry *e)
+	__attribute__((warn_unused_result));
+/* replay_forget - remove the record of addr (after a false positive), or REPLAY_ENOTFOUND */
+int replay_forget(struct replay *r, const char *addr) __attribute__((warn_unused_result));
+/* replay_sweep - look at up to batch more records, resuming where the last sweep stopped,
+ * and remove those expired at now; *complete is set when the walk reached the end */
+int replay_sweep(struct replay *r, time_t now, unsigned batch, uint64_t *removed,
+    bool *complete) __attribute__((warn_unused_result));
+/* replay_expire - remove every record expired at now, in small transactions */
+int replay_expire(struct replay *r, time_t now, uint64_t *removed)
+	__attribute__((warn_unused_result));
+/* replay_maintain - periodic upkeep: a sweep batch, and a checkpoint with log removal when
+ * REPLAY_CHECKPOINT_SECONDS have passed since the last one; call it every few seconds */
+int replay_maintain(struct replay *r, time_t now) __attribute__((warn_unused_result));
+/* replay_iterate - call fn for each record in key order (a consistent view is not promised) */
+int replay_iterate(struct replay *r, replay_iter_fn fn, void *arg)
+	__attribute__((warn_unused_result));
+/* replay_stats - counts, times and file sizes; over_limit counts records with count >= limit
+ * (limit 0: none are over) */
+int replay_stats(struct replay *r, time_t now, uint32_t limit, struct replay_stats *st)
+	__attribute__((warn_unused_result));
+
+/* replay_strerror - text for a replay_err code */
+const char *replay_strerror(int err);
+/* replay_err_temporary - should the caller retry later (4xx) rather than fail (5xx)? */
+bool replay_err_temporary(int err);
+
+#endif
