@@ -35,6 +35,7 @@ enum srs_err {
 	SRS_ENULL = -10,	/* NOTFOUND "null sender" */
 	SRS_ENOKEY = -11,	/* TEMP "no signing key" */
 	SRS_ECONFIG = -12,	/* TEMP "SRS is not configured" */
+	SRS_EQUOTED = -13,	/* NOTFOUND "quoted local part or address literal": not rewritten */
 };
 
 enum srs_class { SRS_CLASS_OK, SRS_CLASS_NOTFOUND, SRS_CLASS_PERM, SRS_CLASS_TEMP };
