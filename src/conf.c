@@ -1,8 +1,1029 @@
-/* placeholder: being written */
+/* conf: backstop.conf. One table of settings drives parsing, defaults and validation; the
+ * result is a struct conf that callers only read. Nothing is logged here: a failure is a
+ * conf_err code plus "file:line: message" in the caller's buffer. */
 #include "config.h"
-int conf_placeholder_(void);
-int
-conf_placeholder_(void)
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+#define CONF_LINE_MAX 8192			/* bytes per line, CR LF excluded */
+#define CONF_FILE_MAX (16 * 1024 * 1024)	/* the file and each file: list */
+#define CONF_UNSIGNED_MAX 1000000u
+
+enum conf_type {
+	CT_STRING,	/* one word */
+	CT_STRING_NONE,	/* one word; "none" stores NULL */
+	CT_BOOL,
+	CT_UNSIGNED,	/* decimal, between min and max */
+	CT_LIST,	/* words separated by commas or blanks; file:/path reads more */
+	CT_NETS,	/* a list of addresses and CIDR networks */
+	CT_ACTION,
+	CT_DURABILITY,
+	CT_FACILITY,
+	CT_LEVEL,
+	CT_TIME,	/* auto, Unix seconds, or YYYY-MM-DD[THH:MM:SS] UTC */
+	CT_CHAR,	/* one of = + - */
+};
+
+/* A validator returns NULL when the item is good (it may normalise it in place),
+ * else the end of a sentence that starts with the quoted item. */
+typedef const char *conf_check_fn(char *item);
+
+struct conf_setting {
+	const char *name;
+	enum conf_type type;
+	const char *def;	/* parsed like a value from the file; NULL: required */
+	unsigned min, max;	/* CT_UNSIGNED only */
+	conf_check_fn *check;	/* CT_STRING*, CT_LIST: each item; or NULL */
+	size_t offset;		/* the field in struct conf */
+};
+
+struct conf_parser {
+	struct conf *c;
+	const char *file;	/* named in messages: the configuration or a file: list */
+	unsigned line;
+	bool in_list_file;
+	unsigned *seen;		/* per setting: the line that set it, 0 if none */
+	char *err;
+	size_t errlen;
+};
+
+static conf_check_fn conf_check_domain, conf_check_domain_exact, conf_check_pattern,
+    conf_check_milter_socket, conf_check_map_socket, conf_check_user;
+
+#define F(field) offsetof(struct conf, field)
+
+static const struct conf_setting conf_settings[] = {
+	{ "Socket", CT_STRING, "inet:8891@127.0.0.1", 0, 0, conf_check_milter_socket, F(socket) },
+	{ "MapSocket", CT_STRING, "unix:/run/backstop/srs.sock", 0, 0, conf_check_map_socket,
+	    F(map_socket) },
+	{ "UserID", CT_STRING_NONE, "none", 0, 0, conf_check_user, F(user_id) },
+	{ "PidFile", CT_STRING_NONE, "none", 0, 0, NULL, F(pid_file) },
+	{ "Background", CT_BOOL, "yes", 0, 0, NULL, F(background) },
+	{ "Syslog", CT_BOOL, "yes", 0, 0, NULL, F(syslog) },
+	{ "SyslogFacility", CT_FACILITY, "mail", 0, 0, NULL, F(syslog_facility) },
+	{ "LogLevel", CT_LEVEL, "info", 0, 0, NULL, F(log_level) },
+	{ "KeyDirectory", CT_STRING, SYSCONFDIR "/backstop/keys", 0, 0, NULL, F(key_directory) },
+	{ "ReplayDatabase", CT_STRING_NONE, LOCALSTATEDIR "/lib/backstop", 0, 0, NULL,
+	    F(replay_database) },
+	{ "Durability", CT_DURABILITY, "write", 0, 0, NULL, F(durability) },
+	{ "Domains", CT_LIST, NULL, 0, 0, conf_check_domain, F(domains) },
+	{ "InternalHosts", CT_NETS, "127.0.0.0/8, ::1", 0, 0, NULL, F(internal_hosts) },
+	{ "OutboundDaemonName", CT_STRING_NONE, "none", 0, 0, NULL, F(outbound_daemon_name) },
+	{ "TagValidity", CT_UNSIGNED, "7", 1, 365, NULL, F(tag_validity) },
+	{ "MaxBouncesPerTag", CT_UNSIGNED, "25", 0, CONF_UNSIGNED_MAX, NULL,
+	    F(max_bounces_per_tag) },
+	{ "OnUntagged", CT_ACTION, "reject", 0, 0, NULL, F(on_untagged) },
+	{ "OnInvalid", CT_ACTION, "reject", 0, 0, NULL, F(on_invalid) },
+	{ "OnReplay", CT_ACTION, "reject", 0, 0, NULL, F(on_replay) },
+	{ "OnInternalError", CT_ACTION, "tempfail", 0, 0, NULL, F(on_internal_error) },
+	{ "TaggingSince", CT_TIME, "auto", 0, 0, NULL, F(tagging_since) },
+	{ "DryRun", CT_BOOL, "no", 0, 0, NULL, F(dry_run) },
+	{ "ExemptSenders", CT_LIST, "", 0, 0, conf_check_pattern, F(exempt_senders) },
+	{ "ExemptRecipients", CT_LIST, "", 0, 0, conf_check_pattern, F(exempt_recipients) },
+	{ "BounceSenders", CT_LIST, "", 0, 0, conf_check_pattern, F(bounce_senders) },
+	{ "SRSDomain", CT_STRING_NONE, "none", 0, 0, conf_check_domain_exact, F(srs_domain) },
+	{ "SRSSeparator", CT_CHAR, "=", 0, 0, NULL, F(srs_separator) },
+	{ "SRSHashLength", CT_UNSIGNED, "5", 4, 32, NULL, F(srs_hash_length) },
+	{ "SRSHashMin", CT_UNSIGNED, "4", 1, 32, NULL, F(srs_hash_min) },
+	{ "SRSMaxAge", CT_UNSIGNED, "21", 1, 1023, NULL, F(srs_max_age) },
+};
+
+#define CONF_NSETTINGS (sizeof(conf_settings) / sizeof(conf_settings[0]))
+
+static const char *const conf_action_names[] = { "reject", "tempfail", "accept", "mark" };
+static const char *const conf_durability_names[] = { "sync", "write", "none" };
+
+/* ---- errors ---- */
+
+static int __attribute__((format(printf, 3, 4)))
+conf_fail(struct conf_parser *p, int code, const char *fmt, ...)
 {
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->err == NULL || p->errlen == 0)
+		return code;
+	if (p->line > 0)
+		snprintf(p->err, p->errlen, "%s:%u: %s", p->file, p->line, msg);
+	else
+		snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+	return code;
+}
+
+const char *
+conf_strerror(int err)
+{
+	switch (err) {
+	case CONF_OK: return "success";
+	case CONF_ENOMEM: return "out of memory";
+	case CONF_EIO: return "cannot read the configuration";
+	case CONF_ESYNTAX: return "syntax error in the configuration";
+	case CONF_EUNKNOWN: return "unknown setting in the configuration";
+	case CONF_EVALUE: return "bad value in the configuration";
+	case CONF_EMISSING: return "required setting missing from the configuration";
+	default: return "unknown configuration error";
+	}
+}
+
+const char *
+conf_action_name(enum conf_action a)
+{
+	if ((unsigned)a >= sizeof(conf_action_names) / sizeof(conf_action_names[0]))
+		return "unknown";
+	return conf_action_names[a];
+}
+
+const char *
+conf_default_path(void)
+{
+	return SYSCONFDIR "/backstop/backstop.conf";
+}
+
+/* ---- validators ---- */
+
+static bool
+conf_is_label_char(int ch)
+{
+	return isascii(ch) && (isalnum(ch) || ch == '-');
+}
+
+/* A DNS name of letters, digits and hyphens; lowercased in place. */
+static bool
+conf_domain_ok(char *d)
+{
+	size_t label = 0, total = strlen(d);
+	char *s;
+
+	if (total == 0 || total > 255)
+		return false;
+	for (s = d; *s != '\0'; s++) {
+		if (*s == '.') {
+			if (label == 0 || s[-1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!conf_is_label_char((unsigned char)*s) || (label == 0 && *s == '-'))
+			return false;
+		if (++label > 63)
+			return false;
+		*s = (char)tolower((unsigned char)*s);
+	}
+	return label > 0 && s[-1] != '-';
+}
+
+static const char *
+conf_check_domain_exact(char *item)
+{
+	return conf_domain_ok(item) ? NULL : "is not a domain name";
+}
+
+static const char *
+conf_check_domain(char *item)
+{
+	return conf_domain_ok(item[0] == '.' ? item + 1 : item) ? NULL :
+	    "is not a domain name (or .domain for its subdomains)";
+}
+
+/* "user@domain", "domain", ".domain" or "user@*", as addr_match takes them. */
+static const char *
+conf_check_pattern(char *item)
+{
+	static const char why[] = "is not an address pattern (user@domain, domain, .domain, user@*)";
+	char *at = strrchr(item, '@'), *dom = item, copy[256];
+	const char *s;
+
+	if (at != NULL) {
+		if (at == item)
+			return why;
+		for (s = item; s < at; s++)
+			if ((unsigned char)*s <= ' ' || *s == '<' || *s == '>')
+				return why;
+		dom = at + 1;
+		if (strcmp(dom, "*") == 0)
+			return NULL;
+	}
+	if (strlen(dom) >= sizeof(copy))
+		return why;
+	strcpy(copy, dom[0] == '.' ? dom + 1 : dom);
+	return conf_domain_ok(copy) ? NULL : why;
+}
+
+static bool
+conf_port_ok(const char *s)
+{
+	char *end;
+	unsigned long port;
+
+	if (*s == '\0')
+		return false;
+	if (!isdigit((unsigned char)*s)) {
+		for (; *s != '\0'; s++)
+			if (!conf_is_label_char((unsigned char)*s))
+				return false;
+		return true;	/* a service name */
+	}
+	errno = 0;
+	port = strtoul(s, &end, 10);
+	return errno == 0 && *end == '\0' && port >= 1 && port <= 65535;
+}
+
+/* libmilter's syntax: {unix|local}:/path, inet:port[@host], inet6:port[@host], or /path. */
+static const char *
+conf_check_milter_socket(char *item)
+{
+	static const char why[] = "is not a milter socket (unix:/path, inet:port@host, "
+	    "inet6:port@host)";
+	char port[64], *at;
+	const char *rest;
+
+	if (item[0] == '/')
+		return NULL;
+	if (strncasecmp(item, "unix:", 5) == 0 || strncasecmp(item, "local:", 6) == 0)
+		return strchr(item, ':')[1] == '/' ? NULL : why;
+	if (strncasecmp(item, "inet:", 5) == 0)
+		rest = item + 5;
+	else if (strncasecmp(item, "inet6:", 6) == 0)
+		rest = item + 6;
+	else
+		return why;
+	snprintf(port, sizeof(port), "%s", rest);
+	at = strchr(port, '@');
+	if (at != NULL) {
+		if (at[1] == '\0')
+			return why;
+		*at = '\0';
+	}
+	return conf_port_ok(port) ? NULL : why;
+}
+
+/* srs-rewrite's listener: unix:/path or inet:host:port (host may be [v6]). */
+static const char *
+conf_check_map_socket(char *item)
+{
+	static const char why[] = "is not a socket (unix:/path or inet:host:port)";
+	const char *colon;
+
+	if (strncasecmp(item, "unix:", 5) == 0)
+		return item[5] == '/' ? NULL : why;
+	if (strncasecmp(item, "inet:", 5) != 0)
+		return why;
+	colon = strrchr(item + 5, ':');
+	if (colon == NULL || colon == item + 5 || !isdigit((unsigned char)colon[1]))
+		return why;
+	return conf_port_ok(colon + 1) ? NULL : why;
+}
+
+static bool
+conf_name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isascii((unsigned char)s[i]) ||
+		    !(isalnum((unsigned char)s[i]) || strchr("._-$", s[i]) != NULL))
+			return false;
+	return true;
+}
+
+/* user[:group], names or numeric ids. */
+static const char *
+conf_check_user(char *item)
+{
+	const char *colon = strchr(item, ':');
+
+	if (colon == NULL)
+		return conf_name_ok(item, strlen(item)) ? NULL : "is not user[:group]";
+	return conf_name_ok(item, (size_t)(colon - item)) && conf_name_ok(colon + 1,
+	    strlen(colon + 1)) ? NULL : "is not user[:group]";
+}
+
+/* ---- scalar types ---- */
+
+static int
+conf_word(const char *const *names, size_t n, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(names[i], value) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+conf_set_bool(struct conf_parser *p, const struct conf_setting *s, const char *v, bool *out)
+{
+	static const char *const words[] = { "no", "yes", "false", "true", "off", "on", "0", "1" };
+	int i = conf_word(words, 8, v);
+
+	if (i < 0)
+		return conf_fail(p, CONF_EVALUE, "%s: '%s' is not yes or no", s->name, v);
+	*out = (i % 2) == 1;
+	return CONF_OK;
+}
+
+static int
+conf_set_unsigned(struct conf_parser *p, const struct conf_setting *s, const char *v,
+    unsigned *out)
+{
+	unsigned long n = 0;
+	const char *c;
+
+	for (c = v; *c != '\0'; c++) {
+		if (!isdigit((unsigned char)*c))
+			return conf_fail(p, CONF_EVALUE, "%s: '%s' is not a number", s->name, v);
+		if (n <= CONF_UNSIGNED_MAX)
+			n = n * 10 + (unsigned long)(*c - '0');
+	}
+	if (n < s->min || n > s->max)
+		return conf_fail(p, CONF_EVALUE, "%s: '%s' is not between %u and %u", s->name, v,
+		    s->min, s->max);
+	*out = (unsigned)n;
+	return CONF_OK;
+}
+
+static int
+conf_set_enum(struct conf_parser *p, const struct conf_setting *s, const char *v, int *out)
+{
+	int i;
+
+	if (s->type == CT_ACTION) {
+		i = conf_word(conf_action_names, 4, v);
+		if (i < 0)
+			return conf_fail(p, CONF_EVALUE,
+			    "%s: '%s' is not reject, tempfail, accept or mark", s->name, v);
+	} else {
+		i = conf_word(conf_durability_names, 3, v);
+		if (i < 0)
+			return conf_fail(p, CONF_EVALUE, "%s: '%s' is not sync, write or none",
+			    s->name, v);
+	}
+	*out = i;
+	return CONF_OK;
+}
+
+static int
+conf_set_syslog(struct conf_parser *p, const struct conf_setting *s, const char *v, int *out)
+{
+	int n;
+
+	if (s->type == CT_FACILITY) {
+		n = log_facility_parse(v);
+		if (n < 0)
+			return conf_fail(p, CONF_EVALUE, "%s: '%s' is not a syslog facility "
+			    "(mail, daemon, user, auth, authpriv, local0 ... local7)", s->name, v);
+	} else {
+		n = log_level_parse(v);
+		if (n < 0)
+			return conf_fail(p, CONF_EVALUE, "%s: '%s' is not a log level "
+			    "(err, warning, notice, info, debug)", s->name, v);
+	}
+	*out = n;
+	return CONF_OK;
+}
+
+static int
+conf_set_char(struct conf_parser *p, const struct conf_setting *s, const char *v, char *out)
+{
+	if (strlen(v) != 1 || strchr("=+-", v[0]) == NULL)
+		return conf_fail(p, CONF_EVALUE, "%s: '%s' is not one of = + -", s->name, v);
+	*out = v[0];
+	return CONF_OK;
+}
+
+static int
+conf_set_string(struct conf_parser *p, const struct conf_setting *s, char *v, char **out)
+{
+	const char *why;
+
+	free(*out);
+	*out = NULL;
+	if (s->type == CT_STRING_NONE && strcasecmp(v, "none") == 0)
+		return CONF_OK;
+	if (s->check != NULL && (why = s->check(v)) != NULL)
+		return conf_fail(p, CONF_EVALUE, "%s: '%s' %s", s->name, v, why);
+	*out = strdup(v);
+	return *out == NULL ? conf_fail(p, CONF_ENOMEM, "out of memory") : CONF_OK;
+}
+
+/* ---- time ---- */
+
+/* n decimal digits at s, or -1 */
+static long
+conf_digits(const char *s, int n)
+{
+	long v = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (y >= 1970). */
+static long
+conf_days_from_civil(long y, long m, long d)
+{
+	long yoe, doy, doe;
+
+	y -= m <= 2;
+	yoe = y % 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (y / 400) * 146097 + doe - 719468;
+}
+
+static bool
+conf_parse_date(const char *v, time_t *out)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	long y, m, d, hh = 0, mm = 0, ss = 0;
+	size_t len = strlen(v);
+	bool leap;
+
+	if (len != 10 && len != 19 && !(len == 20 && v[19] == 'Z'))
+		return false;
+	y = conf_digits(v, 4), m = conf_digits(v + 5, 2), d = conf_digits(v + 8, 2);
+	if (v[4] != '-' || v[7] != '-' || y < 1970 || m < 1 || m > 12 || d < 1)
+		return false;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (d > mdays[m - 1] + (m == 2 && leap))
+		return false;
+	if (len > 10) {
+		if (v[10] != 'T' || v[13] != ':' || v[16] != ':')
+			return false;
+		hh = conf_digits(v + 11, 2), mm = conf_digits(v + 14, 2);
+		ss = conf_digits(v + 17, 2);
+		if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 59)
+			return false;
+	}
+	*out = (time_t)(conf_days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss);
+	return true;
+}
+
+static int
+conf_set_time(struct conf_parser *p, const struct conf_setting *s, const char *v, time_t *out)
+{
+	const char *c;
+	long long n = 0;
+
+	if (strcasecmp(v, "auto") == 0) {
+		*out = CONF_TAGGING_AUTO;
+		return CONF_OK;
+	}
+	if (conf_parse_date(v, out))
+		return CONF_OK;
+	for (c = v; isdigit((unsigned char)*c) && n <= 253402300799LL; c++)
+		n = n * 10 + (*c - '0');
+	if (c == v || *c != '\0' || n > 253402300799LL)
+		return conf_fail(p, CONF_EVALUE, "%s: '%s' is not auto, a Unix time or a date "
+		    "YYYY-MM-DD[THH:MM:SS]", s->name, v);
+	*out = (time_t)n;
+	return CONF_OK;
+}
+
+/* ---- lists ---- */
+
+/* Grow v (elements of size) so that one more fits after n: capacities are powers of two. */
+static int
+conf_grow(void **v, size_t n, size_t size)
+{
+	void *nv;
+
+	if (n != 0 && (n & (n - 1)) != 0)
+		return 0;
+	if (n > SIZE_MAX / 2 / size)
+		return -1;
+	nv = realloc(*v, (n == 0 ? 1 : 2 * n) * size);
+	if (nv == NULL)
+		return -1;
+	*v = nv;
 	return 0;
+}
+
+static int
+conf_list_add(struct conf_parser *p, const struct conf_setting *s, char *item,
+    struct conf_list *l)
+{
+	const char *why;
+	void *v = l->v;
+
+	if (s->check != NULL && (why = s->check(item)) != NULL)
+		return conf_fail(p, CONF_EVALUE, "%s: '%s' %s", s->name, item, why);
+	if (conf_grow(&v, l->n, sizeof(*l->v)) < 0)
+		return conf_fail(p, CONF_ENOMEM, "out of memory");
+	l->v = v;
+	l->v[l->n] = strdup(item);
+	if (l->v[l->n] == NULL)
+		return conf_fail(p, CONF_ENOMEM, "out of memory");
+	l->n++;
+	return CONF_OK;
+}
+
+/* "a.b.c.d", "x:y::z", "[x::z]", each with an optional "/prefix". */
+static bool
+conf_net_parse(const char *item, struct conf_net *net)
+{
+	char buf[64], *slash, *addr = buf, *end;
+	unsigned long prefix;
+	unsigned i, max;
+
+	if (snprintf(buf, sizeof(buf), "%s", item) >= (int)sizeof(buf))
+		return false;
+	slash = strchr(buf, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	if (addr[0] == '[') {
+		end = strchr(addr, ']');
+		if (end == NULL || end[1] != '\0')
+			return false;
+		*end = '\0';
+		addr++;
+	}
+	memset(net, 0, sizeof(*net));
+	if (inet_pton(AF_INET, addr, net->addr) == 1)
+		net->family = AF_INET, max = 32;
+	else if (inet_pton(AF_INET6, addr, net->addr) == 1)
+		net->family = AF_INET6, max = 128;
+	else
+		return false;
+	prefix = max;
+	if (slash != NULL) {
+		if (!isdigit((unsigned char)slash[1]))
+			return false;
+		errno = 0;
+		prefix = strtoul(slash + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || prefix > max)
+			return false;
+	}
+	net->prefix = (unsigned)prefix;
+	for (i = net->prefix; i < max; i++)	/* clear the host bits */
+		net->addr[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
+	return true;
+}
+
+static int
+conf_nets_add(struct conf_parser *p, const struct conf_setting *s, const char *item,
+    struct conf_nets *nets)
+{
+	struct conf_net net;
+	void *v = nets->v;
+
+	if (!conf_net_parse(item, &net))
+		return conf_fail(p, CONF_EVALUE, "%s: '%s' is not an address or network "
+		    "(192.0.2.0/24, 2001:db8::/32)", s->name, item);
+	if (conf_grow(&v, nets->n, sizeof(*nets->v)) < 0)
+		return conf_fail(p, CONF_ENOMEM, "out of memory");
+	nets->v = v;
+	nets->v[nets->n++] = net;
+	return CONF_OK;
+}
+
+static bool
+conf_prefix_match(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
+	unsigned char mask;
+
+	if (memcmp(a, b, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	mask = (unsigned char)(0xffu << (8 - rest));
+	return (a[full] & mask) == (b[full] & mask);
+}
+
+bool
+conf_nets_contain(const struct conf_nets *nets, sa_family_t family, const void *addr)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const unsigned char *a = addr, *a4 = NULL;
+	size_t i;
+
+	if (nets == NULL || addr == NULL)
+		return false;
+	if (family == AF_INET)
+		a4 = a;
+	else if (family == AF_INET6 && memcmp(a, mapped, sizeof(mapped)) == 0)
+		a4 = a + 12;	/* ::ffff:a.b.c.d also matches IPv4 networks */
+	for (i = 0; i < nets->n; i++) {
+		const struct conf_net *n = &nets->v[i];
+
+		if (n->family == family && conf_prefix_match(n->addr, a, n->prefix))
+			return true;
+		if (n->family == AF_INET && a4 != NULL && conf_prefix_match(n->addr, a4, n->prefix))
+			return true;
+	}
+	return false;
+}
+
+static int conf_list_file(struct conf_parser *p, const struct conf_setting *s, const char *path,
+    void *field);
+
+/* One item of a list: a file: reference, an address network or a word. */
+static int
+conf_list_item(struct conf_parser *p, const struct conf_setting *s, char *item, void *field)
+{
+	if (strncmp(item, "file:", 5) == 0) {
+		if (p->in_list_file)
+			return conf_fail(p, CONF_EVALUE, "%s: '%s': file: lists do not nest",
+			    s->name, item);
+		return conf_list_file(p, s, item + 5, field);
+	}
+	if (s->type == CT_NETS)
+		return conf_nets_add(p, s, item, field);
+	return conf_list_add(p, s, item, field);
+}
+
+static int
+conf_list_items(struct conf_parser *p, const struct conf_setting *s, char *value, void *field)
+{
+	char *item, *save = NULL;
+	int rc;
+
+	for (item = strtok_r(value, ", \t", &save); item != NULL;
+	    item = strtok_r(NULL, ", \t", &save))
+		if ((rc = conf_list_item(p, s, item, field)) != CONF_OK)
+			return rc;
+	return CONF_OK;
+}
+
+static int
+conf_set_list(struct conf_parser *p, const struct conf_setting *s, char *value, void *field)
+{
+	if (strcasecmp(value, "none") == 0)
+		value[0] = '\0';
+	if (value[strspn(value, ", \t")] == '\0')
+		return s->def == NULL ?
+		    conf_fail(p, CONF_EVALUE, "%s: needs at least one value", s->name) : CONF_OK;
+	return conf_list_items(p, s, value, field);
+}
+
+/* ---- lines ---- */
+
+typedef int conf_line_fn(struct conf_parser *p, char *line, const void *arg, void *field);
+
+/* Cut a comment ('#' first on the line or after a blank) and the blanks around the text. */
+static char *
+conf_trim(char *s)
+{
+	char *c, *end;
+
+	for (c = s; *c != '\0'; c++)
+		if (*c == '#' && (c == s || c[-1] == ' ' || c[-1] == '\t')) {
+			*c = '\0';
+			break;
+		}
+	s += strspn(s, " \t");
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	return s;
+}
+
+/* Check one raw line and copy it, NUL-terminated, into buf. */
+static int
+conf_line_copy(struct conf_parser *p, const char *text, size_t n, char *buf)
+{
+	size_t i;
+
+	if (n > 0 && text[n - 1] == '\r')
+		n--;
+	if (n > CONF_LINE_MAX)
+		return conf_fail(p, CONF_ESYNTAX, "line longer than %d bytes", CONF_LINE_MAX);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)text[i];
+
+		if (ch == '\0')
+			return conf_fail(p, CONF_ESYNTAX, "NUL byte in line");
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return conf_fail(p, CONF_ESYNTAX, "control character 0x%02x in line", ch);
+	}
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	return CONF_OK;
+}
+
+/* Call fn for every line of text that is not blank or a comment. */
+static int
+conf_lines(struct conf_parser *p, const char *text, size_t len, conf_line_fn *fn,
+    const void *arg, void *field)
+{
+	char *buf = malloc(CONF_LINE_MAX + 1), *line;
+	const char *nl;
+	size_t pos = 0, n;
+	int rc = CONF_OK;
+
+	if (buf == NULL)
+		return conf_fail(p, CONF_ENOMEM, "out of memory");
+	for (p->line = 1; pos < len && rc == CONF_OK; p->line++) {
+		nl = memchr(text + pos, '\n', len - pos);
+		n = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
+		rc = conf_line_copy(p, text + pos, n, buf);
+		pos += n + 1;
+		if (rc != CONF_OK)
+			break;
+		line = conf_trim(buf);
+		if (*line != '\0')
+			rc = fn(p, line, arg, field);
+	}
+	free(buf);
+	return rc;
+}
+
+/* Read a whole file (at most CONF_FILE_MAX bytes) into a malloc'ed buffer. */
+static int
+conf_read(const char *path, char **text, size_t *len, const char **why)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = NULL, *nb;
+	ssize_t r;
+	int fd, saved, rc = CONF_EIO;
+
+	*why = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return CONF_EIO;
+	for (;;) {
+		if (buf == NULL || n == cap) {
+			if (buf != NULL)
+				cap *= 2;
+			if (cap > CONF_FILE_MAX + 1) {
+				*why = "file larger than 16 MiB";
+				goto fail;
+			}
+			if ((nb = realloc(buf, cap)) == NULL) {
+				rc = CONF_ENOMEM;
+				goto fail;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*text = buf;
+	*len = n;
+	return CONF_OK;
+fail:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+static int
+conf_list_file_line(struct conf_parser *p, char *line, const void *arg, void *field)
+{
+	return conf_list_items(p, arg, line, field);
+}
+
+/* file:/path, relative to the configuration file's directory when not absolute. */
+static int
+conf_list_file(struct conf_parser *p, const struct conf_setting *s, const char *path,
+    void *field)
+{
+	char *full = NULL, *text = NULL;
+	const char *slash = strrchr(p->file, '/'), *why, *saved_file = p->file;
+	unsigned saved_line = p->line;
+	size_t len;
+	int rc, e;
+
+	if (*path == '\0')
+		return conf_fail(p, CONF_EVALUE, "%s: file: needs a path", s->name);
+	if (path[0] != '/' && slash != NULL &&
+	    asprintf(&full, "%.*s/%s", (int)(slash - p->file), p->file, path) < 0)
+		return conf_fail(p, CONF_ENOMEM, "out of memory");
+	rc = conf_read(full != NULL ? full : path, &text, &len, &why);
+	e = errno;
+	if (rc != CONF_OK) {
+		rc = conf_fail(p, rc, "%s: cannot read '%s': %s", s->name,
+		    full != NULL ? full : path, why != NULL ? why : strerror(e));
+		goto out;
+	}
+	p->file = full != NULL ? full : path;
+	p->in_list_file = true;
+	rc = conf_lines(p, text, len, conf_list_file_line, s, field);
+	p->in_list_file = false;
+	p->file = saved_file;
+	p->line = saved_line;
+out:
+	free(text);
+	free(full);
+	return rc;
+}
+
+/* ---- settings ---- */
+
+static int
+conf_set(struct conf_parser *p, const struct conf_setting *s, char *value)
+{
+	void *field = (char *)p->c + s->offset;
+
+	if (s->type == CT_LIST || s->type == CT_NETS)
+		return conf_set_list(p, s, value, field);
+	if (*value == '\0')
+		return conf_fail(p, CONF_EVALUE, "%s: missing value", s->name);
+	if (value[strcspn(value, " \t")] != '\0')
+		return conf_fail(p, CONF_EVALUE, "%s: takes one value, not '%s'", s->name, value);
+	switch (s->type) {
+	case CT_STRING:
+	case CT_STRING_NONE: return conf_set_string(p, s, value, field);
+	case CT_BOOL: return conf_set_bool(p, s, value, field);
+	case CT_UNSIGNED: return conf_set_unsigned(p, s, value, field);
+	case CT_ACTION:
+	case CT_DURABILITY: return conf_set_enum(p, s, value, field);
+	case CT_FACILITY:
+	case CT_LEVEL: return conf_set_syslog(p, s, value, field);
+	case CT_TIME: return conf_set_time(p, s, value, field);
+	case CT_CHAR: return conf_set_char(p, s, value, field);
+	default: return conf_fail(p, CONF_EVALUE, "%s: internal error: bad type", s->name);
+	}
+}
+
+static int
+conf_setting_line(struct conf_parser *p, char *line, const void *arg, void *field)
+{
+	size_t namelen = strcspn(line, " \t"), i;
+	char *value = line + namelen;
+
+	(void)arg, (void)field;
+	value += strspn(value, " \t");
+	line[namelen] = '\0';
+	for (i = 0; i < CONF_NSETTINGS; i++)
+		if (strcasecmp(conf_settings[i].name, line) == 0)
+			break;
+	if (i == CONF_NSETTINGS)
+		return conf_fail(p, CONF_EUNKNOWN, "unknown setting '%s'", line);
+	if (p->seen[i] != 0)
+		return conf_fail(p, CONF_ESYNTAX, "%s set twice (first at line %u)",
+		    conf_settings[i].name, p->seen[i]);
+	p->seen[i] = p->line;
+	return conf_set(p, &conf_settings[i], value);
+}
+
+/* Settings the file did not name get their defaults; a required one is an error. */
+static int
+conf_defaults(struct conf_parser *p)
+{
+	char *value;
+	size_t i;
+	int rc;
+
+	p->line = 0;
+	for (i = 0; i < CONF_NSETTINGS; i++) {
+		const struct conf_setting *s = &conf_settings[i];
+
+		if (p->seen[i] != 0)
+			continue;
+		if (s->def == NULL)
+			return conf_fail(p, CONF_EMISSING, "%s is required", s->name);
+		if ((value = strdup(s->def)) == NULL)
+			return conf_fail(p, CONF_ENOMEM, "out of memory");
+		rc = conf_set(p, s, value);
+		free(value);
+		if (rc != CONF_OK)
+			return rc;
+	}
+	return CONF_OK;
+}
+
+static size_t
+conf_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CONF_NSETTINGS; i++)
+		if (strcmp(conf_settings[i].name, name) == 0)
+			break;
+	return i;
+}
+
+/* Checks that involve more than one setting. */
+static int
+conf_check_all(struct conf_parser *p)
+{
+	const struct conf *c = p->c;
+	size_t min = conf_index("SRSHashMin"), len = conf_index("SRSHashLength");
+
+	if (c->srs_hash_min > c->srs_hash_length) {
+		p->line = p->seen[min] != 0 ? p->seen[min] : p->seen[len];
+		return conf_fail(p, CONF_EVALUE, "SRSHashMin: '%u' is more than SRSHashLength (%u)",
+		    c->srs_hash_min, c->srs_hash_length);
+	}
+	return CONF_OK;
+}
+
+int
+conf_parse(const char *text, size_t len, const char *name, struct conf **out, char *err,
+    size_t errlen)
+{
+	unsigned seen[CONF_NSETTINGS] = { 0 };
+	struct conf_parser p = { .file = name, .seen = seen, .err = err, .errlen = errlen };
+	int rc;
+
+	*out = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (name == NULL)
+		p.file = name = "(configuration)";
+	if ((p.c = calloc(1, sizeof(*p.c))) == NULL || (p.c->path = strdup(name)) == NULL) {
+		rc = conf_fail(&p, CONF_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = conf_lines(&p, text, len, conf_setting_line, NULL, NULL)) != CONF_OK)
+		goto fail;
+	if ((rc = conf_defaults(&p)) != CONF_OK || (rc = conf_check_all(&p)) != CONF_OK)
+		goto fail;
+	*out = p.c;
+	return CONF_OK;
+fail:
+	conf_free(p.c);
+	return rc;
+}
+
+int
+conf_load(const char *path, struct conf **out, char *err, size_t errlen)
+{
+	struct conf_parser p = { .file = path, .err = err, .errlen = errlen };
+	const char *why;
+	char *text = NULL;
+	size_t len = 0;
+	int rc, e;
+
+	*out = NULL;
+	rc = conf_read(path, &text, &len, &why);
+	e = errno;
+	if (rc != CONF_OK)
+		return conf_fail(&p, rc, "cannot read: %s", why != NULL ? why : strerror(e));
+	rc = conf_parse(text, len, path, out, err, errlen);
+	free(text);
+	return rc;
+}
+
+static void
+conf_list_free(struct conf_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CONF_NSETTINGS; i++) {
+		void *field = (char *)c + conf_settings[i].offset;
+
+		switch (conf_settings[i].type) {
+		case CT_STRING:
+		case CT_STRING_NONE: free(*(char **)field); break;
+		case CT_LIST: conf_list_free(field); break;
+		case CT_NETS: free(((struct conf_nets *)field)->v); break;
+		default: break;
+		}
+	}
+	free(c->path);
+	free(c);
 }
