@@ -1,0 +1,986 @@
+/* mapserver: socketmap and tcp_table servers. The parsers at the top are pure; the server
+ * below runs one epoll worker per CPU, each owning the connections it accepted, so no lock is
+ * taken per request. A malformed frame gets one error reply and the connection is closed. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mapserver.h"
+
+/* ---- protocol parsers ---- */
+
+int
+mapserver_netstring_parse(const char *buf, size_t len, size_t max, const char **data,
+    size_t *dlen, size_t *used)
+{
+	size_t i = 0, n = 0;
+
+	for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) {
+		n = n * 10 + (size_t)(buf[i] - '0');
+		if (n > max)
+			return MAPSERVER_ETOOBIG;
+	}
+	if (i > 20)
+		return MAPSERVER_ELENGTH;	/* only leading zeros can get here */
+	if (i == len)
+		return MAPSERVER_EMORE;
+	if (i == 0 || buf[i] != ':')
+		return MAPSERVER_ELENGTH;
+	i++;
+	if (len - i < n + 1)
+		return MAPSERVER_EMORE;
+	if (buf[i + n] != ',')
+		return MAPSERVER_ECOMMA;
+	*data = buf + i;
+	*dlen = n;
+	*used = i + n + 1;
+	return MAPSERVER_OK;
+}
+
+int
+mapserver_line_parse(const char *buf, size_t len, size_t max, const char **line, size_t *llen,
+    size_t *used)
+{
+	const char *nl = memchr(buf, '\n', len < max + 2 ? len : max + 2);
+	size_t n;
+
+	if (nl == NULL)
+		return len >= max + 2 ? MAPSERVER_ETOOBIG : MAPSERVER_EMORE;
+	n = (size_t)(nl - buf);
+	*used = n + 1;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	if (n > max)
+		return MAPSERVER_ETOOBIG;
+	*line = buf;
+	*llen = n;
+	return MAPSERVER_OK;
+}
+
+int
+mapserver_socketmap_split(const char *data, size_t len, const char **name, size_t *nlen,
+    const char **key, size_t *klen)
+{
+	const char *sp = memchr(data, ' ', len);
+
+	if (sp == NULL || sp == data || (size_t)(sp - data) > MAPSERVER_NAME_MAX)
+		return MAPSERVER_EREQUEST;
+	if (memchr(data, '\0', len) != NULL)
+		return MAPSERVER_EREQUEST;
+	*name = data;
+	*nlen = (size_t)(sp - data);
+	*key = sp + 1;
+	*klen = len - *nlen - 1;
+	return *klen == 0 ? MAPSERVER_EREQUEST : MAPSERVER_OK;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+mapserver_url_decode(const char *in, size_t len, char *out, size_t outsize, size_t *outlen)
+{
+	size_t i, o = 0;
+	int hi, lo;
+
+	for (i = 0; i < len; i++) {
+		char c = in[i];
+
+		if (c == '%') {
+			if (len - i < 3)
+				return MAPSERVER_EENCODING;
+			hi = hexval(in[i + 1]);
+			lo = hexval(in[i + 2]);
+			if (hi < 0 || lo < 0 || (hi | lo) == 0)
+				return MAPSERVER_EENCODING;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (c == '\0') {
+			return MAPSERVER_EENCODING;
+		}
+		if (o + 1 >= outsize)
+			return MAPSERVER_ETOOBIG;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	if (outlen != NULL)
+		*outlen = o;
+	return MAPSERVER_OK;
+}
+
+int
+mapserver_url_encode(const char *in, size_t len, char *out, size_t outsize)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c > ' ' && c < 0x7f && c != '%') {
+			if (o + 1 >= outsize)
+				return MAPSERVER_ESPACE;
+			out[o++] = (char)c;
+			continue;
+		}
+		if (o + 3 >= outsize)
+			return MAPSERVER_ESPACE;
+		out[o++] = '%';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	if (outsize == 0)
+		return MAPSERVER_ESPACE;
+	out[o] = '\0';
+	return (int)o;
+}
+
+int
+mapserver_tcp_request(const char *line, size_t len, char *key, size_t keysize)
+{
+	size_t i = 4;
+
+	if (len < 4 || strncasecmp(line, "get", 3) != 0 || (line[3] != ' ' && line[3] != '\t'))
+		return MAPSERVER_EREQUEST;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	while (len > i && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (i == len || memchr(line + i, ' ', len - i) != NULL)
+		return MAPSERVER_EREQUEST;
+	return mapserver_url_decode(line + i, len - i, key, keysize, NULL);
+}
+
+static const char *const socketmap_word[] = { "OK", "NOTFOUND", "PERM", "TEMP" };
+static const char *const tcp_code[] = { "200", "500", "500", "400" };
+
+/* Reasons go out raw, so nothing in them may break the framing. */
+static void
+sanitize(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < ' ' || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
+int
+mapserver_socketmap_reply(enum mapserver_status st, const char *text, char *out,
+    size_t outsize)
+{
+	const char *w = socketmap_word[st];
+	size_t plen = strlen(w) + 1 + strlen(text);
+	int n = snprintf(out, outsize, "%zu:%s %s,", plen, w, text);
+
+	if (n < 0 || (size_t)n >= outsize)
+		return MAPSERVER_ESPACE;
+	return n;
+}
+
+int
+mapserver_tcp_reply(enum mapserver_status st, const char *text, char *out, size_t outsize)
+{
+	int n;
+
+	if (outsize < 6)
+		return MAPSERVER_ESPACE;
+	memcpy(out, tcp_code[st], 3);
+	out[3] = ' ';
+	if (st == MAPSERVER_FOUND) {
+		n = mapserver_url_encode(text, strlen(text), out + 4, outsize - 5);
+		if (n < 0)
+			return n;
+	} else {
+		n = snprintf(out + 4, outsize - 5, "%s", text);
+		if (n < 0 || (size_t)n >= outsize - 5)
+			return MAPSERVER_ESPACE;
+		sanitize(out + 4);
+	}
+	out[4 + n] = '\n';
+	out[5 + n] = '\0';
+	return n + 5;
+}
+
+static int
+addr_parse_unix(const char *p, struct mapserver_addr *out)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
+	const char *colon = strrchr(p, ':');
+	size_t n = strlen(p);
+	char *end;
+
+	out->mode = 0666;
+	if (colon != NULL && colon[1] == '0' && strlen(colon) == 5) {
+		unsigned long m = strtoul(colon + 1, &end, 8);
+
+		if (*end != '\0' || m > 0777)
+			return MAPSERVER_ESPEC;
+		out->mode = (mode_t)m;
+		n = (size_t)(colon - p);
+	}
+	if (n == 0 || p[0] != '/' || n >= sizeof(out->path))
+		return MAPSERVER_ESPEC;
+	memcpy(out->path, p, n);
+	out->path[n] = '\0';
+	out->family = AF_UNIX;
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, out->path, n + 1);
+	out->sslen = (socklen_t)sizeof(*sun);
+	return MAPSERVER_OK;
+}
+
+static int
+addr_parse_inet(const char *p, struct mapserver_addr *out)
+{
+	char host[256];
+	const char *colon, *h = p;
+	size_t hlen;
+	char *end;
+	unsigned long port;
+	struct addrinfo hints, *res = NULL;
+
+	if (*p == '[') {
+		colon = strchr(p, ']');
+		if (colon == NULL || colon[1] != ':')
+			return MAPSERVER_ESPEC;
+		h = p + 1;
+		hlen = (size_t)(colon - h);
+		colon++;
+	} else {
+		colon = strrchr(p, ':');
+		if (colon == NULL)
+			return MAPSERVER_ESPEC;
+		hlen = (size_t)(colon - p);
+	}
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || port == 0 || port > 65535 || hlen == 0 ||
+	    hlen >= sizeof(host))
+		return MAPSERVER_ESPEC;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	if (getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, colon + 1, &hints, &res) != 0 ||
+	    res == NULL)
+		return MAPSERVER_ESPEC;
+	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+	out->sslen = res->ai_addrlen;
+	out->family = (sa_family_t)res->ai_family;
+	freeaddrinfo(res);
+	return MAPSERVER_OK;
+}
+
+int
+mapserver_addr_parse(const char *spec, struct mapserver_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (strncmp(spec, "unix:", 5) == 0)
+		return addr_parse_unix(spec + 5, out);
+	if (strncmp(spec, "local:", 6) == 0)
+		return addr_parse_unix(spec + 6, out);
+	if (strncmp(spec, "inet:", 5) == 0)
+		return addr_parse_inet(spec + 5, out);
+	if (strncmp(spec, "inet6:", 6) == 0)
+		return addr_parse_inet(spec + 6, out);
+	return MAPSERVER_ESPEC;
+}
+
+const char *
+mapserver_strerror(int err)
+{
+	switch (err) {
+	case MAPSERVER_OK: return "success";
+	case MAPSERVER_EMORE: return "incomplete frame";
+	case MAPSERVER_ELENGTH: return "bad netstring length";
+	case MAPSERVER_ETOOBIG: return "request too long";
+	case MAPSERVER_ECOMMA: return "netstring not terminated by a comma";
+	case MAPSERVER_EREQUEST: return "malformed request";
+	case MAPSERVER_EENCODING: return "bad %XX encoding";
+	case MAPSERVER_ETRUNCATED: return "connection closed in the middle of a request";
+	case MAPSERVER_ESPEC:
+		return "bad listen address (use unix:/path[:0MODE], inet:host:port or "
+		       "inet:[v6addr]:port)";
+	case MAPSERVER_EBIND: return "cannot listen on the socket";
+	case MAPSERVER_EINUSE: return "another server is listening on the unix socket";
+	case MAPSERVER_ENOMEM: return "out of memory";
+	case MAPSERVER_ETHREAD: return "cannot start the worker threads";
+	case MAPSERVER_ESPACE: return "output buffer too small";
+	}
+	return "unknown mapserver error";
+}
+
+/* ---- the server ---- */
+
+#define OUT_HIGH (256 * 1024)	/* stop reading a client that does not read its replies */
+#define LINGER_MS 2000		/* after an error reply, wait this long for the client to go */
+#define ACCEPT_BATCH 32
+#define SWEEP_MS 250
+#define REPLY_ROOM (3 * MAPSERVER_VALUE_MAX + 64)
+
+enum kind { KIND_LISTENER, KIND_CONN, KIND_STOP };
+
+struct listener {
+	enum kind kind;
+	int fd;
+	enum mapserver_proto proto;
+	char map[MAPSERVER_NAME_MAX + 1];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* unix socket to remove */
+	dev_t dev;
+	ino_t ino;
+};
+
+struct conn {
+	enum kind kind;
+	int fd;
+	uint32_t events;	/* what epoll watches now */
+	bool closing;		/* an error reply is queued: flush, then hang up */
+	bool eof;		/* the client will send nothing more */
+	bool shut;		/* our side is shut down, waiting for the client's EOF */
+	const struct listener *l;
+	struct conn *prev, *next;
+	uint64_t deadline;
+	size_t inlen;
+	char *in;
+	size_t outoff, outlen, outcap;
+	char *out;
+};
+
+struct worker {
+	struct mapserver *ms;
+	pthread_t tid;
+	int ep;
+	struct conn *conns;
+	char *key;		/* scratch for the decoded key */
+	char value[MAPSERVER_VALUE_MAX];
+};
+
+struct mapserver {
+	struct mapserver_config cfg;
+	struct listener **ls;
+	size_t nls;
+	struct worker *w;
+	unsigned nw;
+	int stopfd;
+	enum kind stop_kind;
+	atomic_uint conns;
+	size_t incap;
+	bool started;
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+mapserver_new(const struct mapserver_config *cfg, struct mapserver **out)
+{
+	struct mapserver *ms = calloc(1, sizeof(*ms));
+	long cpus;
+
+	if (ms == NULL)
+		return MAPSERVER_ENOMEM;
+	ms->cfg = *cfg;
+	if (ms->cfg.max_request == 0)
+		ms->cfg.max_request = MAPSERVER_REQUEST_MAX;
+	if (ms->cfg.max_connections == 0)
+		ms->cfg.max_connections = MAPSERVER_CONN_MAX;
+	if (ms->cfg.idle_timeout_ms == 0)
+		ms->cfg.idle_timeout_ms = MAPSERVER_IDLE_MS;
+	if (ms->cfg.threads == 0) {
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		ms->cfg.threads = cpus < 1 ? 1 : cpus > 64 ? 64 : (unsigned)cpus;
+	}
+	ms->incap = ms->cfg.max_request + 32;	/* room for "digits:" and "," or CRLF */
+	ms->stop_kind = KIND_STOP;
+	ms->stopfd = -1;
+	atomic_init(&ms->conns, 0);
+	*out = ms;
+	return MAPSERVER_OK;
+}
+
+static void
+why_errno(char *why, size_t whylen, const char *what, const char *spec)
+{
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s %s: %s", what, spec, strerror(errno));
+}
+
+/* A unix socket path that exists: refuse if a server answers there, else remove it. */
+static int
+unix_clear(const struct mapserver_addr *a, const char *spec, char *why, size_t whylen)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(a->path, &st) != 0)
+		return MAPSERVER_OK;
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;
+		why_errno(why, whylen, "not a socket, refusing to replace", spec);
+		return MAPSERVER_EBIND;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		why_errno(why, whylen, "socket", spec);
+		return MAPSERVER_EBIND;
+	}
+	rc = connect(fd, (const struct sockaddr *)&a->ss, a->sslen);
+	close(fd);
+	if (rc == 0) {
+		errno = EADDRINUSE;
+		why_errno(why, whylen, "another server answers on", spec);
+		return MAPSERVER_EINUSE;
+	}
+	unlink(a->path);
+	return MAPSERVER_OK;
+}
+
+static int
+listener_unix_finish(struct listener *l, const struct mapserver_addr *a, uid_t owner,
+    gid_t group, const char *spec, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (chmod(a->path, a->mode) != 0 ||
+	    ((owner != (uid_t)-1 || group != (gid_t)-1) && chown(a->path, owner, group) != 0) ||
+	    stat(a->path, &st) != 0) {
+		why_errno(why, whylen, "chmod/chown", spec);
+		return MAPSERVER_EBIND;
+	}
+	snprintf(l->path, sizeof(l->path), "%s", a->path);
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+	return MAPSERVER_OK;
+}
+
+static int
+listener_open(struct listener *l, const struct mapserver_addr *a, uid_t owner, gid_t group,
+    const char *spec, char *why, size_t whylen)
+{
+	int one = 1, rc;
+
+	if (a->family == AF_UNIX && (rc = unix_clear(a, spec, why, whylen)) != MAPSERVER_OK)
+		return rc;
+	l->fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd < 0) {
+		why_errno(why, whylen, "socket", spec);
+		return MAPSERVER_EBIND;
+	}
+	if (a->family != AF_UNIX)
+		setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a->family == AF_INET6)
+		setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(l->fd, (const struct sockaddr *)&a->ss, a->sslen) != 0) {
+		why_errno(why, whylen, "bind", spec);
+		return MAPSERVER_EBIND;
+	}
+	if (a->family == AF_UNIX &&
+	    (rc = listener_unix_finish(l, a, owner, group, spec, why, whylen)) != MAPSERVER_OK)
+		return rc;
+	if (listen(l->fd, 1024) != 0) {
+		why_errno(why, whylen, "listen", spec);
+		return MAPSERVER_EBIND;
+	}
+	return MAPSERVER_OK;
+}
+
+static void
+listener_close(struct listener *l)
+{
+	struct stat st;
+
+	if (l->fd >= 0)
+		close(l->fd);
+	if (l->path[0] != '\0' && lstat(l->path, &st) == 0 && st.st_dev == l->dev &&
+	    st.st_ino == l->ino)
+		unlink(l->path);
+	free(l);
+}
+
+int
+mapserver_listen(struct mapserver *ms, const char *spec, enum mapserver_proto proto,
+    const char *map, uid_t owner, gid_t group, char *why, size_t whylen)
+{
+	struct mapserver_addr a;
+	struct listener *l, **ls;
+	int rc = mapserver_addr_parse(spec, &a);
+
+	if (rc != MAPSERVER_OK) {
+		if (why != NULL && whylen > 0)
+			snprintf(why, whylen, "%s: %s", spec, mapserver_strerror(rc));
+		return rc;
+	}
+	ls = realloc(ms->ls, (ms->nls + 1) * sizeof(*ls));
+	l = calloc(1, sizeof(*l));
+	if (ls != NULL)
+		ms->ls = ls;
+	if (ls == NULL || l == NULL) {
+		free(l);
+		return MAPSERVER_ENOMEM;
+	}
+	l->kind = KIND_LISTENER;
+	l->proto = proto;
+	snprintf(l->map, sizeof(l->map), "%s", map != NULL ? map : "");
+	rc = listener_open(l, &a, owner, group, spec, why, whylen);
+	if (rc != MAPSERVER_OK) {
+		listener_close(l);
+		return rc;
+	}
+	ms->ls[ms->nls++] = l;
+	return MAPSERVER_OK;
+}
+
+unsigned
+mapserver_connections(const struct mapserver *ms)
+{
+	return atomic_load(&ms->conns);
+}
+
+/* -- connections -- */
+
+static void
+conn_close(struct worker *w, struct conn *c)
+{
+	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	free(c->in);
+	free(c->out);
+	free(c);
+	atomic_fetch_sub(&w->ms->conns, 1);
+}
+
+static bool
+conn_room(struct conn *c, size_t need)
+{
+	size_t cap;
+	char *p;
+
+	if (c->outoff > 0 && c->outoff == c->outlen)
+		c->outoff = c->outlen = 0;
+	if (c->outcap - c->outlen >= need)
+		return true;
+	cap = c->outcap * 2 > c->outlen + need ? c->outcap * 2 : c->outlen + need;
+	p = realloc(c->out, cap);
+	if (p == NULL)
+		return false;
+	c->out = p;
+	c->outcap = cap;
+	return true;
+}
+
+static void
+conn_error(struct worker *w, struct conn *c, int err)
+{
+	char text[128];
+	int n;
+
+	snprintf(text, sizeof(text), "protocol error: %s", mapserver_strerror(err));
+	c->closing = true;
+	if (!conn_room(c, sizeof(text) + 32))
+		return;
+	if (c->l->proto == MAPSERVER_SOCKETMAP)
+		n = mapserver_socketmap_reply(MAPSERVER_PERM, text, c->out + c->outlen,
+		    c->outcap - c->outlen);
+	else
+		n = mapserver_tcp_reply(MAPSERVER_TEMP, text, c->out + c->outlen,
+		    c->outcap - c->outlen);
+	if (n > 0)
+		c->outlen += (size_t)n;
+	(void)w;
+}
+
+/* One complete frame: parse the request, look it up, queue the reply. */
+static int
+conn_request(struct worker *w, struct conn *c, const char *data, size_t len, void **batch)
+{
+	struct mapserver *ms = w->ms;
+	char name[MAPSERVER_NAME_MAX + 1];
+	const char *map = c->l->map, *nm, *key;
+	size_t nlen, klen;
+	enum mapserver_status st;
+	int rc, n;
+
+	if (c->l->proto == MAPSERVER_SOCKETMAP) {
+		rc = mapserver_socketmap_split(data, len, &nm, &nlen, &key, &klen);
+		if (rc != MAPSERVER_OK)
+			return rc;
+		memcpy(name, nm, nlen);
+		name[nlen] = '\0';
+		memcpy(w->key, key, klen);
+		w->key[klen] = '\0';
+		map = name;
+	} else if ((rc = mapserver_tcp_request(data, len, w->key, ms->cfg.max_request + 1)) !=
+	    MAPSERVER_OK) {
+		return rc;
+	}
+	if (*batch == NULL && ms->cfg.batch_begin != NULL)
+		*batch = ms->cfg.batch_begin(ms->cfg.ctx);
+	w->value[0] = '\0';
+	st = ms->cfg.lookup(ms->cfg.ctx, *batch, map, w->key, w->value, sizeof(w->value));
+	w->value[sizeof(w->value) - 1] = '\0';
+	if (!conn_room(c, REPLY_ROOM))
+		return MAPSERVER_ENOMEM;
+	if (c->l->proto == MAPSERVER_SOCKETMAP)
+		n = mapserver_socketmap_reply(st, w->value, c->out + c->outlen, c->outcap - c->outlen);
+	else
+		n = mapserver_tcp_reply(st, w->value, c->out + c->outlen, c->outcap - c->outlen);
+	if (n < 0)
+		return n;
+	c->outlen += (size_t)n;
+	return MAPSERVER_OK;
+}
+
+/* Answer every complete frame in the input buffer, up to the output high-water mark. */
+static void
+conn_process(struct worker *w, struct conn *c)
+{
+	size_t off = 0, max = w->ms->cfg.max_request, dlen, used;
+	const char *data;
+	void *batch = NULL;
+	int rc;
+
+	while (!c->closing && off < c->inlen && c->outlen - c->outoff < OUT_HIGH) {
+		if (c->l->proto == MAPSERVER_SOCKETMAP)
+			rc = mapserver_netstring_parse(c->in + off, c->inlen - off, max, &data,
+			    &dlen, &used);
+		else
+			rc = mapserver_line_parse(c->in + off, c->inlen - off, max, &data, &dlen,
+			    &used);
+		if (rc == MAPSERVER_EMORE)
+			break;
+		if (rc == MAPSERVER_OK)
+			rc = conn_request(w, c, data, dlen, &batch);
+		if (rc != MAPSERVER_OK) {
+			conn_error(w, c, rc);
+			break;
+		}
+		off += used;
+	}
+	if (batch != NULL && w->ms->cfg.batch_end != NULL)
+		w->ms->cfg.batch_end(w->ms->cfg.ctx, batch);
+	if (c->closing)
+		off = c->inlen;
+	memmove(c->in, c->in + off, c->inlen - off);
+	c->inlen -= off;
+	if (c->eof && c->inlen > 0 && !c->closing && c->outlen - c->outoff < OUT_HIGH) {
+		conn_error(w, c, MAPSERVER_ETRUNCATED);
+		c->inlen = 0;
+	}
+}
+
+/* Write what is queued; false when the connection is dead. */
+static bool
+conn_flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->outoff < c->outlen) {
+		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK;
+		c->outoff += (size_t)n;
+	}
+	c->outoff = c->outlen = 0;
+	return true;
+}
+
+static void
+conn_watch(struct worker *w, struct conn *c, uint32_t events)
+{
+	struct epoll_event ev;
+
+	if (events == c->events)
+		return;
+	ev.events = events;
+	ev.data.ptr = c;
+	epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev);
+	c->events = events;
+}
+
+/* After reading or writing: answer, flush, and decide what to wait for next. */
+static void
+conn_pump(struct worker *w, struct conn *c, uint64_t now)
+{
+	bool pending;
+	int round;
+
+	for (round = 0; round < 64; round++) {
+		conn_process(w, c);
+		if (!conn_flush(c)) {
+			conn_close(w, c);
+			return;
+		}
+		pending = c->outlen > c->outoff;
+		if (pending || c->closing || c->inlen == 0)
+			break;
+	}
+	if (!pending && (c->closing || c->eof)) {
+		if (c->eof) {
+			conn_close(w, c);
+			return;
+		}
+		if (!c->shut) {
+			shutdown(c->fd, SHUT_WR);
+			c->shut = true;
+			c->deadline = now + LINGER_MS;
+		}
+	}
+	conn_watch(w, c, (pending ? EPOLLOUT : 0) |
+	    (!c->eof && (!pending || c->outlen - c->outoff < OUT_HIGH) ? EPOLLIN : 0));
+}
+
+static void
+conn_read(struct worker *w, struct conn *c, uint64_t now)
+{
+	char sink[4096];
+	ssize_t n;
+
+	if (c->closing) {
+		n = read(c->fd, sink, sizeof(sink));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			conn_close(w, c);
+			return;
+		}
+	} else {
+		n = read(c->fd, c->in + c->inlen, w->ms->incap - c->inlen);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			conn_close(w, c);
+			return;
+		}
+		if (n == 0)
+			c->eof = true;
+		if (n > 0) {
+			c->inlen += (size_t)n;
+			c->deadline = now + w->ms->cfg.idle_timeout_ms;
+		}
+	}
+	conn_pump(w, c, now);
+}
+
+static void
+conn_event(struct worker *w, struct conn *c, uint32_t events, uint64_t now)
+{
+	if (events & EPOLLERR) {
+		conn_close(w, c);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+		conn_read(w, c, now);
+	else if (events & EPOLLOUT)
+		conn_pump(w, c, now);
+}
+
+/* -- workers -- */
+
+static void
+accept_some(struct worker *w, struct listener *l, uint64_t now)
+{
+	struct mapserver *ms = w->ms;
+	struct epoll_event ev;
+	struct conn *c;
+	int i, fd, one = 1;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (atomic_fetch_add(&ms->conns, 1) >= ms->cfg.max_connections) {
+			atomic_fetch_sub(&ms->conns, 1);
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (c == NULL || (c->in = malloc(ms->incap)) == NULL) {
+			free(c);
+			close(fd);
+			atomic_fetch_sub(&ms->conns, 1);
+			continue;
+		}
+		if (l->path[0] == '\0')
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->kind = KIND_CONN;
+		c->fd = fd;
+		c->l = l;
+		c->deadline = now + ms->cfg.idle_timeout_ms;
+		c->events = EPOLLIN | EPOLLRDHUP;
+		ev.events = c->events;
+		ev.data.ptr = c;
+		c->next = w->conns;
+		if (w->conns != NULL)
+			w->conns->prev = c;
+		w->conns = c;
+		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+			conn_close(w, c);
+	}
+}
+
+static void
+worker_sweep(struct worker *w, uint64_t now)
+{
+	struct conn *c = w->conns, *next;
+
+	for (; c != NULL; c = next) {
+		next = c->next;
+		if (c->deadline <= now)
+			conn_close(w, c);
+	}
+}
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event evs[64];
+	uint64_t now, next_sweep = now_ms() + SWEEP_MS;
+	int i, n;
+
+	for (;;) {
+		n = epoll_wait(w->ep, evs, 64, SWEEP_MS);
+		now = now_ms();
+		for (i = 0; i < n; i++) {
+			enum kind k = *(enum kind *)evs[i].data.ptr;
+
+			if (k == KIND_STOP)
+				goto out;
+			if (k == KIND_LISTENER)
+				accept_some(w, evs[i].data.ptr, now);
+			else
+				conn_event(w, evs[i].data.ptr, evs[i].events, now);
+		}
+		if (now >= next_sweep) {
+			worker_sweep(w, now);
+			next_sweep = now + SWEEP_MS;
+		}
+	}
+out:
+	while (w->conns != NULL)
+		conn_close(w, w->conns);
+	return NULL;
+}
+
+static int
+worker_init(struct mapserver *ms, struct worker *w)
+{
+	struct epoll_event ev;
+	size_t i;
+
+	w->ms = ms;
+	w->key = malloc(ms->cfg.max_request + 1);
+	w->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (w->key == NULL || w->ep < 0)
+		return MAPSERVER_ENOMEM;
+	ev.events = EPOLLIN;
+	ev.data.ptr = &ms->stop_kind;
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, ms->stopfd, &ev) != 0)
+		return MAPSERVER_ENOMEM;
+	for (i = 0; i < ms->nls; i++) {
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.ptr = ms->ls[i];
+		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, ms->ls[i]->fd, &ev) != 0)
+			return MAPSERVER_ENOMEM;
+	}
+	return MAPSERVER_OK;
+}
+
+int
+mapserver_start(struct mapserver *ms)
+{
+	unsigned i;
+	int rc;
+
+	ms->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ms->w = calloc(ms->cfg.threads, sizeof(*ms->w));
+	if (ms->stopfd < 0 || ms->w == NULL)
+		return MAPSERVER_ENOMEM;
+	for (i = 0; i < ms->cfg.threads; i++)
+		ms->w[i].ep = -1;
+	for (i = 0; i < ms->cfg.threads; i++) {
+		rc = worker_init(ms, &ms->w[i]);
+		if (rc == MAPSERVER_OK && pthread_create(&ms->w[i].tid, NULL, worker_run,
+		    &ms->w[i]) != 0)
+			rc = MAPSERVER_ETHREAD;
+		if (rc != MAPSERVER_OK) {
+			mapserver_stop(ms);
+			return rc;
+		}
+		ms->nw++;
+	}
+	ms->started = true;
+	return MAPSERVER_OK;
+}
+
+void
+mapserver_stop(struct mapserver *ms)
+{
+	uint64_t one = 1;
+	unsigned i;
+
+	if (ms->stopfd >= 0 && write(ms->stopfd, &one, sizeof(one)) < 0)
+		return;	/* cannot happen on a fresh eventfd; workers would not wake */
+	for (i = 0; i < ms->nw; i++)
+		pthread_join(ms->w[i].tid, NULL);
+	ms->nw = 0;
+	ms->started = false;
+}
+
+void
+mapserver_free(struct mapserver *ms)
+{
+	size_t i;
+
+	if (ms == NULL)
+		return;
+	if (ms->started)
+		mapserver_stop(ms);
+	for (i = 0; ms->w != NULL && i < ms->cfg.threads; i++) {
+		if (ms->w[i].ep >= 0)
+			close(ms->w[i].ep);
+		free(ms->w[i].key);
+	}
+	for (i = 0; i < ms->nls; i++)
+		listener_close(ms->ls[i]);
+	if (ms->stopfd >= 0)
+		close(ms->stopfd);
+	free(ms->ls);
+	free(ms->w);
+	free(ms);
+}

@@ -1,0 +1,434 @@
+/* test-mapserver: the socketmap and tcp_table frame parsers and reply formatters, table by
+ * table (netstring lengths, commas, truncation, pipelining, %XX decoding), and the server
+ * in process with a stub lookup: pipelining, error-then-close, idle timeout, connection limit. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "mapserver.h"
+#include "tap.h"
+
+struct ns_case {
+	const char *in;
+	size_t max;
+	int rc;
+	const char *data;
+	size_t used;
+};
+
+static const struct ns_case ns_cases[] = {
+	{ "5:hello,", 100, MAPSERVER_OK, "hello", 8 },
+	{ "0:,", 100, MAPSERVER_OK, "", 3 },
+	{ "05:hello,", 100, MAPSERVER_OK, "hello", 9 },
+	{ "5:hello,3:abc,", 100, MAPSERVER_OK, "hello", 8 },
+	{ "5:hel", 100, MAPSERVER_EMORE, NULL, 0 },
+	{ "5:hello", 100, MAPSERVER_EMORE, NULL, 0 },
+	{ "5", 100, MAPSERVER_EMORE, NULL, 0 },
+	{ "", 100, MAPSERVER_EMORE, NULL, 0 },
+	{ "5:hello;", 100, MAPSERVER_ECOMMA, NULL, 0 },
+	{ "5:hellox,", 100, MAPSERVER_ECOMMA, NULL, 0 },
+	{ "-5:hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
+	{ "+5:hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
+	{ "x:hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
+	{ "5x:hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
+	{ ":hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
+	{ " 5:hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
+	{ "101:", 100, MAPSERVER_ETOOBIG, NULL, 0 },
+	{ "99999999999999999999999999:", 100, MAPSERVER_ETOOBIG, NULL, 0 },
+	{ "1000", 100, MAPSERVER_ETOOBIG, NULL, 0 },	/* known too big before the colon */
+	{ "0000000000000000000000000005:hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
+	{ "100:", 100, MAPSERVER_EMORE, NULL, 0 },
+};
+
+static void
+test_netstring(void)
+{
+	size_t i, dlen, used;
+	const char *data;
+
+	for (i = 0; i < sizeof(ns_cases) / sizeof(ns_cases[0]); i++) {
+		const struct ns_case *t = &ns_cases[i];
+		int rc = mapserver_netstring_parse(t->in, strlen(t->in), t->max, &data, &dlen,
+		    &used);
+		char got[128] = "";
+
+		is_int(rc, t->rc, "netstring '%s': %s", t->in, mapserver_strerror(t->rc));
+		if (t->rc != MAPSERVER_OK || rc != MAPSERVER_OK)
+			continue;
+		snprintf(got, sizeof(got), "%.*s", (int)dlen, data);
+		is_str(got, t->data, "netstring '%s' payload", t->in);
+		is_int((long long)used, (long long)t->used, "netstring '%s' length used", t->in);
+	}
+}
+
+/* Every prefix of a valid frame asks for more: EOF in the middle is the server's call. */
+static void
+test_netstring_prefixes(void)
+{
+	const char *f = "21:forward a@example.com,";
+	size_t i, dlen, used, n = strlen(f);
+	const char *data;
+	int bad = 0;
+
+	for (i = 0; i < n; i++)
+		if (mapserver_netstring_parse(f, i, 100, &data, &dlen, &used) != MAPSERVER_EMORE)
+			bad++;
+	is_int(bad, 0, "every proper prefix of a netstring is incomplete");
+}
+
+static void
+test_pipeline(void)
+{
+	const char *in = "21:forward a@example.com,21:reverse b@example.com,3:x y,2:ab";
+	size_t off = 0, len = strlen(in), dlen, used;
+	const char *data;
+	int n = 0, rc;
+
+	while ((rc = mapserver_netstring_parse(in + off, len - off, 100, &data, &dlen, &used)) ==
+	    MAPSERVER_OK) {
+		off += used;
+		n++;
+	}
+	is_int(n, 3, "three pipelined netstrings found");
+	is_int(rc, MAPSERVER_EMORE, "the fourth is incomplete");
+	is_int((long long)(len - off), 4, "its 4 bytes remain");
+}
+
+static void
+test_lines(void)
+{
+	const char *in = "get a@b\r\nget c@d\nget e", *line;
+	size_t off = 0, len = strlen(in), llen, used;
+	char got[64];
+	int rc;
+
+	rc = mapserver_line_parse(in, len, 100, &line, &llen, &used);
+	snprintf(got, sizeof(got), "%.*s", (int)llen, line);
+	ok(rc == MAPSERVER_OK && strcmp(got, "get a@b") == 0 && used == 9, "CRLF line");
+	off += used;
+	rc = mapserver_line_parse(in + off, len - off, 100, &line, &llen, &used);
+	snprintf(got, sizeof(got), "%.*s", (int)llen, line);
+	ok(rc == MAPSERVER_OK && strcmp(got, "get c@d") == 0, "LF line after it (pipelined)");
+	off += used;
+	is_int(mapserver_line_parse(in + off, len - off, 100, &line, &llen, &used),
+	    MAPSERVER_EMORE, "a line without newline is incomplete");
+	is_int(mapserver_line_parse("get 0123456789\n", 15, 8, &line, &llen, &used),
+	    MAPSERVER_ETOOBIG, "a line over the limit is refused");
+	is_int(mapserver_line_parse("get 0123456789", 14, 8, &line, &llen, &used),
+	    MAPSERVER_ETOOBIG, "over the limit without newline is refused early");
+	is_int(mapserver_line_parse("get 012\r\n", 9, 7, &line, &llen, &used), MAPSERVER_OK,
+	    "CRLF does not count against the limit");
+}
+
+static void
+test_socketmap_split(void)
+{
+	const char *name, *key;
+	size_t nlen, klen;
+	char got[128];
+
+	ok(mapserver_socketmap_split("forward a b@c", 13, &name, &nlen, &key, &klen) ==
+	    MAPSERVER_OK && nlen == 7 && klen == 5, "split at the first space");
+	snprintf(got, sizeof(got), "%.*s|%.*s", (int)nlen, name, (int)klen, key);
+	is_str(got, "forward|a b@c", "name and key");
+	is_int(mapserver_socketmap_split("forward", 7, &name, &nlen, &key, &klen),
+	    MAPSERVER_EREQUEST, "no key");
+	is_int(mapserver_socketmap_split("forward ", 8, &name, &nlen, &key, &klen),
+	    MAPSERVER_EREQUEST, "empty key");
+	is_int(mapserver_socketmap_split(" a@b", 4, &name, &nlen, &key, &klen),
+	    MAPSERVER_EREQUEST, "empty name");
+	is_int(mapserver_socketmap_split("fo\0rward a@b", 12, &name, &nlen, &key, &klen),
+	    MAPSERVER_EREQUEST, "NUL byte");
+}
+
+struct url_case {
+	const char *in;
+	int rc;
+	const char *out;
+};
+
+static const struct url_case url_cases[] = {
+	{ "a@b.c", MAPSERVER_OK, "a@b.c" },
+	{ "a+b=c@x.y", MAPSERVER_OK, "a+b=c@x.y" },	/* '+' is not a space here */
+	{ "a%20b", MAPSERVER_OK, "a b" },
+	{ "%41%62%3d", MAPSERVER_OK, "Ab=" },
+	{ "%3D%3d", MAPSERVER_OK, "==" },
+	{ "100%25", MAPSERVER_OK, "100%" },
+	{ "%", MAPSERVER_EENCODING, NULL },
+	{ "%4", MAPSERVER_EENCODING, NULL },
+	{ "a%", MAPSERVER_EENCODING, NULL },
+	{ "%G1", MAPSERVER_EENCODING, NULL },
+	{ "%1G", MAPSERVER_EENCODING, NULL },
+	{ "%00", MAPSERVER_EENCODING, NULL },
+	{ "%%41", MAPSERVER_EENCODING, NULL },
+};
+
+static void
+test_url(void)
+{
+	char out[64];
+	size_t i, olen;
+	int n;
+
+	for (i = 0; i < sizeof(url_cases) / sizeof(url_cases[0]); i++) {
+		const struct url_case *t = &url_cases[i];
+		int rc = mapserver_url_decode(t->in, strlen(t->in), out, sizeof(out), &olen);
+
+		is_int(rc, t->rc, "url decode '%s'", t->in);
+		if (t->out != NULL && rc == MAPSERVER_OK)
+			is_str(out, t->out, "url decode '%s' value", t->in);
+	}
+	is_int(mapserver_url_decode("abcdef", 6, out, 4, &olen), MAPSERVER_ETOOBIG,
+	    "url decode into a short buffer");
+	n = mapserver_url_encode("a b%c\n+=\x7f", 9, out, sizeof(out));
+	is_str(out, "a%20b%25c%0A+=%7F", "url encode space, %%, newline, DEL; keep + and =");
+	is_int(n, (long long)strlen("a%20b%25c%0A+=%7F"), "url encode length");
+	is_int(mapserver_url_encode("a b", 3, out, 4), MAPSERVER_ESPACE, "url encode overflow");
+}
+
+static void
+test_tcp_request(void)
+{
+	char key[64];
+
+	ok(mapserver_tcp_request("get a%2Bb@c", 11, key, sizeof(key)) == MAPSERVER_OK &&
+	    strcmp(key, "a+b@c") == 0, "get with %%2B");
+	ok(mapserver_tcp_request("GET a+b@c", 9, key, sizeof(key)) == MAPSERVER_OK &&
+	    strcmp(key, "a+b@c") == 0, "GET, literal +");
+	ok(mapserver_tcp_request("get a%20b@c", 11, key, sizeof(key)) == MAPSERVER_OK &&
+	    strcmp(key, "a b@c") == 0, "encoded space");
+	is_int(mapserver_tcp_request("put a b", 7, key, sizeof(key)), MAPSERVER_EREQUEST, "put");
+	is_int(mapserver_tcp_request("get", 3, key, sizeof(key)), MAPSERVER_EREQUEST, "no key");
+	is_int(mapserver_tcp_request("get ", 4, key, sizeof(key)), MAPSERVER_EREQUEST,
+	    "empty key");
+	is_int(mapserver_tcp_request("getx a", 6, key, sizeof(key)), MAPSERVER_EREQUEST, "getx");
+	is_int(mapserver_tcp_request("get a b", 7, key, sizeof(key)), MAPSERVER_EREQUEST,
+	    "unencoded space inside the key");
+	is_int(mapserver_tcp_request("get a%zz", 8, key, sizeof(key)), MAPSERVER_EENCODING,
+	    "invalid %%");
+}
+
+static void
+test_replies(void)
+{
+	char out[128];
+
+	mapserver_socketmap_reply(MAPSERVER_FOUND, "x@y", out, sizeof(out));
+	is_str(out, "6:OK x@y,", "socketmap OK");
+	mapserver_socketmap_reply(MAPSERVER_NOTFOUND, "local domain", out, sizeof(out));
+	is_str(out, "21:NOTFOUND local domain,", "socketmap NOTFOUND");
+	mapserver_socketmap_reply(MAPSERVER_PERM, "bad hash", out, sizeof(out));
+	is_str(out, "13:PERM bad hash,", "socketmap PERM");
+	mapserver_socketmap_reply(MAPSERVER_TEMP, "no signing key", out, sizeof(out));
+	is_str(out, "19:TEMP no signing key,", "socketmap TEMP");
+	mapserver_tcp_reply(MAPSERVER_FOUND, "a b%@c", out, sizeof(out));
+	is_str(out, "200 a%20b%25@c\n", "tcp 200 is encoded");
+	mapserver_tcp_reply(MAPSERVER_NOTFOUND, "local domain", out, sizeof(out));
+	is_str(out, "500 local domain\n", "tcp NOTFOUND is 500");
+	mapserver_tcp_reply(MAPSERVER_PERM, "bad\nhash", out, sizeof(out));
+	is_str(out, "500 bad?hash\n", "tcp PERM is 500, reason cannot break the line");
+	mapserver_tcp_reply(MAPSERVER_TEMP, "no signing key", out, sizeof(out));
+	is_str(out, "400 no signing key\n", "tcp TEMP is 400");
+	is_int(mapserver_socketmap_reply(MAPSERVER_FOUND, "x@y", out, 5), MAPSERVER_ESPACE,
+	    "socketmap reply overflow");
+}
+
+static void
+test_addr(void)
+{
+	struct mapserver_addr a;
+
+	ok(mapserver_addr_parse("unix:/run/x.sock", &a) == MAPSERVER_OK && a.family == AF_UNIX &&
+	    strcmp(a.path, "/run/x.sock") == 0 && a.mode == 0666, "unix:/path");
+	ok(mapserver_addr_parse("unix:/run/x.sock:0660", &a) == MAPSERVER_OK &&
+	    strcmp(a.path, "/run/x.sock") == 0 && a.mode == 0660, "unix:/path:0660");
+	ok(mapserver_addr_parse("inet:127.0.0.1:10001", &a) == MAPSERVER_OK &&
+	    a.family == AF_INET, "inet:127.0.0.1:10001");
+	ok(mapserver_addr_parse("inet:[::1]:10001", &a) == MAPSERVER_OK && a.family == AF_INET6,
+	    "inet:[::1]:10001");
+	is_int(mapserver_addr_parse("inet:127.0.0.1", &a), MAPSERVER_ESPEC, "no port");
+	is_int(mapserver_addr_parse("inet:127.0.0.1:0", &a), MAPSERVER_ESPEC, "port 0");
+	is_int(mapserver_addr_parse("inet:127.0.0.1:70000", &a), MAPSERVER_ESPEC, "port 70000");
+	is_int(mapserver_addr_parse("inet:[::1:10001", &a), MAPSERVER_ESPEC, "unclosed [");
+	is_int(mapserver_addr_parse("unix:relative", &a), MAPSERVER_ESPEC, "relative path");
+	is_int(mapserver_addr_parse("tcp:x", &a), MAPSERVER_ESPEC, "unknown type");
+	is_int(mapserver_addr_parse("unix:/x:0999", &a), MAPSERVER_ESPEC, "bad mode");
+}
+
+/* ---- the server in process, with a lookup that echoes ---- */
+
+static enum mapserver_status
+echo_lookup(void *ctx, void *batch, const char *map, const char *key, char *out,
+    size_t outsize)
+{
+	(void)ctx;
+	(void)batch;
+	if (strcmp(key, "temp") == 0) {
+		snprintf(out, outsize, "try later");
+		return MAPSERVER_TEMP;
+	}
+	if (strcmp(map, "forward") != 0 && strcmp(map, "reverse") != 0) {
+		snprintf(out, outsize, "unknown map");
+		return MAPSERVER_PERM;
+	}
+	snprintf(out, outsize, "%s:%s", map, key);
+	return MAPSERVER_FOUND;
+}
+
+static int
+dial(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+send_all(int fd, const char *s, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0 && (w = write(fd, s, n)) > 0) {
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Read until EOF or until want bytes arrived, with a 5 s guard; returns bytes read. */
+static size_t
+recv_upto(int fd, char *buf, size_t size, size_t want, int *eof)
+{
+	size_t got = 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	*eof = 0;
+	while (got < want && got + 1 < size && poll(&p, 1, 5000) == 1) {
+		n = read(fd, buf + got, size - 1 - got);
+		if (n <= 0) {
+			*eof = 1;
+			break;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+/* The workers see hang-ups a moment after close(): wait for them (2 s at most). */
+static void
+wait_idle(struct mapserver *ms)
+{
+	int i;
+
+	for (i = 0; i < 2000 && mapserver_connections(ms) > 0; i++)
+		usleep(1000);
+}
+
+static void
+test_server(const char *dir)
+{
+	struct mapserver_config cfg = { .lookup = echo_lookup, .threads = 2,
+		.max_connections = 3, .idle_timeout_ms = 300, .max_request = 64 };
+	struct mapserver *ms;
+	char path[256], spec[300], why[256], buf[4096];
+	const char *req = "21:forward a@example.com,3:x y,5:x tem,";
+	const char *want = "24:OK forward:a@example.com,16:PERM unknown map,16:PERM unknown map,";
+	int fd, fds[4], eof, i, open_n = 0;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/ms.sock", dir);
+	snprintf(spec, sizeof(spec), "unix:%s:0600", path);
+	ok(mapserver_new(&cfg, &ms) == MAPSERVER_OK, "server created");
+	ok(mapserver_listen(ms, spec, MAPSERVER_SOCKETMAP, NULL, (uid_t)-1, (gid_t)-1, why,
+	    sizeof(why)) == MAPSERVER_OK, "listening on %s (%s)", spec, why);
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "socket mode 0600");
+	ok(mapserver_start(ms) == MAPSERVER_OK, "workers started");
+
+	fd = dial(path);
+	send_all(fd, req, strlen(req));
+	recv_upto(fd, buf, sizeof(buf), strlen(want), &eof);
+	ok(strncmp(buf, want, strlen(want)) == 0, "pipelined replies in order: %s", buf);
+	send_all(fd, "4:temp,", 7);	/* "temp" has no space: malformed request */
+	recv_upto(fd, buf, sizeof(buf), 1000, &eof);
+	is_str(buf, "38:PERM protocol error: malformed request,", "bad request: PERM");
+	ok(eof, "and the connection is closed");
+	close(fd);
+
+	fd = dial(path);
+	send_all(fd, "9:forward x", 11);
+	shutdown(fd, SHUT_WR);
+	recv_upto(fd, buf, sizeof(buf), 1000, &eof);
+	ok(strstr(buf, "closed in the middle") != NULL && eof, "EOF mid-frame: %s", buf);
+	close(fd);
+
+	fd = dial(path);
+	send_all(fd, "65:", 3);
+	recv_upto(fd, buf, sizeof(buf), 1000, &eof);
+	ok(strstr(buf, "request too long") != NULL && eof, "over max_request: %s", buf);
+	close(fd);
+
+	wait_idle(ms);
+	for (i = 0; i < 4; i++)
+		fds[i] = dial(path);
+	for (i = 0; i < 4; i++) {
+		send_all(fds[i], "11:forward a@b,", 15);
+		recv_upto(fds[i], buf, sizeof(buf), 18, &eof);
+		printf("# conn %d: '%s'%s\n", i, buf, eof ? " EOF" : "");
+		open_n += strcmp(buf, "14:OK forward:a@b,") == 0;
+	}
+	is_int(open_n, 3, "connection limit 3: three of four are served");
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+	wait_idle(ms);
+
+	fd = dial(path);
+	recv_upto(fd, buf, sizeof(buf), 1000, &eof);	/* idle 300 ms, swept within 250 */
+	ok(eof && buf[0] == '\0', "idle connection closed by the server");
+	close(fd);
+
+	mapserver_free(ms);
+	ok(stat(path, &st) != 0 && errno == ENOENT, "socket removed on shutdown");
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/test-mapserver.XXXXXX";
+
+	signal(SIGPIPE, SIG_IGN);
+	test_netstring();
+	test_netstring_prefixes();
+	test_pipeline();
+	test_lines();
+	test_socketmap_split();
+	test_url();
+	test_tcp_request();
+	test_replies();
+	test_addr();
+	if (mkdtemp(dir) == NULL) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	test_server(dir);
+	rmdir(dir);
+	return done_testing();
+}
