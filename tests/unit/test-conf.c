@@ -328,7 +328,7 @@ show(const char *text)
 		}
 	}
 	buf[n] = '\0';
-	return buf;
+	return n == 0 ? "(defaults)" : buf;
 }
 
 static void
@@ -640,6 +640,34 @@ test_names(void)
 	is_int(log_level_parse("verbose"), -1, "level verbose");
 }
 
+/* log_msg on stderr: one line "ident[pid]: level: message", levels above the limit
+ * dropped, control characters replaced so that one call stays one line. */
+static void
+test_log_stderr(void)
+{
+	char path[] = "/tmp/test-log.XXXXXX", got[512], want[512];
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	ssize_t n;
+
+	if (fd < 0 || saved < 0 || dup2(fd, STDERR_FILENO) < 0)
+		bail_out("cannot redirect stderr");
+	log_open("tlog", false, LOG_MAIL, LOG_NOTICE);
+	log_msg(LOG_INFO, "dropped %d", 1);
+	log_msg(LOG_WARNING, "kept %s", "a\r\nb");
+	log_msg(LOG_DEBUG, "dropped too");
+	log_msg(LOG_ERR, "last");
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, got, sizeof(got) - 1, 0);
+	got[n < 0 ? 0 : n] = '\0';
+	close(fd);
+	unlink(path);
+	snprintf(want, sizeof(want), "tlog[%ld]: warning: kept a??b\ntlog[%ld]: error: last\n",
+	    (long)getpid(), (long)getpid());
+	is_str(got, want, "log to stderr: format, level filter, control characters");
+	log_open("backstop", false, LOG_MAIL, LOG_INFO);
+}
+
 int
 main(void)
 {
@@ -649,5 +677,6 @@ main(void)
 	test_example();
 	test_nets();
 	test_names();
+	test_log_stderr();
 	return done_testing();
 }
