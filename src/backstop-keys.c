@@ -1,6 +1,562 @@
+/* backstop-keys: the admin tool of the key store (init, list, rotate, prune, import, export)
+ * and a single-address signer and checker for debugging. A thin main: the key rules live in
+ * keyring and keyfile. Exit codes: 0 success, 1 failure (or a tag that is not valid), 2 usage. */
 #include "config.h"
-int
-main(void)
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "conf.h"
+#include "keyfile.h"
+#include "keyring.h"
+#include "prvs.h"
+
+#define EXIT_USAGE 2
+#define PROG "backstop-keys"
+
+/* which options a command takes */
+enum { OPT_OWNER = 1, OPT_ACTIVATE = 2, OPT_FORCE = 4, OPT_DRY = 8 };
+
+struct keys_ctx {
+	const char *conf_path;
+	const char *cmd;
+	const char *arg;	/* ADDR or SLOT */
+	const char *owner;
+	const char *activate_in;
+	bool force, dry_run;
+	uid_t uid;
+	gid_t gid;
+	time_t delay;		/* --activate-in, seconds */
+	struct conf *conf;
+	time_t now;
+	char why[1024];
+};
+
+struct keys_cmd {
+	const char *name;
+	const char *arg;	/* name of the positional argument, NULL: none */
+	int opts;
+	int (*run)(struct keys_ctx *k);
+};
+
+static void
+keys_usage(FILE *f)
 {
-	return 1;
+	fprintf(f,
+	    "usage: " PROG " [-c FILE] COMMAND [ARGS]\n"
+	    "       " PROG " -h | -V\n"
+	    "commands:\n"
+	    "  init [--owner USER[:GROUP]]         create the key store and its first key\n"
+	    "  list                                each key: activation, state, retirement\n"
+	    "  rotate [--activate-in DURATION] [--owner USER[:GROUP]]\n"
+	    "                                      a new key in the next slot\n"
+	    "  prune [--dry-run]                   remove keys that can verify nothing live\n"
+	    "  export SLOT                         print a key file for another host\n"
+	    "  import SLOT [--force] [--activate-in DURATION] [--owner USER[:GROUP]]\n"
+	    "                                      store the key file read on stdin\n"
+	    "  sign ADDR                           print the prvs form of ADDR\n"
+	    "  verify ADDR                         print the verdict and the original address\n"
+	    "DURATION is a number with s, m, h or d (3600s, 30m, 2h, 1d).\n"
+	    "The configuration file defaults to %s.\n", conf_default_path());
+}
+
+static int
+keys_fail(struct keys_ctx *k, const char *why)
+{
+	(void)k;
+	fprintf(stderr, "%s: %s\n", PROG, why);
+	return EXIT_FAILURE;
+}
+
+static int __attribute__((format(printf, 1, 2)))
+keys_bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", PROG);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (try " PROG " -h)\n");
+	return EXIT_USAGE;
+}
+
+/* "2h", "30m", "1d", "3600s" or plain seconds */
+static int
+keys_duration(const char *s, time_t *out)
+{
+	unsigned long long v = 0, unit = 1;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		v = v * 10 + (unsigned long long)(*p - '0');
+		if (v > 100000000ull)
+			return -1;
+	}
+	switch (*p) {
+	case '\0': case 's': break;
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = CLOCK_DAY; break;
+	default: return -1;
+	}
+	if (*p != '\0' && p[1] != '\0')
+		return -1;
+	*out = (time_t)(v * unit);
+	return 0;
+}
+
+static int
+keys_id(const char *s, bool group, unsigned long *id)
+{
+	char *end;
+	struct passwd *pw;
+	struct group *gr;
+
+	errno = 0;
+	*id = strtoul(s, &end, 10);
+	if (*s != '\0' && *end == '\0' && errno == 0)
+		return 0;
+	if (group) {
+		gr = getgrnam(s);
+		if (gr != NULL)
+			*id = gr->gr_gid;
+		return gr != NULL ? 0 : -1;
+	}
+	pw = getpwnam(s);
+	if (pw != NULL)
+		*id = pw->pw_uid;
+	return pw != NULL ? 0 : -1;
+}
+
+/* USER[:GROUP]; without a group, the user's primary group */
+static int
+keys_owner(struct keys_ctx *k)
+{
+	char user[256], *colon;
+	unsigned long uid, gid;
+	struct passwd *pw;
+
+	if (snprintf(user, sizeof(user), "%s", k->owner) >= (int)sizeof(user))
+		return -1;
+	colon = strchr(user, ':');
+	if (colon != NULL)
+		*colon++ = '\0';
+	if (keys_id(user, false, &uid) != 0)
+		return -1;
+	if (colon != NULL && *colon != '\0') {
+		if (keys_id(colon, true, &gid) != 0)
+			return -1;
+	} else {
+		pw = getpwuid((uid_t)uid);
+		gid = pw != NULL ? pw->pw_gid : (unsigned long)KEYFILE_KEEP_GID;
+	}
+	k->uid = (uid_t)uid;
+	k->gid = (gid_t)gid;
+	return 0;
+}
+
+static int
+keys_option(struct keys_ctx *k, const struct keys_cmd *c, char **argv, int *i, int argc)
+{
+	const char *a = argv[*i];
+	const char **val = NULL;
+	int need = 0;
+
+	if (strcmp(a, "--force") == 0 && (c->opts & OPT_FORCE) != 0) {
+		k->force = true;
+		return 0;
+	}
+	if (strcmp(a, "--dry-run") == 0 && (c->opts & OPT_DRY) != 0) {
+		k->dry_run = true;
+		return 0;
+	}
+	if (strcmp(a, "--owner") == 0 && (c->opts & OPT_OWNER) != 0) {
+		val = &k->owner;
+		need = OPT_OWNER;
+	} else if (strcmp(a, "--activate-in") == 0 && (c->opts & OPT_ACTIVATE) != 0) {
+		val = &k->activate_in;
+		need = OPT_ACTIVATE;
+	}
+	if (val == NULL)
+		return keys_bad_usage("unknown option %s for this command", a);
+	if (*i + 1 >= argc)
+		return keys_bad_usage("%s needs a value", a);
+	*val = argv[++*i];
+	if (need == OPT_OWNER && keys_owner(k) != 0)
+		return keys_bad_usage("--owner %s: no such user or group", *val);
+	if (need == OPT_ACTIVATE && keys_duration(*val, &k->delay) != 0)
+		return keys_bad_usage("--activate-in %s: want a duration like 2h, 30m, 1d, 3600s",
+		    *val);
+	return 0;
+}
+
+/* The command's own arguments: options anywhere, one positional if it takes one. */
+static int
+keys_args(struct keys_ctx *k, const struct keys_cmd *c, int argc, char **argv)
+{
+	int i, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
+			rc = keys_option(k, c, argv, &i, argc);
+			if (rc != 0)
+				return rc;
+		} else if (c->arg != NULL && k->arg == NULL) {
+			k->arg = argv[i];
+		} else {
+			return keys_bad_usage("unexpected argument %s", argv[i]);
+		}
+	}
+	if (c->arg != NULL && k->arg == NULL)
+		return keys_bad_usage("%s needs an argument", c->name);
+	return 0;
+}
+
+static int
+keys_slot(const char *s)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] != '\0')
+		return -1;
+	return s[0] - '0';
+}
+
+static const char *
+keys_time(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, size, "@%lld", (long long)t);
+	return buf;
+}
+
+static time_t
+keys_window(const struct keys_ctx *k)
+{
+	return keyring_window(k->conf->tag_validity, k->conf->srs_max_age);
+}
+
+static int
+keys_load(struct keys_ctx *k, struct keyring **kr)
+{
+	int rc = keyring_load(k->conf->key_directory, kr, k->why, sizeof(k->why));
+
+	if (rc != 0)
+		keys_fail(k, k->why);
+	return rc;
+}
+
+static int
+keys_init(struct keys_ctx *k)
+{
+	const char *dir = k->conf->key_directory;
+
+	if (keyring_init(dir, k->now, k->uid, k->gid, k->why, sizeof(k->why)) != 0)
+		return keys_fail(k, k->why);
+	printf("created %s: a key in slot 0, signing from now\n", dir);
+	return EXIT_SUCCESS;
+}
+
+static void
+keys_list_slot(const struct keyring *kr, int i, time_t now, time_t window)
+{
+	char t1[40], t2[40], t3[40];
+	time_t retired = keyring_retired(kr, i);
+
+	printf("%-4d %-9s  %-23s  %-23s  %s\n", i,
+	    keyring_state_name(keyring_state(kr, i, now, window)),
+	    keys_time(keyring_activate(kr, i), t1, sizeof(t1)),
+	    retired != 0 ? keys_time(retired, t2, sizeof(t2)) : "-",
+	    retired != 0 ? keys_time(retired + window, t3, sizeof(t3)) : "-");
+}
+
+static int
+keys_list(struct keys_ctx *k)
+{
+	struct keyring *kr;
+	char t[40];
+	int i;
+
+	if (keys_load(k, &kr) != 0)
+		return EXIT_FAILURE;
+	if (keyring_created(kr) != 0)
+		printf("# store %s created %s\n", k->conf->key_directory,
+		    keys_time(keyring_created(kr), t, sizeof(t)));
+	printf("%-4s %-9s  %-23s  %-23s  %s\n", "slot", "state", "activation", "retirement",
+	    "prunable from");
+	for (i = 0; i < KEYRING_SLOTS; i++)
+		if (keyring_has(kr, i))
+			keys_list_slot(kr, i, k->now, keys_window(k));
+	keyring_unref(kr);
+	return EXIT_SUCCESS;
+}
+
+static int
+keys_rotate(struct keys_ctx *k)
+{
+	time_t activate = k->now + k->delay;
+	char t[40];
+	int slot;
+
+	if (keyring_rotate(k->conf->key_directory, k->now, activate, keys_window(k), k->uid,
+		k->gid, &slot, k->why, sizeof(k->why)) != 0)
+		return keys_fail(k, k->why);
+	printf("slot %d: new key, signing from %s\n", slot, keys_time(activate, t, sizeof(t)));
+	return EXIT_SUCCESS;
+}
+
+static int
+keys_prune(struct keys_ctx *k)
+{
+	unsigned pruned;
+	int i;
+
+	if (keyring_prune(k->conf->key_directory, k->now, keys_window(k), k->dry_run, &pruned,
+		k->why, sizeof(k->why)) != 0)
+		return keys_fail(k, k->why);
+	for (i = 0; i < KEYRING_SLOTS; i++)
+		if ((pruned & (1u << i)) != 0)
+			printf("%s slot %d\n", k->dry_run ? "would prune" : "pruned", i);
+	if (pruned == 0)
+		printf("nothing to prune\n");
+	return EXIT_SUCCESS;
+}
+
+static int
+keys_export(struct keys_ctx *k)
+{
+	unsigned char *secret = sodium_malloc(KEYRING_KEY_BYTES);
+	char *text = sodium_malloc(KEYFILE_TEXT_MAX);
+	int slot = keys_slot(k->arg), rc = EXIT_FAILURE, n;
+	time_t activate;
+	bool present;
+
+	if (secret == NULL || text == NULL) {
+		keys_fail(k, "out of memory");
+		goto done;
+	}
+	if (keyfile_read(k->conf->key_directory, slot, secret, &activate, &present, k->why,
+		sizeof(k->why)) != 0) {
+		keys_fail(k, k->why);
+		goto done;
+	}
+	if (!present) {
+		fprintf(stderr, "%s: no key in %s/%d.key\n", PROG, k->conf->key_directory, slot);
+		goto done;
+	}
+	n = keyfile_format(secret, activate, text, KEYFILE_TEXT_MAX);
+	if (n > 0 && fwrite(text, 1, (size_t)n, stdout) == (size_t)n && fflush(stdout) == 0)
+		rc = EXIT_SUCCESS;
+	else
+		keys_fail(k, "cannot write the key to standard output");
+done:
+	sodium_free(secret);
+	sodium_free(text);
+	return rc;
+}
+
+/* stdin into guarded memory: it holds a secret */
+static int
+keys_read_stdin(char **buf, size_t *len)
+{
+	size_t n;
+
+	*len = 0;
+	*buf = sodium_malloc(KEYFILE_MAX + 1);
+	if (*buf == NULL)
+		return -1;
+	while ((n = fread(*buf + *len, 1, KEYFILE_MAX + 1 - *len, stdin)) > 0)
+		if ((*len += n) > KEYFILE_MAX)
+			break;
+	return ferror(stdin) ? -1 : 0;
+}
+
+static int
+keys_import_secret(struct keys_ctx *k, int slot, const unsigned char *secret, time_t activate)
+{
+	bool changed;
+
+	if (k->activate_in != NULL)
+		activate = k->now + k->delay;
+	if (keyring_import(k->conf->key_directory, slot, secret, activate, k->force, k->now,
+		k->uid, k->gid, &changed, k->why, sizeof(k->why)) != 0)
+		return keys_fail(k, k->why);
+	if (changed)
+		printf("slot %d: key imported\n", slot);
+	else
+		printf("slot %d already holds this key: nothing to do\n", slot);
+	return EXIT_SUCCESS;
+}
+
+static int
+keys_import(struct keys_ctx *k)
+{
+	unsigned char *secret = sodium_malloc(KEYRING_KEY_BYTES);
+	int slot = keys_slot(k->arg), rc = EXIT_FAILURE;
+	char *text = NULL;
+	time_t activate;
+	size_t len;
+
+	if (secret == NULL || keys_read_stdin(&text, &len) != 0) {
+		keys_fail(k, "cannot read the key file from standard input");
+		goto done;
+	}
+	if (keyfile_parse(text, len, "(standard input)", secret, &activate, k->why,
+		sizeof(k->why)) != 0) {
+		keys_fail(k, k->why);
+		goto done;
+	}
+	rc = keys_import_secret(k, slot, secret, activate);
+done:
+	sodium_free(secret);
+	sodium_free(text);
+	return rc;
+}
+
+static int
+keys_addr(const char *text, struct addr *a)
+{
+	int rc = addr_parse(a, text, strlen(text));
+
+	if (rc != 0)
+		fprintf(stderr, "%s: %s: %s\n", PROG, text, addr_strerror(rc));
+	return rc;
+}
+
+static int
+keys_sign(struct keys_ctx *k)
+{
+	struct keyring *kr;
+	struct addr a, out;
+	char buf[ADDR_TEXT_MAX];
+	int rc;
+
+	if (keys_addr(k->arg, &a) != 0 || keys_load(k, &kr) != 0)
+		return EXIT_FAILURE;
+	rc = prvs_sign(kr, &a, k->now, k->conf->tag_validity, &out);
+	keyring_unref(kr);
+	if (rc != 0) {
+		fprintf(stderr, "%s: %s: %s\n", PROG, k->arg, prvs_strerror(rc));
+		return EXIT_FAILURE;
+	}
+	addr_format(&out, buf, sizeof(buf));
+	printf("%s\n", buf);
+	return EXIT_SUCCESS;
+}
+
+static int
+keys_verify(struct keys_ctx *k)
+{
+	struct keyring *kr;
+	struct addr a, orig;
+	enum prvs_verdict v;
+	char buf[ADDR_TEXT_MAX];
+
+	if (keys_addr(k->arg, &a) != 0 || keys_load(k, &kr) != 0)
+		return EXIT_FAILURE;
+	v = prvs_verify(kr, &a, k->now, k->conf->tag_validity, &orig);
+	keyring_unref(kr);
+	/* the original address: for any verdict but valid, what stripping the tag gives */
+	if (v != PRVS_VALID && prvs_strip(&a, &orig) != 0)
+		orig = a;
+	addr_format(&orig, buf, sizeof(buf));
+	printf("%s %s\n", prvs_verdict_name(v), buf);
+	return v == PRVS_VALID ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static const struct keys_cmd keys_cmds[] = {
+	{ "init", NULL, OPT_OWNER, keys_init },
+	{ "list", NULL, 0, keys_list },
+	{ "rotate", NULL, OPT_ACTIVATE | OPT_OWNER, keys_rotate },
+	{ "prune", NULL, OPT_DRY, keys_prune },
+	{ "export", "SLOT", 0, keys_export },
+	{ "import", "SLOT", OPT_FORCE | OPT_ACTIVATE | OPT_OWNER, keys_import },
+	{ "sign", "ADDR", 0, keys_sign },
+	{ "verify", "ADDR", 0, keys_verify },
+};
+
+static const struct keys_cmd *
+keys_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys_cmds) / sizeof(keys_cmds[0]); i++)
+		if (strcmp(keys_cmds[i].name, name) == 0)
+			return &keys_cmds[i];
+	return NULL;
+}
+
+/* -c FILE, -h, -V before the command; returns -1 to go on, else an exit code */
+static int
+keys_global(struct keys_ctx *k, int argc, char **argv)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, "+c:hV")) != -1) {
+		switch (ch) {
+		case 'c': k->conf_path = optarg; break;
+		case 'h': keys_usage(stdout); return EXIT_SUCCESS;
+		case 'V': printf("%s\n", PACKAGE_STRING); return EXIT_SUCCESS;
+		default: keys_usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		keys_usage(stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+static int
+keys_run(struct keys_ctx *k, const struct keys_cmd *c)
+{
+	int rc;
+
+	if (c->arg != NULL && strcmp(c->arg, "SLOT") == 0 && keys_slot(k->arg) < 0)
+		return keys_bad_usage("bad slot %s: want a digit 0-9", k->arg);
+	if (sodium_init() < 0)
+		return keys_fail(k, "libsodium failed to initialise");
+	rc = conf_load(k->conf_path, &k->conf, k->why, sizeof(k->why));
+	if (rc != 0)
+		return keys_fail(k, k->why);
+	k->now = clock_now();
+	rc = c->run(k);
+	conf_free(k->conf);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct keys_ctx k = { .uid = KEYFILE_KEEP_UID, .gid = KEYFILE_KEEP_GID };
+	const struct keys_cmd *c;
+	int rc;
+
+	k.conf_path = conf_default_path();
+	rc = keys_global(&k, argc, argv);
+	if (rc >= 0)
+		return rc;
+	k.cmd = argv[optind];
+	c = keys_find(k.cmd);
+	if (c == NULL)
+		return keys_bad_usage("unknown command %s", k.cmd);
+	rc = keys_args(&k, c, argc - optind - 1, argv + optind + 1);
+	if (rc != 0)
+		return rc;
+	return keys_run(&k, c);
 }

@@ -3,11 +3,16 @@
  * the reference count is the only thing that changes after publication. */
 #include "config.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "keyfile.h"
 #include "keyring.h"
 
 struct keyslot {
@@ -173,6 +178,402 @@ keyring_count(const struct keyring *kr)
 	return n;
 }
 
+static int __attribute__((format(printf, 4, 5)))
+keyring_why(int rc, char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && whylen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* "2026-11-26 19:00:00 UTC" for messages */
+static const char *
+keyring_time_text(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, size, "@%lld", (long long)t);
+	return buf;
+}
+
+static int
+keyring_load_slots(struct keyring *kr, const char *dir, unsigned char *secret, char *why,
+    size_t whylen)
+{
+	time_t activate;
+	bool present;
+	int i, rc;
+
+	for (i = 0; i < KEYRING_SLOTS; i++) {
+		rc = keyfile_read(dir, i, secret, &activate, &present, why, whylen);
+		if (rc != 0)
+			return rc;
+		if (present)
+			rc = keyring_add(kr, i, secret, activate);
+		sodium_memzero(secret, KEYRING_KEY_BYTES);
+		if (rc != 0)
+			return keyring_why(rc, why, whylen, "%s/%d.key: %s", dir, i,
+			    keyring_strerror(rc));
+	}
+	return KEYRING_OK;
+}
+
+int
+keyring_load(const char *dir, struct keyring **out, char *why, size_t whylen)
+{
+	unsigned char *secret = NULL;
+	struct keyring *kr = NULL;
+	time_t created;
+	int rc;
+
+	*out = NULL;
+	if (sodium_init() < 0)
+		return keyring_why(KEYRING_ESODIUM, why, whylen, "libsodium failed to initialise");
+	rc = keyfile_check_dir(dir, why, whylen);
+	if (rc != 0)
+		return rc;
+	kr = keyring_new();
+	secret = sodium_malloc(KEYRING_KEY_BYTES);
+	if (kr == NULL || secret == NULL) {
+		rc = keyring_why(KEYRING_ENOMEM, why, whylen, "out of memory loading %s", dir);
+		goto fail;
+	}
+	rc = keyring_load_slots(kr, dir, secret, why, whylen);
+	if (rc == 0)
+		rc = keyfile_read_created(dir, &created, why, whylen);
+	if (rc != 0)
+		goto fail;
+	if (keyring_count(kr) == 0) {
+		rc = keyring_why(KEYRING_ENOKEYS, why, whylen,
+		    "no keys in %s: run backstop-keys init", dir);
+		goto fail;
+	}
+	keyring_set_created(kr, created);
+	sodium_free(secret);
+	*out = kr;
+	return KEYRING_OK;
+fail:
+	sodium_free(secret);
+	keyring_unref(kr);
+	return rc;
+}
+
+time_t
+keyring_window(unsigned tag_validity, unsigned srs_max_age)
+{
+	unsigned days = tag_validity > srs_max_age ? tag_validity : srs_max_age;
+
+	return ((time_t)days + 1) * CLOCK_DAY;
+}
+
+time_t
+keyring_retired(const struct keyring *kr, int slot)
+{
+	time_t a, best = 0;
+	int i;
+
+	if (!keyring_has(kr, slot))
+		return 0;
+	a = kr->slot[slot].activate;
+	for (i = 0; i < KEYRING_SLOTS; i++) {
+		const struct keyslot *ks = &kr->slot[i];
+
+		if (ks->present && ks->activate > a && (best == 0 || ks->activate < best))
+			best = ks->activate;
+	}
+	return best;
+}
+
+enum keyring_state
+keyring_state(const struct keyring *kr, int slot, time_t now, time_t window)
+{
+	time_t retired;
+
+	if (!keyring_has(kr, slot))
+		return KEYRING_EMPTY;
+	if (kr->slot[slot].activate > now)
+		return KEYRING_PENDING;
+	if (keyring_signer(kr, now) == slot)
+		return KEYRING_SIGNING;
+	retired = keyring_retired(kr, slot);
+	/* a tag signed just before retirement lives until the end of its last valid day,
+	 * which window (one day more than the longest validity) covers */
+	if (retired != 0 && retired <= now && now - retired >= window)
+		return KEYRING_PRUNABLE;
+	return KEYRING_VERIFYING;
+}
+
+const char *
+keyring_state_name(enum keyring_state st)
+{
+	switch (st) {
+	case KEYRING_EMPTY: return "empty";
+	case KEYRING_PENDING: return "pending";
+	case KEYRING_SIGNING: return "signing";
+	case KEYRING_VERIFYING: return "verifying";
+	case KEYRING_PRUNABLE: return "prunable";
+	}
+	return "unknown";
+}
+
+int
+keyring_rotate_slot(const struct keyring *kr, time_t now, time_t window, time_t *free_at)
+{
+	int signer = keyring_signer(kr, now), next;
+	time_t retired;
+
+	*free_at = 0;
+	if (signer < 0)
+		return signer;
+	next = (signer + 1) % KEYRING_SLOTS;
+	switch (keyring_state(kr, next, now, window)) {
+	case KEYRING_EMPTY:
+	case KEYRING_PRUNABLE:
+		return next;
+	default:
+		break;
+	}
+	retired = keyring_retired(kr, next);
+	*free_at = retired != 0 ? retired + window : 0;
+	return KEYRING_EBUSY;
+}
+
+int
+keyring_init(const char *dir, time_t now, uid_t uid, gid_t gid, char *why, size_t whylen)
+{
+	struct keyring *kr = NULL;
+	unsigned char *secret;
+	int rc;
+
+	rc = keyfile_mkdir(dir, uid, gid, why, whylen);
+	if (rc == 0)
+		rc = keyring_load(dir, &kr, why, whylen);
+	if (rc == 0) {
+		keyring_unref(kr);
+		return keyring_why(KEYRING_EEXIST, why, whylen,
+		    "%s already holds keys: nothing done (backstop-keys rotate makes a new key)",
+		    dir);
+	}
+	if (rc != KEYRING_ENOKEYS)
+		return rc;
+	secret = sodium_malloc(KEYRING_KEY_BYTES);
+	if (secret == NULL)
+		return keyring_why(KEYRING_ENOMEM, why, whylen, "out of memory");
+	randombytes_buf(secret, KEYRING_KEY_BYTES);
+	rc = keyfile_write_key(dir, 0, secret, now, uid, gid, why, whylen);
+	sodium_free(secret);
+	if (rc == 0)
+		rc = keyfile_write_created(dir, now, uid, gid, why, whylen);
+	return rc;
+}
+
+static int
+keyring_busy_why(const struct keyring *kr, int slot, time_t now, time_t free_at, char *why,
+    size_t whylen)
+{
+	char t1[40], t2[40];
+
+	if (free_at == 0)
+		return keyring_why(KEYRING_EBUSY, why, whylen,
+		    "slot %d holds a key that is %s (activation %s) and not retired: nothing done",
+		    slot, keyring_state_name(keyring_state(kr, slot, now, 0)),
+		    keyring_time_text(keyring_activate(kr, slot), t1, sizeof(t1)));
+	return keyring_why(KEYRING_EBUSY, why, whylen,
+	    "slot %d holds a key that can verify live tags until %s (retired %s): "
+	    "rotate again after that time, then prune", slot,
+	    keyring_time_text(free_at, t1, sizeof(t1)),
+	    keyring_time_text(keyring_retired(kr, slot), t2, sizeof(t2)));
+}
+
+static int
+keyring_rotate_in(const struct keyring *kr, const char *dir, time_t now, time_t activate,
+    time_t window, uid_t uid, gid_t gid, int *slot, char *why, size_t whylen)
+{
+	unsigned char *secret;
+	time_t free_at;
+	int rc;
+
+	rc = keyring_rotate_slot(kr, now, window, &free_at);
+	if (rc == KEYRING_ENOSIGNER)
+		return keyring_why(rc, why, whylen,
+		    "no key in %s is active yet: wait for the pending key to activate", dir);
+	if (rc == KEYRING_EBUSY)
+		return keyring_busy_why(kr, (keyring_signer(kr, now) + 1) % KEYRING_SLOTS, now,
+		    free_at, why, whylen);
+	if (rc < 0)
+		return keyring_why(rc, why, whylen, "%s: %s", dir, keyring_strerror(rc));
+	*slot = rc;
+	secret = sodium_malloc(KEYRING_KEY_BYTES);
+	if (secret == NULL)
+		return keyring_why(KEYRING_ENOMEM, why, whylen, "out of memory");
+	randombytes_buf(secret, KEYRING_KEY_BYTES);
+	rc = keyfile_write_key(dir, *slot, secret, activate, uid, gid, why, whylen);
+	sodium_free(secret);
+	return rc;
+}
+
+int
+keyring_rotate(const char *dir, time_t now, time_t activate, time_t window, uid_t uid,
+    gid_t gid, int *slot, char *why, size_t whylen)
+{
+	struct keyring *kr;
+	int rc;
+
+	*slot = -1;
+	rc = keyring_load(dir, &kr, why, whylen);
+	if (rc != 0)
+		return rc;
+	rc = keyring_rotate_in(kr, dir, now, activate, window, uid, gid, slot, why, whylen);
+	keyring_unref(kr);
+	return rc;
+}
+
+int
+keyring_prune(const char *dir, time_t now, time_t window, bool dry_run, unsigned *pruned,
+    char *why, size_t whylen)
+{
+	struct keyring *kr;
+	int i, rc;
+
+	*pruned = 0;
+	rc = keyring_load(dir, &kr, why, whylen);
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < KEYRING_SLOTS && rc == 0; i++) {
+		if (keyring_state(kr, i, now, window) != KEYRING_PRUNABLE)
+			continue;
+		if (!dry_run)
+			rc = keyfile_remove(dir, i, why, whylen);
+		if (rc == 0)
+			*pruned |= 1u << i;
+	}
+	keyring_unref(kr);
+	return rc;
+}
+
+/* Is slot's file this very key? *present says whether there is one. */
+static int
+keyring_import_same(const char *dir, int slot, const unsigned char *secret, time_t activate,
+    bool *present, bool *same, char *why, size_t whylen)
+{
+	unsigned char *old = sodium_malloc(KEYRING_KEY_BYTES);
+	time_t old_activate = 0;
+	int rc;
+
+	*same = false;
+	if (old == NULL)
+		return keyring_why(KEYRING_ENOMEM, why, whylen, "out of memory");
+	rc = keyfile_read(dir, slot, old, &old_activate, present, why, whylen);
+	if (rc == 0 && *present)
+		*same = sodium_memcmp(old, secret, KEYRING_KEY_BYTES) == 0 &&
+		    old_activate == activate;
+	sodium_free(old);
+	return rc;
+}
+
+int
+keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
+    time_t activate, bool force, time_t now, uid_t uid, gid_t gid, bool *changed, char *why,
+    size_t whylen)
+{
+	time_t created;
+	bool present, same;
+	int rc;
+
+	*changed = false;
+	if (slot < 0 || slot >= KEYRING_SLOTS)
+		return keyring_why(KEYRING_ESLOT, why, whylen, "bad slot %d (0-9)", slot);
+	rc = keyfile_mkdir(dir, uid, gid, why, whylen);
+	if (rc == 0)
+		rc = keyfile_check_dir(dir, why, whylen);
+	if (rc == 0)
+		rc = keyring_import_same(dir, slot, secret, activate, &present, &same, why, whylen);
+	if (rc != 0 || same)
+		return rc;
+	if (present && !force)
+		return keyring_why(KEYRING_EEXIST, why, whylen,
+		    "%s/%d.key holds a different key: nothing done (import into another slot, "
+		    "prune it when it is prunable, or use --force)", dir, slot);
+	rc = keyfile_write_key(dir, slot, secret, activate, uid, gid, why, whylen);
+	if (rc == 0)
+		rc = keyfile_read_created(dir, &created, why, whylen);
+	if (rc == 0 && created == 0)
+		rc = keyfile_write_created(dir, now, uid, gid, why, whylen);
+	*changed = rc == 0;
+	return rc;
+}
+
+struct keyring_holder {
+	pthread_mutex_t lock;
+	struct keyring *kr;
+};
+
+struct keyring_holder *
+keyring_holder_new(struct keyring *kr)
+{
+	struct keyring_holder *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	if (pthread_mutex_init(&h->lock, NULL) != 0) {
+		free(h);
+		return NULL;
+	}
+	h->kr = kr;
+	return h;
+}
+
+struct keyring *
+keyring_holder_get(struct keyring_holder *h)
+{
+	struct keyring *kr;
+
+	pthread_mutex_lock(&h->lock);
+	kr = keyring_ref(h->kr);
+	pthread_mutex_unlock(&h->lock);
+	return kr;
+}
+
+void
+keyring_holder_swap(struct keyring_holder *h, struct keyring *kr)
+{
+	struct keyring *old;
+
+	pthread_mutex_lock(&h->lock);
+	old = h->kr;
+	h->kr = kr;
+	pthread_mutex_unlock(&h->lock);
+	keyring_unref(old);
+}
+
+int
+keyring_holder_reload(struct keyring_holder *h, const char *dir, char *why, size_t whylen)
+{
+	struct keyring *kr;
+	int rc;
+
+	rc = keyring_load(dir, &kr, why, whylen);
+	if (rc == 0)
+		keyring_holder_swap(h, kr);
+	return rc;
+}
+
+void
+keyring_holder_free(struct keyring_holder *h)
+{
+	if (h == NULL)
+		return;
+	keyring_unref(h->kr);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
 const char *
 keyring_strerror(int err)
 {
@@ -187,6 +588,7 @@ keyring_strerror(int err)
 	case KEYRING_EEXIST: return "the slot already holds a different key";
 	case KEYRING_ENOSIGNER: return "no key is active yet";
 	case KEYRING_ESODIUM: return "libsodium failed to initialise";
+	case KEYRING_EBUSY: return "the slot's key can still verify live tags";
 	}
 	return "unknown key store error";
 }

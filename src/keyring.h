@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define KEYRING_SLOTS 10
@@ -25,6 +26,16 @@ enum keyring_err {
 	KEYRING_EEXIST = -7,	/* permanent: the slot holds a different key */
 	KEYRING_ENOSIGNER = -8,	/* temporary: every key activates in the future */
 	KEYRING_ESODIUM = -9,	/* permanent: sodium_init failed */
+	KEYRING_EBUSY = -10,	/* permanent: the slot's key can still verify live tags */
+};
+
+/* What a slot's key does at a given time (DESIGN.md "Key store"). */
+enum keyring_state {
+	KEYRING_EMPTY,		/* no key in the slot */
+	KEYRING_PENDING,	/* activates in the future; verifies already */
+	KEYRING_SIGNING,	/* the latest key whose activation has come */
+	KEYRING_VERIFYING,	/* retired, still inside the verification window */
+	KEYRING_PRUNABLE,	/* retired longer ago than the window: verifies nothing live */
 };
 
 struct keyring;
@@ -58,6 +69,48 @@ const unsigned char *keyring_prvs_key(const struct keyring *kr, int slot);
 const unsigned char *keyring_srs_key(const struct keyring *kr, int slot);
 /* keyring_count - number of keys present */
 int keyring_count(const struct keyring *kr);
+
+/* keyring_window - how long a retired key still verifies: max(validity, max_age) + 1 days */
+time_t keyring_window(unsigned tag_validity, unsigned srs_max_age);
+/* keyring_retired - retirement time of slot's key (its successor's activation), 0 if none */
+time_t keyring_retired(const struct keyring *kr, int slot);
+/* keyring_state - what slot's key does at now, given the verification window */
+enum keyring_state keyring_state(const struct keyring *kr, int slot, time_t now, time_t window);
+/* keyring_state_name - "empty", "pending", "signing", "verifying", "prunable" */
+const char *keyring_state_name(enum keyring_state st);
+/* keyring_rotate_slot - the slot a rotation at now takes; KEYRING_EBUSY sets *free_at */
+int keyring_rotate_slot(const struct keyring *kr, time_t now, time_t window, time_t *free_at);
+
+/* Operations on the key directory. uid/gid (uid_t)-1/(gid_t)-1 keep the files' owner;
+ * on failure why says what and how to fix it. */
+/* keyring_init - create the store: directory 0700, a key in slot 0 active at now, the record */
+int keyring_init(const char *dir, time_t now, uid_t uid, gid_t gid, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+/* keyring_rotate - a new random key in the next slot, active at activate; *slot says which */
+int keyring_rotate(const char *dir, time_t now, time_t activate, time_t window, uid_t uid,
+    gid_t gid, int *slot, char *why, size_t whylen) __attribute__((warn_unused_result));
+/* keyring_prune - remove (or with dry_run only list) prunable keys; bit K of *pruned per slot */
+int keyring_prune(const char *dir, time_t now, time_t window, bool dry_run, unsigned *pruned,
+    char *why, size_t whylen) __attribute__((warn_unused_result));
+/* keyring_import - write a key into slot; a different key there needs force; same is a no-op */
+int keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
+    time_t activate, bool force, time_t now, uid_t uid, gid_t gid, bool *changed, char *why,
+    size_t whylen) __attribute__((warn_unused_result));
+
+/* A holder publishes the current snapshot to threads: readers take a reference under a
+ * mutex, a reload swaps in a new snapshot; in-flight work keeps the one it took. */
+struct keyring_holder;
+/* keyring_holder_new - a holder publishing kr (the holder takes over the caller's reference) */
+struct keyring_holder *keyring_holder_new(struct keyring *kr);
+/* keyring_holder_get - a new reference to the current snapshot (keyring_unref when done) */
+struct keyring *keyring_holder_get(struct keyring_holder *h);
+/* keyring_holder_swap - publish kr (taking over the caller's reference), drop the old one */
+void keyring_holder_swap(struct keyring_holder *h, struct keyring *kr);
+/* keyring_holder_reload - load dir and publish it; on failure keep the old snapshot, say why */
+int keyring_holder_reload(struct keyring_holder *h, const char *dir, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+/* keyring_holder_free - drop the holder's reference and free it */
+void keyring_holder_free(struct keyring_holder *h);
 
 /* keyring_strerror - text for a keyring_err code */
 const char *keyring_strerror(int err);

@@ -1,0 +1,60 @@
+/* keyfile: the key store's files on disk (DESIGN.md "Key store"): K.key parse and format,
+ * the "created" record, permission checks and atomic writes. Codes are keyring_err values;
+ * every failure also fills why with the file's name, what is wrong, and the fix. */
+#ifndef BACKSTOP_KEYFILE_H
+#define BACKSTOP_KEYFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "keyring.h"
+
+/* Largest key or creation file accepted; real ones are under 100 bytes. */
+#define KEYFILE_MAX 4096
+/* The creation record's file name in the key directory. */
+#define KEYFILE_CREATED "created"
+/* Room for a formatted key file. */
+#define KEYFILE_TEXT_MAX 128
+/* Owner ids meaning "leave as created". */
+#define KEYFILE_KEEP_UID ((uid_t)-1)
+#define KEYFILE_KEEP_GID ((gid_t)-1)
+
+/* keyfile_parse - parse key file text (name is for messages) into secret and activate */
+int keyfile_parse(const char *text, size_t len, const char *name,
+    unsigned char secret[KEYRING_KEY_BYTES], time_t *activate, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+/* keyfile_format - write a key file's text into buf; its length, or KEYRING_ENOMEM */
+int keyfile_format(const unsigned char secret[KEYRING_KEY_BYTES], time_t activate, char *buf,
+    size_t size);
+/* keyfile_path - dir/K.key into buf; 0 or KEYRING_ESLOT/KEYRING_ENOMEM */
+int keyfile_path(const char *dir, int slot, char *buf, size_t size);
+/* keyfile_check_dir - dir exists, is a directory, and only its owner can write it */
+int keyfile_check_dir(const char *dir, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+/* keyfile_read - read slot's file; *present is false (and 0 returned) when there is none */
+int keyfile_read(const char *dir, int slot, unsigned char secret[KEYRING_KEY_BYTES],
+    time_t *activate, bool *present, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+/* keyfile_read_created - the store's creation time; 0 when the record is absent */
+int keyfile_read_created(const char *dir, time_t *created, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+/* keyfile_mkdir - create dir with mode 0700 (and owner) unless it exists */
+int keyfile_mkdir(const char *dir, uid_t uid, gid_t gid, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+/* keyfile_write - atomically replace dir/name with text: temp file, fsync, rename, dir fsync */
+int keyfile_write(const char *dir, const char *name, const void *text, size_t len, mode_t mode,
+    uid_t uid, gid_t gid, char *why, size_t whylen) __attribute__((warn_unused_result));
+/* keyfile_write_key - atomically write slot's key file, mode 0600 */
+int keyfile_write_key(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
+    time_t activate, uid_t uid, gid_t gid, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+/* keyfile_write_created - atomically write the creation record, mode 0644 */
+int keyfile_write_created(const char *dir, time_t created, uid_t uid, gid_t gid, char *why,
+    size_t whylen) __attribute__((warn_unused_result));
+/* keyfile_remove - delete slot's key file and sync the directory (absent is success) */
+int keyfile_remove(const char *dir, int slot, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+
+#endif
