@@ -1,0 +1,216 @@
+#!/bin/sh
+# srs-rewrite.sh: the srs-rewrite program against a temporary key directory and configuration,
+# at a fixed BACKSTOP_NOW: forward/reverse round trips, the exit codes (0 ok, 1 failure,
+# 2 usage) and the messages of the errors an admin will meet. Prints TAP.
+set -u
+
+prog="${top_builddir:?}/src/srs-rewrite"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/srs-rewrite.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+NOW=1577836860	# day 18262: timestamp 2W
+DAY=86400
+# the secrets of the known-answer vectors, base64
+KEY_A=WYjBg2FtRPw/SeIn1OFTe2oVutXu8sf3tHtthqLDLM0=	# 5988c183...
+KEY_B=L9pQmPpMFyyhgYcGdFOhs9UQWoD499fA092L/qR/JaQ=	# 2fda5098...
+
+n=0
+failed=0
+
+pass() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+fail() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+}
+
+# is GOT WANT NAME
+is() {
+	if [ "$1" = "$2" ]; then
+		pass "$3"
+	else
+		fail "$3"
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+	fi
+}
+
+# contains FILE TEXT NAME
+contains() {
+	if grep -F -q -- "$2" "$1"; then
+		pass "$3"
+	else
+		fail "$3"
+		printf '#   %s does not contain: %s\n' "$1" "$2"
+		sed 's/^/#   | /' "$1"
+	fi
+}
+
+# run ARG... : the program at BACKSTOP_NOW=$now; sets rc, out and err (files)
+now=$NOW
+run() {
+	BACKSTOP_NOW=$now "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out")
+}
+
+# key SLOT BASE64 ACTIVATE
+key() {
+	printf '# backstop key\nactivate %s\nsecret %s\n' "$3" "$2" >"$tmp/keys/$1.key"
+	chmod 600 "$tmp/keys/$1.key"
+}
+
+mkdir "$tmp/keys"
+chmod 700 "$tmp/keys"
+key 0 "$KEY_A" 1500000000
+conf="$tmp/backstop.conf"
+cat >"$conf" <<EOF
+# srs-rewrite test
+KeyDirectory $tmp/keys
+Domains example.com, .example.org
+SRSDomain fwd.example.com
+EOF
+
+fwd=SRS0=jxsu4=2W=otherdomain.com=test@fwd.example.com
+srs1=SRS1=y54wb=otherdomain.com==opaque+string@fwd.example.com
+
+# ---- round trips ----
+run -c "$conf" forward test@otherdomain.com
+is "$rc" 0 "forward: exit 0"
+is "$out" "$fwd" "forward: the vector's SRS0 address"
+run -c "$conf" reverse "$fwd"
+is "$rc" 0 "reverse: exit 0"
+is "$out" test@otherdomain.com "reverse: the original sender"
+run -c "$conf" reverse "$(echo "$fwd" | tr a-z A-Z)"
+is "$out" TEST@OTHERDOMAIN.COM "reverse: upper case"
+
+run -c "$conf" forward SRS0=opaque+string@otherdomain.com
+is "$out" "$srs1" "forward: a foreign SRS0 becomes SRS1"
+run -c "$conf" reverse "$srs1"
+is "$rc" 0 "reverse SRS1: exit 0"
+is "$out" SRS0=opaque+string@otherdomain.com "reverse SRS1: the first hop's SRS0"
+
+run -c "$conf" forward a@x.example user@example.com u@mx.example.org '<b@y.example>'
+is "$rc" 0 "forward: local senders are not a failure"
+is "$(sed -n 2,3p "$tmp/out" | tr '\n' ' ')" "user@example.com u@mx.example.org " \
+    "forward: local senders are printed unchanged, in order"
+is "$(wc -l <"$tmp/out" | tr -d ' ')" 4 "forward: one line per address"
+run -c "$conf" reverse "$(sed -n 4p "$tmp/out")" "$(sed -n 1p "$tmp/out")"
+is "$out" "b@y.example
+a@x.example" "forward then reverse of two addresses"
+
+run -c "$conf" forward -- test@otherdomain.com
+is "$out" "$fwd" "forward: -- ends the options"
+
+# ---- SRS0 age ----
+now=$((NOW + 21 * DAY))
+run -c "$conf" reverse "$fwd"
+is "$rc" 0 "reverse: valid on day 21"
+now=$((NOW + 22 * DAY))
+run -c "$conf" reverse "$fwd"
+is "$rc" 1 "reverse: exit 1 on day 22"
+is "$(cat "$tmp/err")" "srs-rewrite: $fwd: expired" "reverse: expired message"
+is "$out" "" "reverse: nothing on stdout for a failure"
+run -c "$conf" reverse "$srs1"
+is "$rc" 0 "reverse: SRS1 has no timestamp"
+now=$NOW
+
+# ---- failures ----
+run -c "$conf" reverse plain@fwd.example.com
+is "$rc" 1 "reverse of a plain address: exit 1"
+is "$(cat "$tmp/err")" "srs-rewrite: plain@fwd.example.com: not an SRS address" \
+    "reverse of a plain address: message"
+run -c "$conf" reverse SRS0=axsu4=2W=otherdomain.com=test@fwd.example.com "$fwd"
+is "$rc" 1 "reverse of a forged address: exit 1"
+contains "$tmp/err" "axsu4=2W=otherdomain.com=test@fwd.example.com: bad hash" \
+    "reverse of a forged address: bad hash"
+is "$out" test@otherdomain.com "reverse: the good address after a bad one still prints"
+run -c "$conf" reverse "$(echo "$fwd" | sed 's/@fwd/@other/')"
+contains "$tmp/err" ": not our SRS domain" "reverse at another domain"
+run -c "$conf" reverse SRS0=abcd=XX=@fwd.example.com
+contains "$tmp/err" ": malformed SRS0" "reverse: malformed SRS0"
+run -c "$conf" reverse SRS0=jxs=2W=otherdomain.com=test@fwd.example.com
+contains "$tmp/err" ": hash too short" "reverse: hash too short"
+
+run -c "$conf" forward 'bad@@x.example' ok@x.example
+is "$rc" 1 "forward of an unparsable address: exit 1"
+contains "$tmp/err" "srs-rewrite: bad@@x.example: " "forward: the message names the address"
+is "$out" SRS0=lnetj=2W=x.example=ok@fwd.example.com "forward: the good address still prints"
+long=yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy@long-domain-name.example.net
+run -c "$conf" forward "$long"
+is "$rc" 1 "forward too long: exit 1"
+is "$(cat "$tmp/err")" "srs-rewrite: $long: too long" "forward too long: message"
+
+# ---- configuration ----
+run -c "$tmp/missing.conf" forward a@x.example
+is "$rc" 1 "missing configuration: exit 1"
+contains "$tmp/err" "$tmp/missing.conf" "missing configuration: the message names the file"
+grep -v '^SRSDomain' "$conf" >"$tmp/nosrs.conf"
+run -c "$tmp/nosrs.conf" forward a@x.example
+is "$rc" 1 "SRS off: exit 1"
+contains "$tmp/err" "SRSDomain is not set in $tmp/nosrs.conf" "SRS off: message"
+printf 'SRSHashLength 8\nSRSSeparator +\n' | cat "$conf" - >"$tmp/plus.conf"
+run -c "$tmp/plus.conf" forward test@otherdomain.com
+is "$out" SRS0+jxsu43tb=2W=otherdomain.com=test@fwd.example.com \
+    "SRSSeparator and SRSHashLength are read"
+printf 'SRSHashMin 5\n' | cat "$conf" - >"$tmp/min.conf"
+run -c "$tmp/min.conf" reverse SRS0=jxsu=2W=otherdomain.com=test@fwd.example.com
+contains "$tmp/err" ": hash too short" "SRSHashMin is read"
+printf 'SRSMaxAge 1\n' | cat "$conf" - >"$tmp/age.conf"
+now=$((NOW + 2 * DAY))
+run -c "$tmp/age.conf" reverse "$fwd"
+contains "$tmp/err" ": expired" "SRSMaxAge is read"
+now=$NOW
+
+# ---- keys ----
+key 1 "$KEY_B" $((NOW - DAY))
+run -c "$conf" forward test@otherdomain.com
+new=$out
+if [ "$rc" = 0 ] && [ "$new" != "$fwd" ]; then
+	pass "the newer key signs"
+else
+	fail "the newer key signs (got '$new', rc $rc)"
+fi
+run -c "$conf" reverse "$new" "$fwd"
+is "$out" "test@otherdomain.com
+test@otherdomain.com" "both keys verify"
+key 1 "$KEY_B" $((NOW + DAY))
+run -c "$conf" forward test@otherdomain.com
+is "$out" "$fwd" "a key that is not active yet does not sign"
+rm "$tmp/keys/1.key"
+chmod 777 "$tmp/keys"
+run -c "$conf" forward test@otherdomain.com
+is "$rc" 1 "world-writable key directory: exit 1"
+contains "$tmp/err" "$tmp/keys" "world-writable key directory: the message names it"
+chmod 700 "$tmp/keys"
+rm "$tmp/keys/0.key"
+run -c "$conf" forward test@otherdomain.com
+is "$rc" 1 "no keys: exit 1"
+contains "$tmp/err" "$tmp/keys" "no keys: the message names the directory"
+key 0 "$KEY_A" 1500000000
+
+# ---- usage ----
+run
+is "$rc" 2 "no command: exit 2"
+contains "$tmp/err" "usage:" "no command: usage on stderr"
+run -c "$conf" frobnicate a@x.example
+is "$rc" 2 "unknown command: exit 2"
+contains "$tmp/err" "unknown command 'frobnicate'" "unknown command: message"
+run -c "$conf" forward
+is "$rc" 2 "forward without addresses: exit 2"
+run -x
+is "$rc" 2 "unknown option: exit 2"
+contains "$tmp/err" "unknown option -x" "unknown option: message"
+run -h
+is "$rc" 0 "-h: exit 0"
+contains "$tmp/out" "forward ADDR" "-h: lists forward"
+contains "$tmp/out" "reverse ADDR" "-h: lists reverse"
+run -V
+is "$rc" 0 "-V: exit 0"
+contains "$tmp/out" "backstop" "-V: the package"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
