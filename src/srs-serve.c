@@ -1,0 +1,439 @@
+/* srs-serve: "srs-rewrite serve" answers Postfix socketmap (forward/reverse) or, with
+ * --tcp-table, postsrsd 1.x's two tcp: maps. Order: bind, detach, pid file, drop privileges,
+ * start the workers; the main thread then only waits for signals and key changes. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "conf.h"
+#include "daemon.h"
+#include "keyring.h"
+#include "keywatch.h"
+#include "log.h"
+#include "mapserver.h"
+#include "policy.h"
+#include "srs-serve.h"
+#include "srs.h"
+
+#define PROG "srs-rewrite"
+#define EXIT_USAGE 2
+
+struct serve_opts {
+	bool tcp_table;
+	bool foreground;
+	unsigned idle_s;
+	unsigned max_conns;
+	unsigned threads;
+};
+
+struct serve {
+	struct conf *conf;
+	struct srs_params params;
+	bool use_syslog;
+	struct keyring_holder *keys;	/* the snapshot each batch of requests takes */
+	struct mapserver *ms;
+	struct keywatch *watch;
+	uid_t uid;
+	gid_t gid;
+	bool pid_written;
+};
+
+typedef int (*srs_fn)(const struct srs_params *, const struct keyring *, time_t,
+    const struct addr *, struct addr *);
+
+static void __attribute__((format(printf, 2, 3)))
+serve_fail(const struct serve *s, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(LOG_ERR, "%s", msg);
+	if (s->use_syslog)
+		fprintf(stderr, "%s: %s\n", PROG, msg);
+}
+
+/* ---- the lookup: runs in the worker threads ---- */
+
+static void *
+serve_batch_begin(void *ctx)
+{
+	struct serve *s = ctx;
+
+	return keyring_holder_get(s->keys);
+}
+
+static void
+serve_batch_end(void *ctx, void *batch)
+{
+	(void)ctx;
+	keyring_unref(batch);
+}
+
+static enum mapserver_status
+serve_status(int err)
+{
+	switch (srs_err_class(err)) {
+	case SRS_CLASS_OK: return MAPSERVER_FOUND;
+	case SRS_CLASS_NOTFOUND: return MAPSERVER_NOTFOUND;
+	case SRS_CLASS_PERM: return MAPSERVER_PERM;
+	case SRS_CLASS_TEMP: return MAPSERVER_TEMP;
+	}
+	return MAPSERVER_TEMP;
+}
+
+static enum mapserver_status
+serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out,
+    size_t outsize)
+{
+	struct serve *s = ctx;
+	srs_fn fn = strcmp(map, "forward") == 0 ? srs_forward :
+	    strcmp(map, "reverse") == 0 ? srs_reverse : NULL;
+	struct addr in, res;
+	int err;
+
+	if (fn == NULL) {
+		snprintf(out, outsize, "unknown map '%.64s': use forward or reverse", map);
+		return MAPSERVER_PERM;
+	}
+	err = addr_parse(&in, key, strlen(key));
+	if (err != ADDR_OK) {
+		snprintf(out, outsize, "not an address: %s", addr_strerror(err));
+		return MAPSERVER_NOTFOUND;
+	}
+	err = fn(&s->params, batch, clock_now(), &in, &res);
+	if (err != SRS_OK) {
+		snprintf(out, outsize, "%s", srs_strerror(err));
+		return serve_status(err);
+	}
+	if (addr_format(&res, out, outsize) < 0) {
+		snprintf(out, outsize, "result too long");
+		return MAPSERVER_PERM;
+	}
+	return MAPSERVER_FOUND;
+}
+
+/* ---- start-up ---- */
+
+static int
+serve_usage(FILE *fp, int rc)
+{
+	fprintf(fp, "usage: %s [-c FILE] serve [--tcp-table] [-f] [--idle-timeout SEC]\n"
+	    "           [--max-connections N] [--threads N]\n"
+	    "  --tcp-table          postsrsd 1.x tcp: maps: forward on MapSocket's port,\n"
+	    "                       reverse on the next port (default: socketmap on MapSocket)\n"
+	    "  -f                   stay in the foreground (overrides Background)\n"
+	    "  --idle-timeout SEC   close connections idle this long (default %u)\n"
+	    "  --max-connections N  refuse connections beyond N (default %u)\n"
+	    "  --threads N          worker threads (default: one per CPU)\n",
+	    PROG, MAPSERVER_IDLE_MS / 1000, MAPSERVER_CONN_MAX);
+	return rc;
+}
+
+static bool
+parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v == 0 || v > max || s[0] == '-')
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+static const struct option serve_longopts[] = {
+	{ "tcp-table", no_argument, NULL, 't' },
+	{ "idle-timeout", required_argument, NULL, 'i' },
+	{ "max-connections", required_argument, NULL, 'm' },
+	{ "threads", required_argument, NULL, 'T' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* serve_args - parse the options after "serve"; -1 to go on, else an exit status */
+static int
+serve_args(int argc, char **argv, struct serve_opts *o)
+{
+	int ch;
+	bool okv = true;
+
+	optind = 0;	/* glibc: full re-initialisation after main's getopt */
+	opterr = 1;
+	while ((ch = getopt_long(argc, argv, "+fh", serve_longopts, NULL)) != -1) {
+		switch (ch) {
+		case 't': o->tcp_table = true; break;
+		case 'f': o->foreground = true; break;
+		case 'i': okv = parse_uint(optarg, 86400, &o->idle_s); break;
+		case 'm': okv = parse_uint(optarg, 1000000, &o->max_conns); break;
+		case 'T': okv = parse_uint(optarg, 64, &o->threads); break;
+		case 'h': return serve_usage(stdout, EXIT_SUCCESS);
+		default: return serve_usage(stderr, EXIT_USAGE);
+		}
+		if (!okv) {
+			fprintf(stderr, "%s: serve: bad number '%s'\n", PROG, optarg);
+			return serve_usage(stderr, EXIT_USAGE);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: serve: unexpected argument '%s'\n", PROG, argv[optind]);
+		return serve_usage(stderr, EXIT_USAGE);
+	}
+	return -1;
+}
+
+/* The port after MapSocket's, for the reverse tcp: map (postsrsd's 10001/10002 pair). */
+static bool
+tcp_reverse_spec(const char *fwd, char *out, size_t size)
+{
+	const char *colon = strrchr(fwd, ':');
+	unsigned long port;
+	char *end;
+
+	if (strncmp(fwd, "inet", 4) != 0 || colon == NULL)
+		return false;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || port == 0 || port >= 65535)
+		return false;
+	snprintf(out, size, "%.*s:%lu", (int)(colon - fwd), fwd, port + 1);
+	return true;
+}
+
+static int
+serve_listen(struct serve *s, const struct serve_opts *o)
+{
+	const char *spec = s->conf->map_socket;
+	char rev[512], why[512];
+	int rc;
+
+	if (!o->tcp_table)
+		rc = mapserver_listen(s->ms, spec, MAPSERVER_SOCKETMAP, NULL, s->uid, s->gid, why,
+		    sizeof(why));
+	else if (!tcp_reverse_spec(spec, rev, sizeof(rev))) {
+		serve_fail(s, "%s: MapSocket %s: --tcp-table needs inet:host:port (postsrsd used "
+		    "inet:127.0.0.1:10001; reverse is served on the next port)",
+		    s->conf->path, spec);
+		return EXIT_FAILURE;
+	} else if ((rc = mapserver_listen(s->ms, spec, MAPSERVER_TCP_TABLE, "forward", s->uid,
+	    s->gid, why, sizeof(why))) == MAPSERVER_OK)
+		rc = mapserver_listen(s->ms, rev, MAPSERVER_TCP_TABLE, "reverse", s->uid, s->gid,
+		    why, sizeof(why));
+	if (rc != MAPSERVER_OK) {
+		serve_fail(s, "%s (MapSocket in %s): %s", why, s->conf->path,
+		    mapserver_strerror(rc));
+		return EXIT_FAILURE;
+	}
+	log_msg(LOG_INFO, "listening on %s%s%s (%s)", spec, o->tcp_table ? " and " : "",
+	    o->tcp_table ? rev : "", o->tcp_table ? "tcp_table" : "socketmap");
+	return EXIT_SUCCESS;
+}
+
+static int
+serve_server(struct serve *s, const struct serve_opts *o)
+{
+	struct mapserver_config mc = {
+		.lookup = serve_lookup,
+		.batch_begin = serve_batch_begin,
+		.batch_end = serve_batch_end,
+		.ctx = s,
+		.threads = o->threads,
+		.max_connections = o->max_conns,
+		.idle_timeout_ms = o->idle_s * 1000,
+	};
+
+	if (mapserver_new(&mc, &s->ms) != MAPSERVER_OK) {
+		serve_fail(s, "out of memory");
+		return EXIT_FAILURE;
+	}
+	return serve_listen(s, o);
+}
+
+/* Load the configuration and keys, and resolve UserID: everything that can fail early. */
+static int
+serve_load(struct serve *s, const char *conf_path)
+{
+	char why[1024];
+	struct keyring *kr;
+	int err = conf_load(conf_path, &s->conf, why, sizeof(why));
+
+	if (err != CONF_OK) {
+		fprintf(stderr, "%s: %s\n", PROG, why);
+		return EXIT_FAILURE;
+	}
+	s->use_syslog = s->conf->syslog;
+	log_open(PROG, s->use_syslog, s->conf->syslog_facility, s->conf->log_level);
+	if (s->conf->srs_domain == NULL) {
+		serve_fail(s, "SRSDomain is not set in %s: SRS is off; set SRSDomain to the "
+		    "domain that SRS addresses use", conf_path);
+		return EXIT_FAILURE;
+	}
+	policy_srs_params(s->conf, &s->params);
+	err = keyring_load(s->conf->key_directory, &kr, why, sizeof(why));
+	if (err != KEYRING_OK) {
+		serve_fail(s, "%s", why);
+		return EXIT_FAILURE;
+	}
+	s->keys = keyring_holder_new(kr);
+	if (s->keys == NULL) {
+		keyring_unref(kr);
+		serve_fail(s, "out of memory");
+		return EXIT_FAILURE;
+	}
+	if (s->conf->user_id != NULL &&
+	    (err = daemon_user(s->conf->user_id, &s->uid, &s->gid)) != DAEMON_OK) {
+		serve_fail(s, "%s: UserID %s: %s", conf_path, s->conf->user_id,
+		    daemon_strerror(err));
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+}
+
+/* Detach, write the pid file, drop root: after binding, before the threads. */
+static int
+serve_daemonize(struct serve *s, const struct serve_opts *o)
+{
+	int err;
+
+	if (s->conf->background && !o->foreground && (err = daemon_detach()) != DAEMON_OK) {
+		serve_fail(s, "%s", daemon_strerror(err));
+		return EXIT_FAILURE;
+	}
+	if (s->conf->pid_file != NULL) {
+		err = daemon_pidfile_write(s->conf->pid_file);
+		if (err != DAEMON_OK) {
+			serve_fail(s, "PidFile %s: %s", s->conf->pid_file, daemon_strerror(err));
+			return EXIT_FAILURE;
+		}
+		s->pid_written = true;
+	}
+	if (s->conf->user_id != NULL && (err = daemon_drop(s->uid, s->gid)) != DAEMON_OK) {
+		serve_fail(s, "UserID %s: %s", s->conf->user_id, daemon_strerror(err));
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+}
+
+/* ---- running ---- */
+
+static time_t
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+serve_reload(struct serve *s, const char *trigger)
+{
+	struct keyring *kr;
+	char why[1024];
+
+	if (keyring_holder_reload(s->keys, s->conf->key_directory, why, sizeof(why)) !=
+	    KEYRING_OK) {
+		log_msg(LOG_ERR, "key reload (%s) failed, keeping the loaded keys: %s", trigger,
+		    why);
+		return;
+	}
+	kr = keyring_holder_get(s->keys);
+	log_msg(LOG_INFO, "keys reloaded (%s): %d key(s)", trigger, keyring_count(kr));
+	keyring_unref(kr);
+}
+
+/* The main thread's loop: signals arrive through sigtimedwait, never in a handler. */
+static void
+serve_loop(struct serve *s, const sigset_t *set)
+{
+	struct timespec tick = { 1, 0 };
+	int sig;
+
+	for (;;) {
+		sig = sigtimedwait(set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_msg(LOG_INFO, "signal %d: stopping", sig);
+			return;
+		}
+		if (sig == SIGUSR1)
+			serve_reload(s, "SIGUSR1");
+		else if (s->watch != NULL && keywatch_changed(s->watch, mono_s()))
+			serve_reload(s, "key directory changed");
+	}
+}
+
+static void
+serve_cleanup(struct serve *s)
+{
+	mapserver_free(s->ms);	/* stops the workers, removes a unix socket */
+	if (s->pid_written)
+		daemon_pidfile_remove(s->conf->pid_file);
+	if (s->watch != NULL)
+		keywatch_close(s->watch);
+	if (s->keys != NULL)
+		keyring_holder_free(s->keys);
+	if (s->conf != NULL)
+		conf_free(s->conf);
+}
+
+static int
+serve_run(struct serve *s, const struct serve_opts *o)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* the workers inherit the mask */
+	signal(SIGPIPE, SIG_IGN);
+	if (serve_daemonize(s, o) != EXIT_SUCCESS)
+		return EXIT_FAILURE;
+	if (clock_overridden())
+		log_msg(LOG_WARNING, "BACKSTOP_NOW is set: the clock is fixed at %lld",
+		    (long long)clock_now());
+	s->watch = keywatch_open(s->conf->key_directory, mono_s());
+	if (mapserver_start(s->ms) != MAPSERVER_OK) {
+		serve_fail(s, "cannot start the worker threads");
+		return EXIT_FAILURE;
+	}
+	log_msg(LOG_INFO, "serving SRS for %s", s->conf->srs_domain);
+	serve_loop(s, &set);
+	mapserver_stop(s->ms);
+	return EXIT_SUCCESS;
+}
+
+int
+srs_serve(const char *conf_path, int argc, char **argv)
+{
+	struct serve_opts o = { 0 };
+	struct serve s;
+	int rc = serve_args(argc, argv, &o);
+
+	if (rc >= 0)
+		return rc;
+	memset(&s, 0, sizeof(s));
+	s.uid = (uid_t)-1;
+	s.gid = (gid_t)-1;
+	rc = serve_load(&s, conf_path);
+	if (rc == EXIT_SUCCESS)
+		rc = serve_server(&s, &o);
+	if (rc == EXIT_SUCCESS)
+		rc = serve_run(&s, &o);
+	serve_cleanup(&s);
+	return rc;
+}

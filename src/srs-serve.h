@@ -1,0 +1,9 @@
+/* srs-serve: "srs-rewrite serve", the SRS lookup daemon for Postfix socketmap: and tcp:
+ * maps. It joins mapserver (protocols) to srs (rewriting) and owns the daemon's life cycle. */
+#ifndef BACKSTOP_SRS_SERVE_H
+#define BACKSTOP_SRS_SERVE_H
+
+/* srs_serve - run the server; argv[0] is "serve"; returns an exit status (0, 1, 2 usage) */
+int srs_serve(const char *conf_path, int argc, char **argv);
+
+#endif
