@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "policy.h"
 
 bool
@@ -110,6 +111,17 @@ policy_classify_srs(const struct conf *c, const struct keyring *kr, time_t now,
 	out->has_plain = out->srs_err == SRS_OK;
 }
 
+/* policy_expiry_day - the absolute UTC day that a valid tag's DDD names */
+static long
+policy_expiry_day(const struct addr *tagged, time_t now)
+{
+	long day = clock_day(now);
+	long ddd = (tagged->local[6] - '0') * 100 + (tagged->local[7] - '0') * 10 +
+	    (tagged->local[8] - '0');
+
+	return day + ((ddd - day % 1000) % 1000 + 1000) % 1000;
+}
+
 static void
 policy_classify_prvs(const struct conf *c, const struct keyring *kr, time_t now,
     const struct addr *rcpt, struct policy_rcpt *out)
@@ -125,6 +137,7 @@ policy_classify_prvs(const struct conf *c, const struct keyring *kr, time_t now,
 	    prvs_verify(kr, rcpt, now, c->tag_validity, &out->plain);
 	if (out->prvs == PRVS_VALID) {
 		out->has_plain = true;
+		out->expiry_day = policy_expiry_day(rcpt, now);
 	} else if (prvs_strip(rcpt, &stripped) == 0) {
 		out->plain = stripped;
 		out->has_plain = true;

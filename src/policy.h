@@ -28,6 +28,7 @@ struct policy_rcpt {
 	int srs_err;		/* POLICY_SRS: 0 or an srs_err */
 	bool has_plain;		/* plain holds the stripped or reversed address */
 	struct addr plain;
+	long expiry_day;	/* POLICY_PRVS valid: the UTC day the tag expires */
 };
 
 /* What the replay store said about a valid tag. */

@@ -32,9 +32,12 @@ conf_of(const char *extra)
 	char text[2048], err[512];
 	struct conf *c = NULL;
 
+	/* duplicates are errors, so a default here yields to the row's own setting */
 	snprintf(text, sizeof(text),
-	    "Domains example.com, .example.net\nSRSDomain fwd.example.com\n"
-	    "ReplayDatabase /nonexistent\nMaxBouncesPerTag 3\nTaggingSince 1000000\n%s", extra);
+	    "Domains example.com, .example.net\nSRSDomain fwd.example.com\n%s%s%s%s", extra,
+	    strstr(extra, "ReplayDatabase") ? "" : "ReplayDatabase /nonexistent\n",
+	    strstr(extra, "MaxBouncesPerTag") ? "" : "MaxBouncesPerTag 3\n",
+	    strstr(extra, "TaggingSince") ? "" : "TaggingSince 1000000\n");
 	if (conf_parse(text, strlen(text), "test.conf", &c, err, sizeof(err)) != 0) {
 		printf("# %s\n", err);
 		bail_out("test configuration does not parse");

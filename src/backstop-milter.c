@@ -1,0 +1,789 @@
+/* backstop-milter: the MTA hook. The libmilter callbacks only gather facts (client, macros,
+ * addresses, the replay count) and hand them to policy.c; this file carries out the answer
+ * and owns the process: configuration and key snapshots, reload, daemon life. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "daemon.h"
+#include "keyring.h"
+#include "keywatch.h"
+#include "log.h"
+#include "policy.h"
+#include "replay.h"
+
+#define HEADER_MAX 900
+
+/* libmilter takes char * for what it never writes; -Wwrite-strings wants arrays for that. */
+static char header_name[] = "X-Backstop";
+static char filter_name[] = "backstop";
+static char macro_qid[] = "i";
+static char macro_auth[] = "{auth_authen}";
+static char macro_daemon[] = "{daemon_name}";
+static char code_reject[] = "550", xcode_reject[] = "5.7.1";
+static char code_tempfail[] = "451", xcode_tempfail[] = "4.7.1";
+
+/* Configuration and keys travel together: each message works on the snapshot that was
+ * current when its connection started, however many reloads happen meanwhile. */
+struct snap {
+	atomic_int refs;
+	struct conf *conf;
+	struct keyring *kr;
+};
+
+struct rcpt {
+	char *arg;		/* the recipient exactly as the MTA gave it */
+	struct addr plain;
+	bool rewrite, count;
+	long expiry_day;
+};
+
+struct msg {
+	bool active, bounce, outbound, sender_ok, rcpt_exempt, mark;
+	struct addr sender;
+	unsigned forged_headers;
+	struct rcpt *rcpts;
+	size_t n, cap;
+	char header[HEADER_MAX];
+};
+
+struct conn {
+	struct snap *snap;
+	unsigned long noreply;	/* SMFIP_NR_* the MTA agreed to */
+	sa_family_t family;
+	unsigned char ip[16];
+	bool have_ip;
+	struct msg msg;
+};
+
+static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snap *snap_current;
+static struct replay *store;
+static const char *conf_path;
+static atomic_bool stopping;
+
+static struct snap *
+snap_get(void)
+{
+	struct snap *s;
+
+	pthread_mutex_lock(&snap_lock);
+	s = snap_current;
+	atomic_fetch_add(&s->refs, 1);
+	pthread_mutex_unlock(&snap_lock);
+	return s;
+}
+
+static void
+snap_put(struct snap *s)
+{
+	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	keyring_unref(s->kr);
+	conf_free(s->conf);
+	free(s);
+}
+
+/* snap_load - read the configuration and its key store; NULL with a message on failure */
+static struct snap *
+snap_load(const char *path, char *why, size_t whylen)
+{
+	struct snap *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	atomic_init(&s->refs, 1);
+	if (conf_load(path, &s->conf, why, whylen) != 0 ||
+	    keyring_load(s->conf->key_directory, &s->kr, why, whylen) != 0) {
+		snap_put(s);
+		return NULL;
+	}
+	return s;
+}
+
+static const char *
+queue_id(SMFICTX *ctx)
+{
+	const char *qid = smfi_getsymval(ctx, macro_qid);
+
+	return qid != NULL && *qid != '\0' ? qid : "NOQUEUE";
+}
+
+static sfsistat
+reply_none(const struct conn *c, unsigned long flag)
+{
+	return (c->noreply & flag) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static void
+msg_reset(struct msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->rcpts[i].arg);
+	free(m->rcpts);
+	memset(m, 0, sizeof(*m));
+}
+
+static struct conn *
+conn_get(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL) {
+		c = calloc(1, sizeof(*c));
+		if (c == NULL)
+			return NULL;
+		c->snap = snap_get();
+		smfi_setpriv(ctx, c);
+	}
+	return c;
+}
+
+static sfsistat
+mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+    unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+    unsigned long *pf3)
+{
+	const unsigned long actions = SMFIF_CHGFROM | SMFIF_ADDRCPT | SMFIF_DELRCPT |
+	    SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
+	    SMFIP_NODATA;
+	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR;
+	struct conn *c = conn_get(ctx);
+
+	(void)f2;
+	(void)f3;
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	if ((f0 & actions) != actions) {
+		log_msg(LOG_ERR, "the MTA does not offer the milter actions backstop needs "
+		    "(change sender, add/delete recipient, add/change header): it is too old");
+		return SMFIS_REJECT;
+	}
+	*pf0 = actions;
+	*pf1 = f1 & (skip | noreply);
+	*pf2 = 0;
+	*pf3 = 0;
+	c->noreply = *pf1 & noreply;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+	struct conn *c = conn_get(ctx);
+
+	(void)hostname;
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	c->have_ip = false;
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		c->family = AF_INET;
+		memcpy(c->ip, &((struct sockaddr_in *)(void *)sa)->sin_addr, 4);
+		c->have_ip = true;
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		c->family = AF_INET6;
+		memcpy(c->ip, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, 16);
+		c->have_ip = true;
+	}
+	return reply_none(c, SMFIP_NR_CONN);
+}
+
+static sfsistat
+mlfi_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+	const struct conf *cf;
+	struct msg *m;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	cf = c->snap->conf;
+	m = &c->msg;
+	msg_reset(m);
+	m->active = true;
+	m->outbound = policy_outbound(cf, c->family, c->have_ip ? c->ip : NULL,
+	    smfi_getsymval(ctx, macro_auth), smfi_getsymval(ctx, macro_daemon));
+	m->sender_ok = argv[0] != NULL &&
+	    addr_parse(&m->sender, argv[0], strlen(argv[0])) == ADDR_OK;
+	m->bounce = m->sender_ok && policy_bounce(cf, &m->sender);
+	if (!m->sender_ok)
+		log_msg(LOG_INFO, "%s: sender %s does not parse: not signed, not a bounce",
+		    queue_id(ctx), argv[0] != NULL ? argv[0] : "(none)");
+	return reply_none(c, SMFIP_NR_MAIL);
+}
+
+/* msg_note - remember for EOM what this recipient needs, and its verdict for the header */
+static int
+msg_note(struct msg *m, const char *arg, const struct policy_rcpt *r,
+    const struct policy_decision *d)
+{
+	struct rcpt *t;
+	size_t len = strlen(m->header);
+
+	if (d->mark) {
+		m->mark = true;
+		snprintf(m->header + len, sizeof(m->header) - len, "%s%s %s", len ? "; " : "",
+		    d->verdict, arg);
+	}
+	if (!d->rewrite && !d->count)
+		return 0;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 4;
+		struct rcpt *v = realloc(m->rcpts, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		m->rcpts = v;
+		m->cap = cap;
+	}
+	t = &m->rcpts[m->n];
+	t->arg = strdup(arg);
+	if (t->arg == NULL)
+		return -1;
+	t->plain = r->plain;
+	t->rewrite = d->rewrite;
+	t->count = d->count;
+	t->expiry_day = r->expiry_day;
+	m->n++;
+	return 0;
+}
+
+/* rcpt_replay - what the store says about a valid tag this bounce came back to */
+static void
+rcpt_replay(const struct addr *rcpt, struct policy_replay *out, const char **err)
+{
+	char key[ADDR_TEXT_MAX];
+	uint32_t count = 0;
+	int rc;
+	size_t i;
+
+	out->state = POLICY_REPLAY_OFF;
+	out->count = 0;
+	if (store == NULL || !replay_enabled(store))
+		return;
+	addr_format(rcpt, key, sizeof(key));
+	for (i = 0; key[i] != '\0'; i++)
+		key[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
+	rc = replay_check(store, key, &count);
+	if (rc != 0) {
+		out->state = POLICY_REPLAY_ERROR;
+		*err = replay_strerror(rc);
+		return;
+	}
+	out->state = POLICY_REPLAY_COUNT;
+	out->count = count;
+}
+
+static sfsistat
+rcpt_answer(SMFICTX *ctx, const char *arg, const struct policy_decision *d)
+{
+	char text[512];
+
+	if (d->action == POLICY_ACCEPT)
+		return SMFIS_CONTINUE;
+	snprintf(text, sizeof(text), "%s: %s", arg, d->why);
+	if (d->action == POLICY_REJECT) {
+		smfi_setreply(ctx, code_reject, xcode_reject, text);
+		return SMFIS_REJECT;
+	}
+	smfi_setreply(ctx, code_tempfail, xcode_tempfail, text);
+	return SMFIS_TEMPFAIL;
+}
+
+/* rcpt_log - the one line that says what happened to this recipient and why */
+static void
+rcpt_log(SMFICTX *ctx, const struct msg *m, const char *arg, const struct policy_decision *d,
+    const char *store_err)
+{
+	char from[ADDR_TEXT_MAX] = "";
+
+	if (m->sender_ok)
+		addr_format(&m->sender, from, sizeof(from));
+	log_msg(d->action == POLICY_ACCEPT ? LOG_INFO : LOG_NOTICE,
+	    "%s: to=%s from=<%s> bounce=%s verdict=%s action=%s%s: %s%s%s", queue_id(ctx), arg,
+	    from, m->bounce ? "yes" : "no", d->verdict, policy_action_name(d->action),
+	    d->dry_run ? " (DryRun: would have refused)" : "", d->why, store_err ? ": " : "",
+	    store_err ? store_err : "");
+}
+
+static sfsistat
+mlfi_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+	struct addr rcpt;
+	struct policy_rcpt r;
+	struct policy_replay rp = { POLICY_REPLAY_OFF, 0 };
+	struct policy_decision d;
+	const char *store_err = NULL;
+	time_t now = clock_now();
+
+	if (c == NULL || !c->msg.active || argv[0] == NULL)
+		return SMFIS_CONTINUE;
+	if (addr_parse(&rcpt, argv[0], strlen(argv[0])) != ADDR_OK)
+		return SMFIS_CONTINUE;	/* the MTA answers for syntax; we have no opinion */
+	if (c->msg.outbound) {
+		if (policy_exempt_rcpt(c->snap->conf, &rcpt))
+			c->msg.rcpt_exempt = true;
+		return SMFIS_CONTINUE;
+	}
+	policy_classify(c->snap->conf, c->snap->kr, now, &rcpt, &r);
+	if (policy_needs_replay(c->snap->conf, c->msg.bounce, &r))
+		rcpt_replay(&rcpt, &rp, &store_err);
+	policy_decide(c->snap->conf, keyring_created(c->snap->kr), now, c->msg.bounce, &r, &rp,
+	    &d);
+	if (r.cls != POLICY_NOT_OURS || store_err != NULL)
+		rcpt_log(ctx, &c->msg, argv[0], &d, store_err);
+	if (d.action == POLICY_ACCEPT && msg_note(&c->msg, argv[0], &r, &d) != 0)
+		return SMFIS_TEMPFAIL;
+	return rcpt_answer(ctx, argv[0], &d);
+}
+
+static sfsistat
+mlfi_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_get(ctx);
+
+	(void)value;
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (strcasecmp(name, header_name) == 0)
+		c->msg.forged_headers++;
+	return reply_none(c, SMFIP_NR_HDR);
+}
+
+static void
+eom_sign(SMFICTX *ctx, struct conn *c)
+{
+	struct msg *m = &c->msg;
+	struct addr tagged;
+	char from[ADDR_TEXT_MAX], to[ADDR_TEXT_MAX + 2];
+	enum policy_sign s;
+
+	if (!m->sender_ok || m->bounce)
+		return;
+	s = policy_sign(c->snap->conf, c->snap->kr, clock_now(), &m->sender, m->rcpt_exempt,
+	    &tagged);
+	addr_format(&m->sender, from, sizeof(from));
+	if (s == POLICY_SIGN_NOT_OURS)
+		return;
+	if (s != POLICY_SIGN_OK) {
+		log_msg(s == POLICY_SIGN_NOKEY ? LOG_ERR : LOG_INFO, "%s: from=<%s> not signed: %s",
+		    queue_id(ctx), from, policy_sign_name(s));
+		return;
+	}
+	to[0] = '<';
+	addr_format(&tagged, to + 1, sizeof(to) - 2);
+	strcat(to, ">");
+	if (smfi_chgfrom(ctx, to, NULL) != MI_SUCCESS) {
+		log_msg(LOG_ERR, "%s: from=<%s> not signed: the MTA refused the sender change",
+		    queue_id(ctx), from);
+		return;
+	}
+	log_msg(LOG_INFO, "%s: from=<%s> signed as %s", queue_id(ctx), from, to);
+}
+
+static void
+eom_count(SMFICTX *ctx, const struct rcpt *t)
+{
+	char key[ADDR_TEXT_MAX];
+	uint32_t count = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; t->arg[i] != '\0' && i + 1 < sizeof(key); i++)
+		key[i] = (char)(t->arg[i] >= 'A' && t->arg[i] <= 'Z' ? t->arg[i] + 32 : t->arg[i]);
+	key[i] = '\0';
+	if (key[0] == '<') {
+		memmove(key, key + 1, strlen(key));
+		key[strcspn(key, ">")] = '\0';
+	}
+	rc = replay_record(store, key, clock_now(), t->expiry_day, &count);
+	if (rc != 0)
+		log_msg(LOG_ERR, "%s: to=%s: replay count not recorded: %s", queue_id(ctx),
+		    t->arg, replay_strerror(rc));
+	else
+		log_msg(LOG_DEBUG, "%s: to=%s: bounce %u to this tag", queue_id(ctx), t->arg,
+		    count);
+}
+
+static void
+eom_rewrite(SMFICTX *ctx, const struct rcpt *t)
+{
+	char plain[ADDR_TEXT_MAX + 2];
+
+	plain[0] = '<';
+	addr_format(&t->plain, plain + 1, sizeof(plain) - 2);
+	strcat(plain, ">");
+	if (smfi_delrcpt(ctx, t->arg) != MI_SUCCESS || smfi_addrcpt(ctx, plain) != MI_SUCCESS)
+		log_msg(LOG_ERR, "%s: to=%s: the MTA refused to replace it with %s",
+		    queue_id(ctx), t->arg, plain);
+	else
+		log_msg(LOG_INFO, "%s: to=%s delivered as %s", queue_id(ctx), t->arg, plain);
+}
+
+static sfsistat
+mlfi_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+	struct msg *m;
+	size_t i;
+
+	if (c == NULL || !c->msg.active)
+		return SMFIS_CONTINUE;
+	m = &c->msg;
+	if (m->outbound)
+		eom_sign(ctx, c);
+	for (i = 0; i < m->n; i++) {
+		if (m->rcpts[i].rewrite)
+			eom_rewrite(ctx, &m->rcpts[i]);
+		if (m->rcpts[i].count && store != NULL)
+			eom_count(ctx, &m->rcpts[i]);
+	}
+	for (i = m->forged_headers; i > 0; i--)
+		smfi_chgheader(ctx, header_name, (int)i, NULL);
+	if (m->forged_headers > 0)
+		log_msg(LOG_INFO, "%s: removed %u incoming %s header(s)", queue_id(ctx),
+		    m->forged_headers, header_name);
+	if (m->mark)
+		smfi_addheader(ctx, header_name, m->header);
+	msg_reset(m);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_abort(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c != NULL)
+		msg_reset(&c->msg);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mlfi_close(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	msg_reset(&c->msg);
+	snap_put(c->snap);
+	free(c);
+	smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc filter = {
+	.xxfi_name = filter_name,
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_CHGFROM | SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_ADDHDRS |
+	    SMFIF_CHGHDRS,
+	.xxfi_connect = mlfi_connect,
+	.xxfi_envfrom = mlfi_envfrom,
+	.xxfi_envrcpt = mlfi_envrcpt,
+	.xxfi_header = mlfi_header,
+	.xxfi_eom = mlfi_eom,
+	.xxfi_abort = mlfi_abort,
+	.xxfi_close = mlfi_close,
+	.xxfi_negotiate = mlfi_negotiate,
+};
+
+static bool
+str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* reload_warn_fixed - name the settings a running milter cannot change */
+static void
+reload_warn_fixed(const struct conf *old, const struct conf *new)
+{
+	static const char fmt[] = "%s changed in the configuration: it takes effect at restart";
+
+	if (str_differs(old->socket, new->socket))
+		log_msg(LOG_WARNING, fmt, "Socket");
+	if (str_differs(old->user_id, new->user_id))
+		log_msg(LOG_WARNING, fmt, "UserID");
+	if (str_differs(old->pid_file, new->pid_file))
+		log_msg(LOG_WARNING, fmt, "PidFile");
+	if (str_differs(old->replay_database, new->replay_database))
+		log_msg(LOG_WARNING, fmt, "ReplayDatabase");
+	if (old->durability != new->durability)
+		log_msg(LOG_WARNING, fmt, "Durability");
+	if (old->background != new->background)
+		log_msg(LOG_WARNING, fmt, "Background");
+	if (old->syslog != new->syslog || old->syslog_facility != new->syslog_facility ||
+	    old->log_level != new->log_level)
+		log_msg(LOG_WARNING, fmt, "Syslog, SyslogFacility or LogLevel");
+}
+
+/* reload - swap in a new snapshot; a failure keeps the old one and says why */
+static void
+reload(const char *trigger)
+{
+	char why[512];
+	struct snap *s = snap_load(conf_path, why, sizeof(why)), *old;
+
+	if (s == NULL) {
+		log_msg(LOG_ERR, "reload (%s) failed, keeping the running configuration and keys: %s",
+		    trigger, why);
+		return;
+	}
+	pthread_mutex_lock(&snap_lock);
+	old = snap_current;
+	snap_current = s;
+	pthread_mutex_unlock(&snap_lock);
+	reload_warn_fixed(old->conf, s->conf);
+	log_msg(LOG_NOTICE, "reloaded %s (%s): %d key(s), signing slot %d", conf_path, trigger,
+	    keyring_count(s->kr), keyring_signer(s->kr, clock_now()));
+	snap_put(old);
+}
+
+static time_t
+monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* housekeeping - the one thread that reloads (SIGUSR1, or the key directory changed) and
+ * keeps the replay store tidy. SIGUSR1 is blocked everywhere and taken here by sigtimedwait,
+ * so no signal handler runs at all; libmilter keeps SIGHUP/SIGTERM/SIGINT for stopping. */
+static void *
+housekeeping(void *arg)
+{
+	sigset_t set;
+	const struct timespec second = { 1, 0 };
+	struct keywatch *w = arg;
+	time_t last_upkeep = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	while (!atomic_load(&stopping)) {
+		time_t now;
+
+		if (sigtimedwait(&set, NULL, &second) == SIGUSR1)
+			reload("SIGUSR1");
+		else if (w != NULL && keywatch_changed(w, monotonic()))
+			reload("key directory changed");
+		now = monotonic();
+		if (store != NULL && now - last_upkeep >= 5) {
+			int rc = replay_maintain(store, clock_now());
+
+			if (rc != 0)
+				log_msg(LOG_ERR, "replay store upkeep failed: %s", replay_strerror(rc));
+			last_upkeep = now;
+		}
+	}
+	return NULL;
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: backstop-milter [-fnhV] [-c FILE]\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -f       stay in the foreground, whatever Background says\n"
+	    "  -n       check the configuration and the key store, then exit 0 (good) or 1\n"
+	    "  -h       this help\n"
+	    "  -V       print the version\n"
+	    "Signs outbound envelope senders with BATV tags and rejects bounces to addresses\n"
+	    "that are not validly signed. See backstop-milter(8) and backstop.conf(5).\n",
+	    conf_default_path());
+}
+
+static enum replay_durability
+durability_of(enum conf_durability d)
+{
+	switch (d) {
+	case CONF_DUR_SYNC: return REPLAY_DUR_SYNC;
+	case CONF_DUR_NONE: return REPLAY_DUR_NONE;
+	case CONF_DUR_WRITE: break;
+	}
+	return REPLAY_DUR_WRITE;
+}
+
+/* check_only - the -n answer: configuration and keys load, and a key can sign */
+static int
+check_only(void)
+{
+	const struct snap *s = snap_current;
+	int signer = keyring_signer(s->kr, clock_now());
+
+	if (signer < 0) {
+		fprintf(stderr, "backstop-milter: %s: %s\n", s->conf->key_directory,
+		    keyring_strerror(signer));
+		return 1;
+	}
+	printf("backstop-milter: %s: configuration OK; %d key(s) in %s, slot %d signs\n",
+	    conf_path, keyring_count(s->kr), s->conf->key_directory, signer);
+	return 0;
+}
+
+/* listen_socket - bind the milter socket as root, and hand a unix socket to UserID */
+static int
+listen_socket(const struct conf *cf, bool have_user, uid_t uid, gid_t gid)
+{
+	const char *path = NULL;
+
+	if (smfi_setconn(cf->socket) != MI_SUCCESS || smfi_opensocket(true) != MI_SUCCESS) {
+		log_msg(LOG_ERR, "cannot listen on %s (Socket in %s): is another milter using it?",
+		    cf->socket, conf_path);
+		return -1;
+	}
+	if (strncmp(cf->socket, "unix:", 5) == 0)
+		path = cf->socket + 5;
+	else if (strncmp(cf->socket, "local:", 6) == 0)
+		path = cf->socket + 6;
+	if (path != NULL && have_user && chown(path, uid, gid) != 0) {
+		log_msg(LOG_ERR, "cannot give %s to UserID %s: %s", path, cf->user_id,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* become_daemon - detach, pid file, drop privileges, then open the store as that user */
+static int
+become_daemon(const struct conf *cf, bool foreground, bool have_user, uid_t uid, gid_t gid)
+{
+	char why[512];
+	int rc;
+
+	if (cf->background && !foreground && (rc = daemon_detach()) != 0) {
+		log_msg(LOG_ERR, "%s", daemon_strerror(rc));
+		return -1;
+	}
+	if (cf->pid_file != NULL && (rc = daemon_pidfile_write(cf->pid_file)) != 0) {
+		log_msg(LOG_ERR, "%s: %s", cf->pid_file, daemon_strerror(rc));
+		return -1;
+	}
+	if (have_user && (rc = daemon_drop(uid, gid)) != 0) {
+		log_msg(LOG_ERR, "UserID %s: %s", cf->user_id, daemon_strerror(rc));
+		return -1;
+	}
+	rc = replay_open(cf->replay_database, durability_of(cf->durability), &store, why,
+	    sizeof(why));
+	if (rc != 0) {
+		log_msg(LOG_ERR, "replay store %s: %s", cf->replay_database, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run(bool foreground)
+{
+	const struct conf *cf = snap_current->conf;
+	struct keywatch *w = NULL;
+	bool have_user = cf->user_id != NULL;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	pthread_t hk;
+	sigset_t set;
+	int rc;
+
+	if (have_user && (rc = daemon_user(cf->user_id, &uid, &gid)) != 0) {
+		log_msg(LOG_ERR, "UserID %s in %s: %s", cf->user_id, conf_path, daemon_strerror(rc));
+		return 1;
+	}
+	if (smfi_register(filter) != MI_SUCCESS) {
+		log_msg(LOG_ERR, "libmilter refused to register the filter");
+		return 1;
+	}
+	if (listen_socket(cf, have_user, uid, gid) != 0 ||
+	    become_daemon(cf, foreground, have_user, uid, gid) != 0)
+		return 1;
+	if (clock_overridden())
+		log_msg(LOG_WARNING, "BACKSTOP_NOW is set: the clock is frozen at %lld (tests only)",
+		    (long long)clock_now());
+	/* Blocked before any thread starts, so that only sigwait-style waiters ever see them:
+	 * libmilter's signal thread takes HUP, TERM and INT, housekeeping takes USR1. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	w = keywatch_open(cf->key_directory, monotonic());
+	if (pthread_create(&hk, NULL, housekeeping, w) != 0) {
+		log_msg(LOG_ERR, "cannot start the housekeeping thread");
+		return 1;
+	}
+	log_msg(LOG_NOTICE, "%s starting on %s: %d key(s), replay store %s%s", PACKAGE_STRING,
+	    cf->socket, keyring_count(snap_current->kr),
+	    cf->replay_database != NULL ? cf->replay_database : "off",
+	    cf->dry_run ? ", DryRun: nothing will be refused" : "");
+	rc = smfi_main();
+	atomic_store(&stopping, true);
+	pthread_join(hk, NULL);
+	keywatch_close(w);
+	replay_close(store);
+	daemon_pidfile_remove(snap_current->conf->pid_file);
+	log_msg(LOG_NOTICE, "stopped");
+	return rc == MI_SUCCESS ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	bool foreground = false, check = false;
+	char why[512];
+	int ch;
+
+	conf_path = conf_default_path();
+	while ((ch = getopt(argc, argv, "c:fnhV")) != -1) {
+		switch (ch) {
+		case 'c': conf_path = optarg; break;
+		case 'f': foreground = true; break;
+		case 'n': check = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("backstop-milter (%s)\n", PACKAGE_STRING); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "backstop-milter: libsodium failed to initialise\n");
+		return 1;
+	}
+	snap_current = snap_load(conf_path, why, sizeof(why));
+	if (snap_current == NULL) {
+		fprintf(stderr, "backstop-milter: %s\n", why);
+		return 1;
+	}
+	if (check)
+		return check_only();
+	log_open("backstop-milter", snap_current->conf->syslog,
+	    snap_current->conf->syslog_facility, snap_current->conf->log_level);
+	return run(foreground);
+}

@@ -1,0 +1,12 @@
+-- MaxBouncesPerTag (3 in the test configuration) bounces to one tag are accepted;
+-- the next is a replay and is rejected.
+dofile(srcdir .. "/common.lua")
+local conn = open("192.0.2.13")
+for i = 1, 3 do
+	mail(conn, "<>", "QREPLAY" .. i)
+	check(rcpt(conn, "<" .. replaytag .. ">") == SMFIR_CONTINUE, "bounce " .. i .. " refused")
+	check(finish(conn) == SMFIR_CONTINUE, "eom " .. i)
+end
+mail(conn, "<>", "QREPLAY4")
+check(rcpt(conn, "<" .. replaytag .. ">") == SMFIR_REPLYCODE, "4th bounce not rejected")
+mt.disconnect(conn)

@@ -1,0 +1,10 @@
+-- A bounce to a valid SRS address is accepted and reversed at EOM; a forged one rejected.
+dofile(srcdir .. "/common.lua")
+local conn = open("192.0.2.14")
+mail(conn, "<>", "QSRS")
+check(rcpt(conn, "<" .. srsbad .. ">") == SMFIR_REPLYCODE, "forged SRS not rejected")
+check(rcpt(conn, "<" .. srsvalid .. ">") == SMFIR_CONTINUE, "valid SRS refused")
+check(finish(conn) == SMFIR_CONTINUE, "eom")
+check(mt.eom_check(conn, MT_RCPTDELETE, "<" .. srsvalid .. ">"), "SRS recipient not deleted")
+check(mt.eom_check(conn, MT_RCPTADD, "<bob@other.example>"), "original sender not added")
+mt.disconnect(conn)

@@ -1,0 +1,23 @@
+-- Outbound mail (internal client, or authenticated) is signed at EOM; run.sh checks the
+-- decision log line, since miltertest cannot see the sender change.
+dofile(srcdir .. "/common.lua")
+local conn = open("127.0.0.1")
+mail(conn, "<alice@example.com>", "QOUT1")
+check(rcpt(conn, "<someone@other.example>") == SMFIR_CONTINUE, "outbound rcpt refused")
+check(finish(conn) == SMFIR_CONTINUE, "eom")
+mail(conn, "<noreply@example.com>", "QOUT2")
+check(rcpt(conn, "<someone@other.example>") == SMFIR_CONTINUE, "outbound rcpt refused")
+check(finish(conn) == SMFIR_CONTINUE, "eom")
+mail(conn, "<alice@example.com>", "QOUT3")
+check(rcpt(conn, "<list@lists.example.org>") == SMFIR_CONTINUE, "outbound rcpt refused")
+check(finish(conn) == SMFIR_CONTINUE, "eom")
+-- simulated RCPT of sendmail(1) mail: outbound, never rejected even if it looks odd
+mail(conn, "<>", "QOUT4")
+check(rcpt(conn, "<alice@example.com>") == SMFIR_CONTINUE, "outbound bounce rcpt refused")
+check(finish(conn) == SMFIR_CONTINUE, "eom")
+mt.disconnect(conn)
+local conn2 = open("192.0.2.17")
+mail(conn2, "<bob@example.com>", "QOUT5", "bob")
+check(rcpt(conn2, "<someone@other.example>") == SMFIR_CONTINUE, "auth rcpt refused")
+check(finish(conn2) == SMFIR_CONTINUE, "eom")
+mt.disconnect(conn2)

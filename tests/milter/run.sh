@@ -1,0 +1,139 @@
+#!/bin/bash
+# run.sh: drive the real backstop-milter, with a real key store and replay store, through
+# miltertest scripts, and check the decision log lines it writes. Prints TAP.
+set -u
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+here="$top_srcdir/tests/milter"
+bin="$top_builddir/src"
+export BACKSTOP_NOW=1764183600
+work=$(mktemp -d /tmp/backstop-milter-test.XXXXXX)
+pids=()
+n=0
+failed=0
+
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+
+# write_conf NAME EXTRA: a configuration for one milter instance on its own socket
+write_conf() {
+	cat > "$work/$1.conf" <<CONF
+Socket unix:$work/$1.sock
+KeyDirectory $work/keys
+ReplayDatabase $work/$1.db
+Domains example.com
+SRSDomain fwd.example.com
+InternalHosts 127.0.0.0/8
+ExemptSenders noreply@example.com
+ExemptRecipients lists.example.org
+TaggingSince 2020-01-01
+Syslog no
+Background no
+LogLevel debug
+$2
+CONF
+}
+
+start() {
+	mkdir -p "$work/$1.db"
+	"$bin/backstop-milter" -f -c "$work/$1.conf" 2> "$work/$1.log" &
+	pids+=($!)
+	for _ in $(seq 100); do [ -S "$work/$1.sock" ] && return 0; sleep 0.05; done
+	echo "# $1 did not start:"; sed 's/^/#   /' "$work/$1.log"
+	return 1
+}
+
+mt() {
+	local inst=$1 script=$2; shift 2
+	miltertest -s "$here/$script" -D sock="unix:$work/$inst.sock" -D srcdir="$here" \
+	    -D valid="$valid" -D valid2="$valid2" -D expired="$expired" -D badmac="$badmac" \
+	    -D unknown="$unknown" -D replaytag="$replaytag" -D srsvalid="$srsvalid" \
+	    -D srsbad="$srsbad" "$@" > "$work/$script.out" 2>&1
+}
+
+run_script() {
+	if mt "$@"; then ok "$2"; else not_ok "$2"; sed 's/^/#   /' "$work/$2.out"; fi
+}
+
+logged() { grep -q -- "$2" "$work/$1.log"; }
+
+write_conf enforce "MaxBouncesPerTag 3"
+write_conf dryrun "DryRun yes"
+write_conf load "MaxBouncesPerTag 0"
+BACKSTOP_NOW=$((BACKSTOP_NOW - 30 * 86400)) "$bin/backstop-keys" -c "$work/enforce.conf" init > "$work/init.out" 2>&1 ||
+	{ echo "Bail out! backstop-keys init failed: $(cat "$work/init.out")"; exit 1; }
+sign() { "$bin/backstop-keys" -c "$work/enforce.conf" sign "$1"; }
+valid=$(sign alice@example.com)
+valid2=$(sign dave@example.com)
+replaytag=$(sign erin@example.com)
+expired=$(BACKSTOP_NOW=$((BACKSTOP_NOW - 10 * 86400)) sign alice@example.com)
+badmac="${valid:0:10}$( [ "${valid:10:1}" = 0 ] && echo 1 || echo 0)${valid:11}"
+unknown="prvs=3123abcdef=alice@example.com"
+srsvalid=$("$bin/srs-rewrite" -c "$work/enforce.conf" forward bob@other.example)
+srsbad="SRS0=aaaaa=${srsvalid:11:2}=other.example=bob@fwd.example.com"
+echo "# valid=$valid expired=$expired badmac=$badmac srs=$srsvalid"
+case "$valid" in prvs=0?????????=alice@example.com) ;; *)
+	echo "Bail out! backstop-keys sign gave '$valid'"; exit 1;; esac
+
+start enforce || { echo "Bail out! milter did not start"; exit 1; }
+start dryrun || { echo "Bail out! DryRun milter did not start"; exit 1; }
+start load || { echo "Bail out! load milter did not start"; exit 1; }
+
+run_script enforce bounce-untagged.lua
+check "untagged bounce logged with the reason" \
+	'logged enforce "QUNTAGGED: to=<alice@example.com> from=<> bounce=yes verdict=untagged action=reject: bounce to an unsigned address (backscatter)"'
+run_script enforce bounce-valid.lua
+check "valid bounce logged, stripped" 'logged enforce "QVALID: to=<$valid> .*verdict=valid action=accept" && logged enforce "QVALID: to=<$valid> delivered as <alice@example.com>"'
+run_script enforce bounce-invalid.lua
+for v in expired badmac unknown-key malformed; do
+	check "$v tag logged as rejected" 'logged enforce "QINVALID: .*verdict=$v action=reject"'
+done
+run_script enforce bounce-replay.lua
+check "replay logged" 'logged enforce "QREPLAY4: .*verdict=replay action=reject: too many bounces"'
+run_script enforce bounce-srs.lua
+check "SRS decisions logged" 'logged enforce "QSRS: .*verdict=srs-invalid action=reject" && logged enforce "QSRS: .*verdict=srs-valid action=accept"'
+run_script enforce bounce-mixed.lua
+run_script enforce mail-tagged.lua
+check "forged headers removal logged" 'logged enforce "QMAIL: removed 2 incoming X-Backstop"'
+run_script enforce outbound.lua
+check "internal client's sender signed" 'logged enforce "QOUT1: from=<alice@example.com> signed as <prvs=0"'
+check "exempt sender not signed" 'logged enforce "QOUT2: from=<noreply@example.com> not signed: exempt sender"'
+check "exempt recipient leaves it unsigned" 'logged enforce "QOUT3: from=<alice@example.com> not signed: exempt recipient"'
+check "outbound null sender not rejected nor signed" '! logged enforce "QOUT4: .*action=reject"'
+check "authenticated sender signed" 'logged enforce "QOUT5: from=<bob@example.com> signed as <prvs="'
+count=$("$bin/backstop-replay" -c "$work/enforce.conf" show "$replaytag" 2>&1)
+check "replay store counted 3 bounces to the tag" '[[ "$count" =~ (count|bounces)[:=\ ]+3 ]]'
+[[ "$count" =~ (count|bounces)[:=\ ]+3 ]] || echo "# backstop-replay show: $count"
+
+run_script dryrun dryrun.lua
+check "DryRun logs what it would have refused" 'logged dryrun "QDRY: to=<alice@example.com> .*verdict=untagged action=accept (DryRun"'
+
+for i in $(seq 20); do
+	mt load load.lua -D client="$i" &
+	loaders+=($!)
+done
+lfail=0
+for p in "${loaders[@]}"; do wait "$p" || lfail=$((lfail + 1)); done
+check "200 messages over 20 parallel connections, no error" '[ "$lfail" -eq 0 ]'
+[ "$lfail" -eq 0 ] || sed 's/^/#   /' "$work/load.lua.out"
+check "every load message decided" '[ "$(grep -c "QLOAD.*verdict=" "$work/load.log")" -ge 140 ]'
+check "no errors in the logs" '! grep -qiE "error|failed" "$work/enforce.log" "$work/load.log"'
+
+kill -USR1 "${pids[0]}"
+sleep 1.5
+check "SIGUSR1 reloads" 'logged enforce "reloaded .*(SIGUSR1)"'
+kill -TERM "${pids[@]}"
+for p in "${pids[@]}"; do wait "$p"; done
+pids=()
+check "SIGTERM stops cleanly" 'logged enforce "stopped"'
+grep -qiE "error|failed" "$work/enforce.log" && sed 's/^/#   /' "$work/enforce.log" | grep -iE "error|failed"
+echo "1..$n"
+[ "$failed" -eq 0 ]
