@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "keyring.h"
 #include "policy.h"
+#include "srs-serve.h"
 #include "srs.h"
 
 #define PROG "srs-rewrite"
@@ -40,12 +41,22 @@ struct subcommand {
 
 static int cmd_forward(struct cmd_ctx *ctx, int argc, char **argv);
 static int cmd_reverse(struct cmd_ctx *ctx, int argc, char **argv);
+static int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
 	{ "forward", "ADDR...", "rewrite senders into the SRS domain", 1, true, cmd_forward },
 	{ "reverse", "ADDR...", "validate SRS addresses and print the previous address", 1, true,
 	    cmd_reverse },
+	{ "serve", "[--tcp-table] [-f]", "answer Postfix socketmap: or tcp: lookups (see -h)", 0,
+	    false, cmd_serve },
 };
+
+/* cmd_serve - the lookup daemon, in srs-serve.c */
+static int
+cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	return srs_serve(ctx->conf_path, argc, argv);
+}
 
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
 
