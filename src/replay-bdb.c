@@ -239,9 +239,12 @@ bdb_check_dir(const char *dir, char *why, size_t whylen)
 	struct stat st;
 
 	if (stat(dir, &st) != 0) {
-		snprintf(why, whylen, "%s: %s: create it, owned by the daemon's user", dir,
-		    strerror(errno));
-		return errno == ENOENT || errno == ENOTDIR ? REPLAY_ENOTDIR : REPLAY_EACCES;
+		int e = errno;
+
+		snprintf(why, whylen, "%s: %s: %s", dir, strerror(e), e == ENOENT ?
+		    "create it, owned by the daemon's user" :
+		    "the daemon's user must be able to reach it");
+		return e == ENOENT || e == ENOTDIR ? REPLAY_ENOTDIR : REPLAY_EACCES;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		snprintf(why, whylen, "%s: not a directory: ReplayDatabase names a directory", dir);
@@ -274,8 +277,9 @@ bdb_open_why(struct bdb *b, int rc, char *why, size_t whylen)
 	const char *hint = "";
 
 	if (rc == DB_VERSION_MISMATCH || rc == DB_OLD_VERSION)
-		hint = ": made by another Berkeley DB version; stop every process using it, "
-		    "then dump it with that version's db_dump or remove the directory's files";
+		hint = ": stop every process that uses it, then remove the files in the "
+		    "directory (the counts start afresh), or upgrade them with that version's "
+		    "db_recover and this version's db_upgrade";
 	else if (rc == EACCES || rc == EPERM || rc == EROFS)
 		hint = ": the files must belong to the daemon's user, on a writable file system";
 	else if (rc == DB_RUNRECOVERY)
@@ -381,26 +385,38 @@ struct record_args {
 	uint32_t count;
 };
 
+/* One search of the tree: the cursor that read the record with a write lock (DB_RMW)
+ * overwrites it in place. */
 static int
 bdb_record_txn(struct bdb *b, DB_TXN *txn, void *arg)
 {
 	struct record_args *a = arg;
 	unsigned char buf[REPLAY_PACKED_BYTES];
 	struct replay_entry e;
+	DBC *c;
 	DBT k, d;
-	int rc;
+	int rc, crc;
 
-	rc = bdb_read(b, txn, a->key, a->klen, DB_RMW, &e);
-	if (rc != 0 && rc != DB_NOTFOUND)
+	if ((rc = b->db->cursor(b->db, txn, &c, 0)) != 0)
 		return rc;
+	bdb_dbt(&k, a->key, a->klen);
+	bdb_dbt_out(&d, buf, sizeof(buf));
+	rc = c->get(c, &k, &d, DB_SET | DB_RMW);
+	if (rc == 0 && d.size != REPLAY_PACKED_BYTES)
+		rc = BDB_EBADREC;
+	if (rc != 0 && rc != DB_NOTFOUND)
+		goto done;
+	if (rc == 0)
+		replay_entry_unpack(buf, &e);
 	replay_entry_bump(&e, rc == DB_NOTFOUND, a->now, a->expiry_day);
 	replay_entry_pack(&e, buf);
-	bdb_dbt(&k, a->key, a->klen);
 	bdb_dbt(&d, buf, sizeof(buf));
-	if ((rc = b->db->put(b->db, txn, &k, &d, 0)) != 0)
-		return rc;
-	a->count = e.count;
-	return 0;
+	rc = c->put(c, &k, &d, rc == 0 ? DB_CURRENT : DB_KEYFIRST);
+	if (rc == 0)
+		a->count = e.count;
+done:
+	crc = c->close(c);
+	return rc != 0 ? rc : crc;
 }
 
 static int

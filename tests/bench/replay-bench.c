@@ -1,0 +1,239 @@
+/* replay-bench: throughput of replay_record for each durability level with 1, 2 and 8 threads,
+ * and the cost of one record at 10^3, 10^5 and 10^6 records in the store, as a table.
+ * Not a test: run it with "make bench-replay" in tests/. Usage: replay-bench -h */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "replay.h"
+
+#define BENCH_KEYS 20000	/* distinct tagged addresses in the throughput runs */
+#define BENCH_DAY 20500		/* the tags' expiry day */
+
+static const char *bench_parent = ".";
+static double bench_seconds = 1.5;
+
+struct worker {
+	struct replay *r;
+	unsigned seed;
+	unsigned long keys;	/* pick keys in [0, keys) */
+	unsigned long first;	/* or, when sequential, write first, first + step, ... */
+	unsigned long step;
+	unsigned long limit;	/* sequential: stop before this key */
+	bool sequential;
+	double deadline;
+	unsigned long done;
+	int err;
+};
+
+static double
+bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+bench_key(char *buf, size_t size, unsigned long n)
+{
+	snprintf(buf, size, "prvs=0%03lu%06lx=user%lu@example.com", n % 1000, n * 2654435761ul & 0xffffff,
+	    n);
+}
+
+static void *
+bench_worker(void *arg)
+{
+	struct worker *w = arg;
+	char key[128];
+	unsigned long n = w->first;
+	uint32_t count;
+	int rc;
+
+	while (w->sequential ? n < w->limit : bench_now() < w->deadline) {
+		for (int i = 0; i < 64 && (!w->sequential || n < w->limit); i++) {
+			unsigned long k = w->sequential ? n : (unsigned long)rand_r(&w->seed) % w->keys;
+
+			bench_key(key, sizeof(key), k);
+			if ((rc = replay_record(w->r, key, 1700000000, BENCH_DAY, &count)) != 0) {
+				w->err = rc;
+				return NULL;
+			}
+			w->done++;
+			n += w->step;
+		}
+	}
+	return NULL;
+}
+
+/* bench_run - nthreads workers on r; returns records per second, or -1 */
+static double
+bench_run(struct replay *r, int nthreads, unsigned long keys, bool sequential,
+    unsigned long limit, unsigned long first)
+{
+	pthread_t tid[8];
+	struct worker w[8];
+	unsigned long total = 0;
+	double t0 = bench_now(), t1;
+	int i, err = 0;
+
+	for (i = 0; i < nthreads; i++) {
+		w[i] = (struct worker){r, 7919u * (unsigned)(i + 1), keys, first + (unsigned long)i,
+		    (unsigned long)nthreads, limit, sequential, t0 + bench_seconds, 0, 0};
+		pthread_create(&tid[i], NULL, bench_worker, &w[i]);
+	}
+	for (i = 0; i < nthreads; i++) {
+		pthread_join(tid[i], NULL);
+		total += w[i].done;
+		if (w[i].err != 0)
+			err = w[i].err;
+	}
+	t1 = bench_now();
+	if (err != 0) {
+		fprintf(stderr, "replay-bench: %s\n", replay_strerror(err));
+		return -1;
+	}
+	return (double)total / (t1 - t0);
+}
+
+static struct replay *
+bench_open(const char *dir, enum replay_durability dur)
+{
+	struct replay *r;
+	char why[512];
+	int rc;
+
+	if ((rc = replay_open(dir, dur, &r, why, sizeof(why))) != 0) {
+		fprintf(stderr, "replay-bench: %s: %s\n", replay_strerror(rc), why);
+		exit(1);
+	}
+	return r;
+}
+
+static char *
+bench_dir(void)
+{
+	char tmpl[4096];
+	char *d;
+
+	snprintf(tmpl, sizeof(tmpl), "%s/replay-bench.XXXXXX", bench_parent);
+	if ((d = mkdtemp(tmpl)) == NULL) {
+		perror("replay-bench: mkdtemp");
+		exit(1);
+	}
+	return strdup(d);
+}
+
+static void
+bench_rmdir(char *dir)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "replay-bench: could not remove %s\n", dir);
+	free(dir);
+}
+
+static const char *const dur_name[] = {"sync", "write", "none"};
+
+static int
+bench_throughput(void)
+{
+	static const int threads[] = {1, 2, 8};
+	int d, t;
+
+	printf("%-10s %8s %14s\n", "durability", "threads", "records/s");
+	for (d = REPLAY_DUR_SYNC; d <= REPLAY_DUR_NONE; d++) {
+		char *dir = bench_dir();
+		struct replay *r = bench_open(dir, (enum replay_durability)d);
+
+		for (t = 0; t < 3; t++) {
+			double rate = bench_run(r, threads[t], BENCH_KEYS, false, 0, 0);
+
+			if (rate < 0)
+				return 1;
+			printf("%-10s %8d %14.0f\n", dur_name[d], threads[t], rate);
+			fflush(stdout);
+			if (replay_maintain(r, time(NULL)) != 0)
+				return 1;
+		}
+		replay_close(r);
+		bench_rmdir(dir);
+	}
+	return 0;
+}
+
+/* bench_fill - grow the store to n records (keys 0..n-1) with durability none */
+static int
+bench_fill(const char *dir, unsigned long have, unsigned long n)
+{
+	struct replay *r = bench_open(dir, REPLAY_DUR_NONE);
+	int rc = bench_run(r, 2, 0, true, n, have) < 0 ? 1 : 0;
+
+	if (rc == 0 && replay_maintain(r, time(NULL)) != 0)
+		rc = 1;
+	replay_close(r);
+	return rc;
+}
+
+static int
+bench_scaling(void)
+{
+	static const unsigned long sizes[] = {1000, 100000, 1000000};
+	char *dir = bench_dir();
+	double cost[3];
+	unsigned long have = 0;
+	int i;
+
+	printf("\n%-10s %10s %14s %10s\n", "records", "threads", "us/record", "vs 10^3");
+	for (i = 0; i < 3; i++) {
+		struct replay *r;
+		double rate;
+
+		if (bench_fill(dir, have, sizes[i]) != 0)
+			return 1;
+		have = sizes[i];
+		r = bench_open(dir, REPLAY_DUR_WRITE);
+		rate = bench_run(r, 1, sizes[i], false, 0, 0);	/* warm the cache */
+		rate = bench_run(r, 1, sizes[i], false, 0, 0);
+		replay_close(r);
+		if (rate <= 0)
+			return 1;
+		cost[i] = 1e6 / rate;
+		printf("%-10lu %10d %14.2f %9.2fx\n", sizes[i], 1, cost[i], cost[i] / cost[0]);
+		fflush(stdout);
+	}
+	bench_rmdir(dir);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int c, part = 0;
+
+	while ((c = getopt(argc, argv, "d:s:tSh")) != -1) {
+		switch (c) {
+		case 'd': bench_parent = optarg; break;
+		case 's': bench_seconds = atof(optarg); break;
+		case 't': part = 't'; break;
+		case 'S': part = 's'; break;
+		default:
+			fprintf(stderr, "usage: replay-bench [-d PARENT_DIR] [-s SECONDS_PER_RUN] "
+			    "[-t throughput only | -S scaling only]\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	printf("replay-bench: %s, %.1f s per run, store under %s\n\n", PACKAGE_STRING,
+	    bench_seconds, bench_parent);
+	if ((part != 's' && bench_throughput() != 0) || (part != 't' && bench_scaling() != 0))
+		return 1;
+	return 0;
+}
