@@ -48,6 +48,7 @@ struct snap {
 
 struct rcpt {
 	char *arg;		/* the recipient exactly as the MTA gave it */
+	char key[ADDR_TEXT_MAX];	/* the replay store's key: the tagged address, lowercase */
 	struct addr plain;
 	bool rewrite, count;
 	long expiry_day;
@@ -234,7 +235,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 
 /* msg_note - remember for EOM what this recipient needs, and its verdict for the header */
 static int
-msg_note(struct msg *m, const char *arg, const struct policy_rcpt *r,
+msg_note(struct msg *m, const char *arg, const char *key, const struct policy_rcpt *r,
     const struct policy_decision *d)
 {
 	struct rcpt *t;
@@ -260,6 +261,7 @@ msg_note(struct msg *m, const char *arg, const struct policy_rcpt *r,
 	t->arg = strdup(arg);
 	if (t->arg == NULL)
 		return -1;
+	snprintf(t->key, sizeof(t->key), "%s", key);
 	t->plain = r->plain;
 	t->rewrite = d->rewrite;
 	t->count = d->count;
@@ -268,22 +270,28 @@ msg_note(struct msg *m, const char *arg, const struct policy_rcpt *r,
 	return 0;
 }
 
+/* replay_key - the store's key for a tagged recipient: the address in lowercase */
+static void
+replay_key(const struct addr *rcpt, char *key, size_t size)
+{
+	size_t i;
+
+	addr_format(rcpt, key, size);
+	for (i = 0; key[i] != '\0'; i++)
+		key[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
+}
+
 /* rcpt_replay - what the store says about a valid tag this bounce came back to */
 static void
-rcpt_replay(const struct addr *rcpt, struct policy_replay *out, const char **err)
+rcpt_replay(const char *key, struct policy_replay *out, const char **err)
 {
-	char key[ADDR_TEXT_MAX];
 	uint32_t count = 0;
 	int rc;
-	size_t i;
 
 	out->state = POLICY_REPLAY_OFF;
 	out->count = 0;
 	if (store == NULL || !replay_enabled(store))
 		return;
-	addr_format(rcpt, key, sizeof(key));
-	for (i = 0; key[i] != '\0'; i++)
-		key[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
 	rc = replay_check(store, key, &count);
 	if (rc != 0) {
 		out->state = POLICY_REPLAY_ERROR;
@@ -316,10 +324,12 @@ rcpt_log(SMFICTX *ctx, const struct msg *m, const char *arg, const struct policy
     const char *store_err)
 {
 	char from[ADDR_TEXT_MAX] = "";
+	int prio = d->action != POLICY_ACCEPT ? LOG_NOTICE :
+	    !m->bounce && !d->mark ? LOG_DEBUG : LOG_INFO;
 
 	if (m->sender_ok)
 		addr_format(&m->sender, from, sizeof(from));
-	log_msg(d->action == POLICY_ACCEPT ? LOG_INFO : LOG_NOTICE,
+	log_msg(prio,
 	    "%s: to=%s from=<%s> bounce=%s verdict=%s action=%s%s: %s%s%s", queue_id(ctx), arg,
 	    from, m->bounce ? "yes" : "no", d->verdict, policy_action_name(d->action),
 	    d->dry_run ? " (DryRun: would have refused)" : "", d->why, store_err ? ": " : "",
@@ -335,6 +345,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	struct policy_replay rp = { POLICY_REPLAY_OFF, 0 };
 	struct policy_decision d;
 	const char *store_err = NULL;
+	char key[ADDR_TEXT_MAX] = "";
 	time_t now = clock_now();
 
 	if (c == NULL || !c->msg.active || argv[0] == NULL)
@@ -347,13 +358,15 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_CONTINUE;
 	}
 	policy_classify(c->snap->conf, c->snap->kr, now, &rcpt, &r);
-	if (policy_needs_replay(c->snap->conf, c->msg.bounce, &r))
-		rcpt_replay(&rcpt, &rp, &store_err);
+	if (policy_needs_replay(c->snap->conf, c->msg.bounce, &r)) {
+		replay_key(&rcpt, key, sizeof(key));
+		rcpt_replay(key, &rp, &store_err);
+	}
 	policy_decide(c->snap->conf, keyring_created(c->snap->kr), now, c->msg.bounce, &r, &rp,
 	    &d);
 	if (r.cls != POLICY_NOT_OURS || store_err != NULL)
 		rcpt_log(ctx, &c->msg, argv[0], &d, store_err);
-	if (d.action == POLICY_ACCEPT && msg_note(&c->msg, argv[0], &r, &d) != 0)
+	if (d.action == POLICY_ACCEPT && msg_note(&c->msg, argv[0], key, &r, &d) != 0)
 		return SMFIS_TEMPFAIL;
 	return rcpt_answer(ctx, argv[0], &d);
 }
@@ -405,19 +418,9 @@ eom_sign(SMFICTX *ctx, struct conn *c)
 static void
 eom_count(SMFICTX *ctx, const struct rcpt *t)
 {
-	char key[ADDR_TEXT_MAX];
 	uint32_t count = 0;
-	size_t i;
-	int rc;
+	int rc = replay_record(store, t->key, clock_now(), t->expiry_day, &count);
 
-	for (i = 0; t->arg[i] != '\0' && i + 1 < sizeof(key); i++)
-		key[i] = (char)(t->arg[i] >= 'A' && t->arg[i] <= 'Z' ? t->arg[i] + 32 : t->arg[i]);
-	key[i] = '\0';
-	if (key[0] == '<') {
-		memmove(key, key + 1, strlen(key));
-		key[strcspn(key, ">")] = '\0';
-	}
-	rc = replay_record(store, key, clock_now(), t->expiry_day, &count);
 	if (rc != 0)
 		log_msg(LOG_ERR, "%s: to=%s: replay count not recorded: %s", queue_id(ctx),
 		    t->arg, replay_strerror(rc));
