@@ -313,7 +313,7 @@ keys_rotate(struct keys_ctx *k)
 	char t[40];
 	int slot;
 
-	if (keyring_rotate(k->conf->key_directory, k->now, activate, keys_window(k), k->uid,
+	if (keyring_rotate(k->conf->key_directory, k->now, &activate, keys_window(k), k->uid,
 		k->gid, &slot, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
 	printf("slot %d: new key, signing from %s\n", slot, keys_time(activate, t, sizeof(t)));

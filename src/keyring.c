@@ -391,8 +391,20 @@ keyring_busy_why(const struct keyring *kr, int slot, time_t now, time_t free_at,
 	    keyring_time_text(keyring_retired(kr, slot), t2, sizeof(t2)));
 }
 
+/* t, or one second after the latest activation if t is not later than every key's */
+static time_t
+keyring_after_all(const struct keyring *kr, time_t t)
+{
+	int i;
+
+	for (i = 0; i < KEYRING_SLOTS; i++)
+		if (kr->slot[i].present && kr->slot[i].activate >= t)
+			t = kr->slot[i].activate + 1;
+	return t;
+}
+
 static int
-keyring_rotate_in(const struct keyring *kr, const char *dir, time_t now, time_t activate,
+keyring_rotate_in(const struct keyring *kr, const char *dir, time_t now, time_t *activate,
     time_t window, uid_t uid, gid_t gid, int *slot, char *why, size_t whylen)
 {
 	unsigned char *secret;
@@ -409,17 +421,19 @@ keyring_rotate_in(const struct keyring *kr, const char *dir, time_t now, time_t 
 	if (rc < 0)
 		return keyring_why(rc, why, whylen, "%s: %s", dir, keyring_strerror(rc));
 	*slot = rc;
+	/* two rotations within a second must still order their keys */
+	*activate = keyring_after_all(kr, *activate);
 	secret = sodium_malloc(KEYRING_KEY_BYTES);
 	if (secret == NULL)
 		return keyring_why(KEYRING_ENOMEM, why, whylen, "out of memory");
 	randombytes_buf(secret, KEYRING_KEY_BYTES);
-	rc = keyfile_write_key(dir, *slot, secret, activate, uid, gid, why, whylen);
+	rc = keyfile_write_key(dir, *slot, secret, *activate, uid, gid, why, whylen);
 	sodium_free(secret);
 	return rc;
 }
 
 int
-keyring_rotate(const char *dir, time_t now, time_t activate, time_t window, uid_t uid,
+keyring_rotate(const char *dir, time_t now, time_t *activate, time_t window, uid_t uid,
     gid_t gid, int *slot, char *why, size_t whylen)
 {
 	struct keyring *kr;

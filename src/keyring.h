@@ -86,8 +86,9 @@ int keyring_rotate_slot(const struct keyring *kr, time_t now, time_t window, tim
 /* keyring_init - create the store: directory 0700, a key in slot 0 active at now, the record */
 int keyring_init(const char *dir, time_t now, uid_t uid, gid_t gid, char *why, size_t whylen)
 	__attribute__((warn_unused_result));
-/* keyring_rotate - a new random key in the next slot, active at activate; *slot says which */
-int keyring_rotate(const char *dir, time_t now, time_t activate, time_t window, uid_t uid,
+/* keyring_rotate - a new random key in the next slot, active at *activate (moved to a second
+ * after the latest key's if not later); *slot says which */
+int keyring_rotate(const char *dir, time_t now, time_t *activate, time_t window, uid_t uid,
     gid_t gid, int *slot, char *why, size_t whylen) __attribute__((warn_unused_result));
 /* keyring_prune - remove (or with dry_run only list) prunable keys; bit K of *pruned per slot */
 int keyring_prune(const char *dir, time_t now, time_t window, bool dry_run, unsigned *pruned,

@@ -181,13 +181,13 @@ pass(struct walk *w, time_t now, int n, bool exact)
 static void
 step(struct walk *w, long d, bool rotate)
 {
-	time_t first = START + d * DAY, now = first + 1, last = first + DAY - 1;
+	time_t first = START + d * DAY, now = first + 1, last = first + DAY - 1, at = now;
 	char why[512];
 	int slot;
 
 	pass(w, first, 0, false);
 	if (rotate) {
-		if (keyring_rotate(w->dir, now, now, w->window, KEYFILE_KEEP_UID,
+		if (keyring_rotate(w->dir, now, &at, w->window, KEYFILE_KEEP_UID,
 		    KEYFILE_KEEP_GID, &slot, why, sizeof(why)) != 0)
 			printf("# day %ld: rotate: %s\n", d, why);
 		else
@@ -231,7 +231,7 @@ test_reuse_refused(void)
 	struct keyring *kr;
 	unsigned pruned;
 	struct tm tm;
-	time_t now, free_at = START + DAY + NOON + window;
+	time_t now, at, free_at = START + DAY + NOON + window;
 	int d, slot, ok_days = 0, refused_days = 0, rc;
 
 	snprintf(dir, sizeof(dir), "%s/reuse", base);
@@ -239,16 +239,16 @@ test_reuse_refused(void)
 	    sizeof(why)) != 0)
 		bail_out(why);
 	for (d = 1; d < 10; d++) {
-		now = START + d * DAY + NOON;
-		ok_days += keyring_rotate(dir, now, now, window, KEYFILE_KEEP_UID,
+		now = at = START + d * DAY + NOON;
+		ok_days += keyring_rotate(dir, now, &at, window, KEYFILE_KEEP_UID,
 		    KEYFILE_KEEP_GID, &slot, why, sizeof(why)) == 0 && slot == d;
 	}
 	is_int(ok_days, 9, "nine daily rotations fill slots 1-9");
 	gmtime_r(&free_at, &tm);
 	strftime(want, sizeof(want), "until %Y-%m-%d %H:%M:%S UTC", &tm);
 	for (d = 10; START + d * DAY + NOON < free_at; d++) {
-		now = START + d * DAY + NOON;
-		rc = keyring_rotate(dir, now, now, window, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+		now = at = START + d * DAY + NOON;
+		rc = keyring_rotate(dir, now, &at, window, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
 		    &slot, why, sizeof(why));
 		refused_days += rc == KEYRING_EBUSY && strstr(why, want) != NULL &&
 		    strstr(why, "slot 0") != NULL;
@@ -258,11 +258,11 @@ test_reuse_refused(void)
 	kr = load_at(dir);
 	ok(keyring_has(kr, 0) && keyring_signer(kr, now) == 9, "nothing was written meanwhile");
 	keyring_unref(kr);
-	now = free_at - 1;
-	is_int(keyring_rotate(dir, now, now, window, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
+	now = at = free_at - 1;
+	is_int(keyring_rotate(dir, now, &at, window, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
 	    why, sizeof(why)), KEYRING_EBUSY, "still refused a second early");
-	now = free_at;
-	is_int(keyring_rotate(dir, now, now, window, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
+	now = at = free_at;
+	is_int(keyring_rotate(dir, now, &at, window, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
 	    why, sizeof(why)), 0, "allowed at the announced time");
 	is_int(slot, 0, "into slot 0");
 	is_int(keyring_prune(dir, now, window, false, &pruned, why, sizeof(why)), 0, "prune");
@@ -335,7 +335,7 @@ test_two_hosts(void)
 		time_t checks[] = { h, h + 3600, h + VALIDITY * DAY };
 
 		if (h == rot)
-			moved += keyring_rotate(a, rot, act, window, KEYFILE_KEEP_UID,
+			moved += keyring_rotate(a, rot, &act, window, KEYFILE_KEEP_UID,
 			    KEYFILE_KEEP_GID, &slot, why, sizeof(why)) == 0;
 		if (h == rot + 600)
 			moved += export_import(a, b, slot, 0, h) == 0;

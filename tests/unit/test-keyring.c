@@ -456,6 +456,7 @@ test_store_ops(void)
 	unsigned pruned;
 	bool changed;
 	struct stat st;
+	time_t at;
 	int slot;
 
 	is_int(keyring_init(dir, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)), 0,
@@ -467,10 +468,13 @@ test_store_ops(void)
 	ok(load(dir, &kr, why, sizeof(why)) == 0 && keyring_created(kr) == T0 &&
 	    keyring_signer(kr, T0) == 0, "init: slot 0 signs now, created recorded");
 	keyring_unref(kr);
-	is_int(keyring_rotate(dir, T0 + DAY, T0 + DAY + 7200, w, KEYFILE_KEEP_UID,
+	at = T0 + DAY + 7200;
+	is_int(keyring_rotate(dir, T0 + DAY, &at, w, KEYFILE_KEEP_UID,
 	    KEYFILE_KEEP_GID, &slot, why, sizeof(why)), 0, "rotate with a delay");
 	is_int(slot, 1, "into slot 1");
-	is_int(keyring_rotate(dir, T0 + DAY, T0 + DAY, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+	is_int(at, T0 + DAY + 7200, "activation as asked");
+	at = T0 + DAY;
+	is_int(keyring_rotate(dir, T0 + DAY, &at, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
 	    &slot, why, sizeof(why)), KEYRING_EBUSY, "a second rotation before activation: busy");
 	ok(strstr(why, "slot 1") != NULL && strstr(why, "pending") != NULL, "says why: %s", why);
 	is_int(keyring_prune(dir, T0 + 23 * DAY + 7200, w, true, &pruned, why, sizeof(why)), 0,

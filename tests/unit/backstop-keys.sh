@@ -1,0 +1,379 @@
+#!/bin/sh
+# backstop-keys.sh: the backstop-keys program against temporary key directories, time set with
+# BACKSTOP_NOW: init, list, rotate, prune, export/import between two hosts, --owner, the
+# refusals an admin will meet, exit codes (0 ok, 1 failure, 2 usage), and every row of the
+# prvs known-answer vectors through sign and verify. Prints TAP.
+set -u
+
+prog="${top_builddir:?}/src/backstop-keys"
+vectors="${top_srcdir:?}/tests/vectors"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/backstop-keys.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+umask 022
+
+NOW=1764201600	# 2025-11-27 00:00:00 UTC
+DAY=86400
+
+n=0
+failed=0
+
+pass() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+fail() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+}
+
+# is GOT WANT NAME
+is() {
+	if [ "$1" = "$2" ]; then
+		pass "$3"
+	else
+		fail "$3"
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+	fi
+}
+
+# contains FILE TEXT NAME
+contains() {
+	if grep -F -q -- "$2" "$1"; then
+		pass "$3"
+	else
+		fail "$3"
+		printf '#   %s does not contain: %s\n' "$1" "$2"
+		sed 's/^/#   | /' "$1"
+	fi
+}
+
+# run ARG... : the program at BACKSTOP_NOW=$now; sets rc, out (text) and err (file)
+now=$NOW
+run() {
+	BACKSTOP_NOW=$now "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out")
+}
+
+# mkconf NAME KEYDIR [VALIDITY]: a configuration file $tmp/NAME.conf
+mkconf() {
+	printf 'Domains example.com\nKeyDirectory %s\nTagValidity %s\n' "$2" "${3:-7}" \
+	    >"$tmp/$1.conf"
+}
+
+mode() {
+	stat -c %a "$1"
+}
+
+a="$tmp/a/keys"
+b="$tmp/b/keys"
+mkconf a "$a"
+mkconf b "$b"
+A="$tmp/a.conf"
+B="$tmp/b.conf"
+
+# ---- usage ----
+run
+is "$rc" 2 "no command: exit 2"
+contains "$tmp/err" "usage:" "no command: usage on stderr"
+run -h
+is "$rc" 0 "-h: exit 0"
+case "$out" in *"rotate [--activate-in DURATION]"*) pass "-h: lists the commands" ;;
+*) fail "-h: lists the commands" ;; esac
+run -V
+is "$out" "backstop 0.1.0" "-V: PACKAGE_STRING"
+run -c "$A" frobnicate
+is "$rc" 2 "unknown command: exit 2"
+contains "$tmp/err" "unknown command frobnicate" "unknown command: named"
+run -c "$A" export 12
+is "$rc" 2 "bad slot: exit 2"
+contains "$tmp/err" "bad slot 12" "bad slot: named"
+run -c "$A" rotate --activate-in 2x
+is "$rc" 2 "bad duration: exit 2"
+contains "$tmp/err" "--activate-in 2x" "bad duration: named"
+run -c "$A" prune --force
+is "$rc" 2 "option of another command: exit 2"
+run -c "$A" init --owner no-such-user-here
+is "$rc" 2 "unknown owner: exit 2"
+contains "$tmp/err" "no-such-user-here" "unknown owner: named"
+run -c "$A" sign
+is "$rc" 2 "sign without an address: exit 2"
+run -c "$tmp/missing.conf" list
+is "$rc" 1 "missing configuration: exit 1"
+contains "$tmp/err" "$tmp/missing.conf" "missing configuration: the message names the file"
+
+# ---- init ----
+run -c "$A" list
+is "$rc" 1 "list before init: exit 1"
+contains "$tmp/err" "run backstop-keys init" "list before init: says to run init"
+run -c "$A" init
+is "$rc" 0 "init: exit 0"
+is "$(mode "$a")" 700 "init: directory mode 0700"
+is "$(mode "$a/0.key")" 600 "init: key mode 0600"
+is "$(sed -n 2p "$a/0.key")" "activate $NOW" "init: the first key activates now"
+is "$(grep -c '^secret [A-Za-z0-9+/]\{43\}=$' "$a/0.key")" 1 "init: a base64 secret"
+contains "$a/created" "created $NOW" "init: the creation record"
+run -c "$A" init
+is "$rc" 1 "second init: exit 1"
+contains "$tmp/err" "already holds keys" "second init: says so"
+run -c "$A" list
+is "$rc" 0 "list: exit 0"
+contains "$tmp/out" "0    signing    2025-11-27 00:00:00 UTC" "list: slot 0 signing"
+contains "$tmp/out" "created 2025-11-27 00:00:00 UTC" "list: the creation time"
+
+# ---- sign and verify ----
+run -c "$A" sign alice@example.com
+is "$rc" 0 "sign: exit 0"
+tag=$out
+case "$tag" in prvs=0?????????=alice@example.com) pass "sign: a slot-0 tag" ;;
+*) fail "sign: a slot-0 tag (got $tag)" ;; esac
+run -c "$A" verify "$tag"
+is "$rc" 0 "verify: exit 0"
+is "$out" "valid alice@example.com" "verify: verdict and original address"
+now=$((NOW + 7 * DAY))
+run -c "$A" verify "$tag"
+is "$out" "valid alice@example.com" "verify: still valid on day 7"
+now=$((NOW + 8 * DAY))
+run -c "$A" verify "$tag"
+is "$rc" 1 "verify expired: exit 1"
+is "$out" "expired alice@example.com" "verify: expired on day 8"
+now=$NOW
+run -c "$A" verify alice@example.com
+is "$out" "untagged alice@example.com" "verify: untagged"
+is "$rc" 1 "verify untagged: exit 1"
+run -c "$A" verify 'bad@@example.com'
+is "$rc" 1 "verify of an unparsable address: exit 1"
+contains "$tmp/err" "bad@@example.com" "verify: the message names the address"
+mkconf a30 "$a" 30
+run -c "$tmp/a30.conf" sign alice@example.com
+now=$((NOW + 30 * DAY))
+tag30=$(cat "$tmp/out")
+run -c "$tmp/a30.conf" verify "$tag30"
+is "$rc" 0 "sign and verify use TagValidity from the configuration"
+now=$NOW
+
+# ---- rotate ----
+run -c "$A" rotate --activate-in 2h
+is "$rc" 0 "rotate --activate-in 2h: exit 0"
+contains "$tmp/out" "slot 1: new key, signing from 2025-11-27 02:00:00 UTC" "rotate: slot and time"
+is "$(mode "$a/1.key")" 600 "rotate: key mode 0600"
+run -c "$A" list
+contains "$tmp/out" "1    pending    2025-11-27 02:00:00 UTC" "list: slot 1 pending"
+contains "$tmp/out" "0    signing    2025-11-27 00:00:00 UTC  2025-11-27 02:00:00 UTC  2025-12-19 02:00:00 UTC" \
+    "list: slot 0 signs, retires at 02:00, prunable 22 days later"
+run -c "$A" rotate
+is "$rc" 1 "rotate while a key is pending: exit 1"
+contains "$tmp/err" "slot 1 holds a key that is pending" "rotate: says why"
+run -c "$A" sign alice@example.com
+case "$out" in prvs=0*) pass "before the activation slot 0 signs" ;;
+*) fail "before the activation slot 0 signs ($out)" ;; esac
+now=$((NOW + 7200))
+run -c "$A" sign alice@example.com
+tag1=$out
+case "$tag1" in prvs=1*) pass "from the activation slot 1 signs" ;;
+*) fail "from the activation slot 1 signs ($tag1)" ;; esac
+run -c "$A" verify "$tag"
+is "$out" "valid alice@example.com" "the retired key still verifies"
+run -c "$A" list
+contains "$tmp/out" "0    verifying" "list: slot 0 verifying"
+now=$((NOW + 3 * DAY))
+run -c "$A" rotate --activate-in 30m
+is "$out" "slot 2: new key, signing from 2025-11-30 00:30:00 UTC" "rotate --activate-in 30m"
+now=$((NOW + 4 * DAY))
+run -c "$A" rotate --activate-in 1d
+is "$out" "slot 3: new key, signing from 2025-12-02 00:00:00 UTC" "rotate --activate-in 1d"
+now=$((NOW + 6 * DAY))
+run -c "$A" rotate --activate-in 3600s
+is "$out" "slot 4: new key, signing from 2025-12-03 01:00:00 UTC" "rotate --activate-in 3600s"
+
+# ---- two hosts: export, import, staged switch ----
+now=$NOW
+BACKSTOP_NOW=$now "$prog" -c "$A" export 0 | BACKSTOP_NOW=$now "$prog" -c "$B" import 0 \
+    >"$tmp/out" 2>"$tmp/err"
+is "$?" 0 "host b starts with host a's first key"
+BACKSTOP_NOW=$now "$prog" -c "$A" export 1 >"$tmp/k1"
+is "$?" 0 "export: exit 0"
+is "$(sed -n 1,2p "$tmp/k1" | tr '\n' ' ')" "# backstop key activate $((NOW + 7200)) " \
+    "export: a key file with its activation"
+is "$(cat "$tmp/k1")" "$(cat "$a/1.key")" "export: the file itself"
+BACKSTOP_NOW=$now "$prog" -c "$B" import 1 <"$tmp/k1" >"$tmp/out" 2>"$tmp/err"
+is "$?" 0 "import on host b: exit 0"
+is "$(cat "$tmp/out")" "slot 1: key imported" "import: says so"
+is "$(mode "$b/1.key")" 600 "import: key mode 0600"
+BACKSTOP_NOW=$now "$prog" -c "$B" import 1 <"$tmp/k1" >"$tmp/out" 2>"$tmp/err"
+is "$?" 0 "import of the same key again: exit 0"
+contains "$tmp/out" "already holds this key" "import again: a no-op"
+BACKSTOP_NOW=$now "$prog" -c "$A" export 2 | BACKSTOP_NOW=$now "$prog" -c "$B" import 1 \
+    >"$tmp/out" 2>"$tmp/err"
+is "$?" 1 "import of a different key over slot 1: exit 1"
+contains "$tmp/err" "$b/1.key holds a different key" "import over a different key: names the file"
+contains "$tmp/err" "--force" "import over a different key: names --force"
+BACKSTOP_NOW=$now "$prog" -c "$A" export 2 | BACKSTOP_NOW=$now "$prog" -c "$B" import 5 --force \
+    >"$tmp/out" 2>"$tmp/err"
+is "$?" 0 "import into a free slot with --force: exit 0"
+printf 'activate 5\nsecret AAAA\n' | BACKSTOP_NOW=$now "$prog" -c "$B" import 6 \
+    >"$tmp/out" 2>"$tmp/err"
+is "$?" 1 "import of a corrupt key file: exit 1"
+contains "$tmp/err" "(standard input):2: secret is 4 characters" "import: names the line"
+BACKSTOP_NOW=$now "$prog" -c "$A" export 7 >"$tmp/out" 2>"$tmp/err"
+is "$?" 1 "export of an empty slot: exit 1"
+contains "$tmp/err" "no key in $a/7.key" "export of an empty slot: names the file"
+now=$((NOW + 3600))
+run -c "$B" sign bob@example.com
+btag0=$out
+case "$btag0" in prvs=0*) pass "host b signs with slot 0 before the switch" ;;
+*) fail "host b signs with slot 0 before the switch ($btag0)" ;; esac
+run -c "$A" verify "$btag0"
+is "$out" "valid bob@example.com" "host a verifies host b's tag before the switch"
+run -c "$B" verify "$tag"
+is "$out" "valid alice@example.com" "host b verifies host a's tag before the switch"
+now=$((NOW + 7200))
+run -c "$B" sign bob@example.com
+btag1=$out
+case "$btag1" in prvs=1*) pass "host b switches to slot 1 at the activation" ;;
+*) fail "host b switches to slot 1 at the activation ($btag1)" ;; esac
+run -c "$A" verify "$btag1"
+is "$out" "valid bob@example.com" "host a verifies host b's tag after the switch"
+run -c "$B" verify "$tag1"
+is "$out" "valid alice@example.com" "host b verifies host a's tag after the switch"
+now=$((NOW + 7 * DAY))
+run -c "$A" verify "$btag1"
+is "$rc" 0 "and still a week later"
+run -c "$A" verify "$btag0"
+is "$rc" 0 "the tag signed before the switch too"
+run -c "$B" verify "$tag"
+is "$rc" 0 "on both hosts"
+
+# ---- prune ----
+now=$((NOW + 22 * DAY + 7199))
+run -c "$A" prune
+is "$out" "nothing to prune" "prune a second before slot 0's window ends"
+now=$((NOW + 22 * DAY + 7200))
+run -c "$A" list
+contains "$tmp/out" "0    prunable" "list: slot 0 prunable"
+run -c "$A" prune --dry-run
+is "$out" "would prune slot 0" "prune --dry-run"
+[ -f "$a/0.key" ] && pass "prune --dry-run removes nothing" || fail "prune --dry-run removes nothing"
+run -c "$A" prune
+is "$rc" 0 "prune: exit 0"
+is "$out" "pruned slot 0" "prune: slot 0"
+[ -f "$a/0.key" ] && fail "prune removed 0.key" || pass "prune removed 0.key"
+run -c "$A" verify "$tag"
+is "$out" "unknown-key alice@example.com" "a pruned key verifies nothing"
+is "$(ls -A "$a" | tr '\n' ' ')" "1.key 2.key 3.key 4.key created " "no temp files left behind"
+
+# import --activate-in: a third host takes the key and its own activation time
+c="$tmp/c/keys"
+mkconf c "$c"
+now=$NOW
+BACKSTOP_NOW=$now "$prog" -c "$A" export 1 | \
+    BACKSTOP_NOW=$now "$prog" -c "$tmp/c.conf" import 1 --activate-in 1h >"$tmp/out" 2>"$tmp/err"
+is "$?" 0 "import --activate-in into a new store: exit 0"
+is "$(mode "$c")" 700 "import created the directory 0700"
+is "$(sed -n 2p "$c/1.key")" "activate $((NOW + 3600))" "import --activate-in sets the activation"
+contains "$c/created" "created $NOW" "import into a new store writes the creation record"
+
+# ---- --owner ----
+d="$tmp/d/keys"
+mkconf d "$d"
+run -c "$tmp/d.conf" init --owner nobody:nogroup
+is "$rc" 0 "init --owner nobody:nogroup: exit 0"
+is "$(stat -c %U:%G "$d/0.key")" nobody:nogroup "--owner: the key file's owner"
+is "$(stat -c %U:%G "$d")" nobody:nogroup "--owner: the directory's owner"
+is "$(stat -c %U "$d/created")" nobody "--owner: the creation record's owner"
+run -c "$tmp/d.conf" rotate --owner nobody
+is "$(stat -c %U:%G "$d/1.key")" nobody:nogroup "rotate --owner USER: the user's group"
+is "$out" "slot 1: new key, signing from 2025-11-27 00:00:01 UTC" \
+    "rotate in the second of the last activation: a second later"
+now=$((NOW + 1))
+run -c "$tmp/d.conf" rotate --owner 0:0
+is "$out" "slot 2: new key, signing from 2025-11-27 00:00:02 UTC" \
+    "and again: the keys keep their order"
+now=$NOW
+is "$(stat -c %U:%G "$d/2.key")" root:root "--owner with numeric ids"
+
+# ---- permissions and corruption ----
+chmod 644 "$a/1.key"
+run -c "$A" list
+is "$rc" 1 "world-readable key: exit 1"
+contains "$tmp/err" "$a/1.key is readable by others (mode 0644): run chmod 600 $a/1.key" \
+    "world-readable key: names the file and the fix"
+chmod 660 "$a/1.key"
+run -c "$A" sign alice@example.com
+is "$rc" 1 "group-writable key: sign fails"
+contains "$tmp/err" "$a/1.key is writable by others (mode 0660)" "group-writable key: says so"
+chmod 600 "$a/1.key"
+chmod 775 "$a"
+run -c "$A" verify "$tag1"
+is "$rc" 1 "group-writable directory: exit 1"
+contains "$tmp/err" "key directory $a is writable by others (mode 0775): run chmod 700 $a" \
+    "group-writable directory: names it and the fix"
+chmod 700 "$a"
+cp "$a/2.key" "$tmp/2.key.good"
+printf 'activate 5\nsecret %s\n' 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=' >>"$a/2.key"
+run -c "$A" list
+is "$rc" 1 "corrupt key: exit 1"
+contains "$tmp/err" "$a/2.key:4: duplicate 'activate' line (first on line 2)" \
+    "corrupt key: file:line: what"
+cp "$tmp/2.key.good" "$a/2.key"
+ln -s "$tmp/2.key.good" "$a/5.key"
+run -c "$A" list
+contains "$tmp/err" "$a/5.key is a symbolic link" "symlinked key: refused, named"
+rm "$a/5.key"
+run -c "$A" list
+is "$rc" 0 "clean again"
+
+# ---- the prvs known-answer vectors through the program ----
+v="$tmp/v/keys"
+mkdir -p "$v"
+chmod 700 "$v"
+mkconf v "$v"
+b64() {
+	printf %s "$1" | tr a-f A-F | basenc --base16 -d | base64 -w0
+}
+bad=0
+rows=0
+while IFS='	' read -r secret slot vnow validity addr expected; do
+	[ "$secret" = secret_hex ] && continue
+	rm -f "$v"/*.key
+	printf '# backstop key\nactivate 0\nsecret %s\n' "$(b64 "$secret")" >"$v/$slot.key"
+	chmod 600 "$v/$slot.key"
+	mkconf v "$v" "$validity"
+	got=$(BACKSTOP_NOW=$vnow "$prog" -c "$tmp/v.conf" sign "$addr" 2>"$tmp/err")
+	src=$?
+	rows=$((rows + 1))
+	case "$expected" in
+	ERROR*) [ $src = 1 ] && grep -q "would pass 64 octets" "$tmp/err" || { bad=$((bad + 1));
+		echo "# sign $addr: rc $src, $(cat "$tmp/err")"; } ;;
+	*) [ $src = 0 ] && [ "$got" = "$expected" ] || { bad=$((bad + 1));
+		echo "# sign $addr: got '$got', want '$expected'"; } ;;
+	esac
+done <"$vectors/prvs-sign.tsv"
+is "$bad" 0 "every row of prvs-sign.tsv through backstop-keys sign ($rows rows)"
+bad=0
+rows=0
+while IFS='	' read -r keys vnow validity input verdict original; do
+	[ "$keys" = keys ] && continue
+	rm -f "$v"/*.key
+	for k in $(echo "$keys" | tr , ' '); do
+		printf '# backstop key\nactivate 0\nsecret %s\n' "$(b64 "${k#*:}")" >"$v/${k%%:*}.key"
+		chmod 600 "$v/${k%%:*}.key"
+	done
+	mkconf v "$v" "$validity"
+	got=$(BACKSTOP_NOW=$vnow "$prog" -c "$tmp/v.conf" verify "$input" 2>"$tmp/err")
+	src=$?
+	rows=$((rows + 1))
+	want_rc=1
+	[ "$verdict" = valid ] && want_rc=0
+	if [ $src != $want_rc ] || [ "${got%% *}" != "$verdict" ] ||
+	    { [ "$verdict" = valid ] && [ "${got#* }" != "$original" ]; }; then
+		bad=$((bad + 1))
+		echo "# verify $input at $vnow: rc $src, got '$got', want '$verdict $original'"
+	fi
+done <"$vectors/prvs-verify.tsv"
+is "$bad" 0 "every row of prvs-verify.tsv through backstop-keys verify ($rows rows)"
+
+echo "1..$n"
+[ "$failed" = 0 ]
