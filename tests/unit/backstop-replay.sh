@@ -1,0 +1,183 @@
+#!/bin/sh
+# backstop-replay.sh: the backstop-replay admin tool on a store seeded by replay-seed, at a
+# fixed BACKSTOP_NOW: each subcommand's output, the exit codes (0 ok, 1 failure, 2 usage),
+# the messages an admin will meet, and that root runs it as the directory's owner. Prints TAP.
+set -u
+
+prog="${top_builddir:?}/src/backstop-replay"
+seed="${top_builddir:?}/tests/unit/replay-seed"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/backstop-replay.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+chmod 755 "$tmp"
+
+NOW=1764183600	# 2025-11-26T19:00:00Z, day 20418
+DAY=86400
+TODAY=$((NOW / DAY))
+ALICE=prvs=0418a1b2c3=alice@example.com
+BOB=prvs=0411a1b2c3=bob@example.com
+CAROL=prvs=0418c0ffee=carol@example.com
+
+n=0
+failed=0
+
+pass() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+fail() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+}
+
+# is GOT WANT NAME
+is() {
+	if [ "$1" = "$2" ]; then
+		pass "$3"
+	else
+		fail "$3"
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+	fi
+}
+
+# contains FILE TEXT NAME
+contains() {
+	if grep -F -q -- "$2" "$1"; then
+		pass "$3"
+	else
+		fail "$3"
+		printf '#   %s does not contain: %s\n' "$1" "$2"
+		sed 's/^/#   | /' "$1"
+	fi
+}
+
+# run ARG... : the program at BACKSTOP_NOW; sets rc, and the files out and err
+run() {
+	BACKSTOP_NOW=$NOW "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+# conf FILE REPLAYDATABASE
+conf() {
+	printf 'Domains example.com\nReplayDatabase %s\nMaxBouncesPerTag 3\nDurability write\n' \
+		"$2" >"$1"
+}
+
+mkdir "$tmp/db"
+conf "$tmp/c.conf" "$tmp/db"
+C="-c $tmp/c.conf"
+
+# usage and version
+run -V
+is "$rc" 0 "-V exits 0"
+contains "$tmp/out" "backstop" "-V prints the package"
+run -h
+is "$rc" 0 "-h exits 0"
+contains "$tmp/out" "forget ADDR" "-h lists the commands"
+run $C
+is "$rc" 2 "no command: usage error"
+run $C frobnicate
+is "$rc" 2 "unknown command: usage error"
+contains "$tmp/err" "unknown command frobnicate" "the message names the command"
+run $C show
+is "$rc" 2 "show without an address: usage error"
+run $C list --limit many
+is "$rc" 2 "list --limit with a bad number: usage error"
+run $C stats --over-limit
+is "$rc" 2 "an option of another command: usage error"
+run $C show a@example.com b@example.com
+is "$rc" 2 "two addresses: usage error"
+
+# configuration problems
+run -c "$tmp/missing.conf" stats
+is "$rc" 1 "a missing configuration file: failure"
+contains "$tmp/err" "missing.conf" "the message names the file"
+conf "$tmp/none.conf" none
+run -c "$tmp/none.conf" stats
+is "$rc" 1 "ReplayDatabase none: failure"
+contains "$tmp/err" "replay tracking is disabled" "the message says tracking is disabled"
+conf "$tmp/nodir.conf" "$tmp/nodir"
+run -c "$tmp/nodir.conf" stats
+is "$rc" 1 "a missing store directory: failure"
+contains "$tmp/err" "$tmp/nodir: No such file or directory: create it" \
+	"the message names the directory and the fix"
+
+# an empty store
+run $C stats
+is "$rc" 0 "stats on an empty store"
+contains "$tmp/out" "records:            0" "no records yet"
+
+# seed: alice 5 bounces (over the limit of 3), carol 3 (at the limit), bob 1 (expired)
+"$seed" "$tmp/db" $((NOW - 3600)) $((TODAY + 7)) 5 "$ALICE" &&
+	"$seed" "$tmp/db" $NOW $((TODAY + 7)) 3 "$CAROL" &&
+	"$seed" "$tmp/db" $((NOW - 9 * DAY)) $((TODAY - 3)) 1 "$BOB"
+is "$?" 0 "seeded the store"
+
+run $C stats
+is "$rc" 0 "stats"
+contains "$tmp/out" "records:            3" "stats: records"
+contains "$tmp/out" "bounces counted:    9" "stats: bounces"
+contains "$tmp/out" "over the limit:     2 (MaxBouncesPerTag 3)" "stats: over the limit"
+contains "$tmp/out" "expired:            1" "stats: expired"
+contains "$tmp/out" "oldest first seen:  2025-11-17T19:00:00Z" "stats: oldest"
+contains "$tmp/out" "newest last seen:   2025-11-26T19:00:00Z" "stats: newest"
+contains "$tmp/out" "database file:" "stats: file sizes"
+
+run $C list
+is "$rc" 0 "list"
+is "$(wc -l <"$tmp/out")" 4 "list: a header and three records"
+is "$(grep alice "$tmp/out")" \
+	"     5  2025-11-26T18:00:00Z  2025-11-26T18:00:00Z  2025-12-04  $ALICE" \
+	"list: count, first seen, last seen, expiry day, address"
+is "$(tail -n +2 "$tmp/out" | awk '{print $5}' | tr '\n' ' ')" "$BOB $ALICE $CAROL " \
+	"list: in key order"
+run $C list --over-limit
+is "$(tail -n +2 "$tmp/out" | awk '{print $5}' | tr '\n' ' ')" "$ALICE $CAROL " \
+	"list --over-limit: the tags at or over the limit"
+run $C list --limit 1
+is "$(tail -n +2 "$tmp/out" | wc -l)" 1 "list --limit 1: one record"
+
+run $C show "PRVS=0418A1B2C3=Alice@Example.COM"
+is "$rc" 0 "show, in another case"
+contains "$tmp/out" "count:       5 of 3 (limit reached" "show: the count against the limit"
+contains "$tmp/out" "expires:     2025-12-04" "show: the expiry day"
+run $C show "$BOB"
+contains "$tmp/out" "2025-11-24 (expired)" "show: an expired record says so"
+run $C show nobody@example.com
+is "$rc" 1 "show an unknown address: failure"
+contains "$tmp/err" "nobody@example.com: no record" "the message names the address"
+
+run $C forget "$ALICE"
+is "$rc" 0 "forget"
+contains "$tmp/out" "forgot $ALICE" "forget says what it did"
+run $C show "$ALICE"
+is "$rc" 1 "a forgotten address has no record"
+run $C forget "$ALICE"
+is "$rc" 1 "forget twice: failure"
+
+run $C expire
+is "$rc" 0 "expire"
+contains "$tmp/out" "removed 1 expired record" "expire removes exactly bob's record"
+run $C list
+is "$(tail -n +2 "$tmp/out" | awk '{print $5}')" "$CAROL" "only carol is left"
+
+# root runs the tool as the owner of the directory, so no file there becomes root's
+mkdir "$tmp/owned"
+chown 65534:65534 "$tmp/owned"
+conf "$tmp/owned.conf" "$tmp/owned"
+run -c "$tmp/owned.conf" stats
+is "$rc" 0 "stats on a directory owned by another user"
+is "$(find "$tmp/owned" -mindepth 1 ! -user 65534 | wc -l)" 0 \
+	"every file it created belongs to the directory's owner"
+is "$(find "$tmp/owned" -mindepth 1 -name 'replay.db' | wc -l)" 1 "the database was created"
+
+# a file where the directory should be
+: >"$tmp/plain"
+conf "$tmp/plain.conf" "$tmp/plain"
+run -c "$tmp/plain.conf" stats
+is "$rc" 1 "a file in place of the directory: failure"
+contains "$tmp/err" "not a directory" "the message says so"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
