@@ -280,7 +280,7 @@ static int
 try_open_child(const char *dir, int (*prep)(const char *dir), char *why, size_t whylen)
 {
 	int fd[2], status;
-	pid_t pid;
+	pid_t pid = -1;
 	ssize_t n;
 
 	if (pipe(fd) != 0 || (pid = fork()) < 0)
