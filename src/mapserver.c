@@ -343,7 +343,7 @@ mapserver_strerror(int err)
 #define SWEEP_MS 250
 #define REPLY_ROOM (3 * MAPSERVER_VALUE_MAX + 64)
 
-enum kind { KIND_LISTENER, KIND_CONN, KIND_STOP };
+enum kind { KIND_LISTENER, KIND_CONN, KIND_STOP, KIND_WAKE };
 
 struct listener {
 	enum kind kind;
@@ -371,10 +371,22 @@ struct conn {
 	char *out;
 };
 
+/* A connection accepted by one worker for another, less loaded one. */
+struct handoff {
+	int fd;
+	const struct listener *l;
+};
+
 struct worker {
 	struct mapserver *ms;
 	pthread_t tid;
 	int ep;
+	enum kind wake_kind;	/* epoll tag of wakefd */
+	int wakefd;		/* rung when handoffs are queued */
+	pthread_mutex_t qlock;	/* guards queue, qlen, qcap */
+	struct handoff *queue;
+	size_t qlen, qcap;
+	atomic_uint load;	/* connections owned or queued here */
 	struct conn *conns;
 	char *key;		/* scratch for the decoded key */
 	char value[MAPSERVER_VALUE_MAX];
@@ -584,6 +596,7 @@ conn_close(struct worker *w, struct conn *c)
 	free(c->out);
 	free(c);
 	atomic_fetch_sub(&w->ms->conns, 1);
+	atomic_fetch_sub(&w->load, 1);
 }
 
 static bool
@@ -811,13 +824,122 @@ conn_event(struct worker *w, struct conn *c, uint32_t events, uint64_t now)
 
 /* -- workers -- */
 
+/* conn_adopt - a new connection served by w (its load already counts it) */
+static void
+conn_adopt(struct worker *w, int fd, const struct listener *l, uint64_t now)
+{
+	struct mapserver *ms = w->ms;
+	struct epoll_event ev;
+	struct conn *c = calloc(1, sizeof(*c));
+	int one = 1;
+
+	if (c == NULL || (c->in = malloc(ms->incap)) == NULL) {
+		free(c);
+		close(fd);
+		atomic_fetch_sub(&ms->conns, 1);
+		atomic_fetch_sub(&w->load, 1);
+		return;
+	}
+	if (l->path[0] == '\0')
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->kind = KIND_CONN;
+	c->fd = fd;
+	c->l = l;
+	c->deadline = now + ms->cfg.idle_timeout_ms;
+	c->events = EPOLLIN | EPOLLRDHUP;
+	ev.events = c->events;
+	ev.data.ptr = c;
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+		conn_close(w, c);
+}
+
+/* worker_pick - the least loaded worker, w itself on a tie */
+static struct worker *
+worker_pick(struct worker *w)
+{
+	struct mapserver *ms = w->ms;
+	struct worker *best = w;
+	unsigned i, min = atomic_load(&w->load), n;
+
+	for (i = 0; i < ms->cfg.threads; i++) {
+		n = atomic_load(&ms->w[i].load);
+		if (n < min) {
+			min = n;
+			best = &ms->w[i];
+		}
+	}
+	return best;
+}
+
+/* worker_handoff - queue an accepted connection for worker t and wake it */
+static void
+worker_handoff(struct worker *t, int fd, const struct listener *l)
+{
+	struct handoff *q;
+	uint64_t one = 1;
+	bool queued = false;
+
+	pthread_mutex_lock(&t->qlock);
+	if (t->qlen == t->qcap) {
+		q = realloc(t->queue, (t->qcap * 2 + 8) * sizeof(*q));
+		if (q != NULL) {
+			t->queue = q;
+			t->qcap = t->qcap * 2 + 8;
+		}
+	}
+	if (t->qlen < t->qcap) {
+		t->queue[t->qlen].fd = fd;
+		t->queue[t->qlen++].l = l;
+		queued = true;
+	}
+	pthread_mutex_unlock(&t->qlock);
+	if (!queued) {
+		close(fd);
+		atomic_fetch_sub(&t->ms->conns, 1);
+		atomic_fetch_sub(&t->load, 1);
+	} else if (write(t->wakefd, &one, sizeof(one)) < 0) {
+		return;	/* the counter is already non-zero: the worker wakes anyway */
+	}
+}
+
+/* worker_drain - adopt the connections other workers queued here (or close them at stop) */
+static void
+worker_drain(struct worker *w, uint64_t now, bool stopping)
+{
+	struct handoff batch[64];
+	uint64_t v;
+	size_t n, i;
+
+	if (read(w->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	do {
+		pthread_mutex_lock(&w->qlock);
+		n = w->qlen < 64 ? w->qlen : 64;
+		memcpy(batch, w->queue + w->qlen - n, n * sizeof(*batch));
+		w->qlen -= n;
+		pthread_mutex_unlock(&w->qlock);
+		for (i = 0; i < n; i++) {
+			if (!stopping) {
+				conn_adopt(w, batch[i].fd, batch[i].l, now);
+				continue;
+			}
+			close(batch[i].fd);
+			atomic_fetch_sub(&w->ms->conns, 1);
+			atomic_fetch_sub(&w->load, 1);
+		}
+	} while (n == 64);
+}
+
 static void
 accept_some(struct worker *w, struct listener *l, uint64_t now)
 {
 	struct mapserver *ms = w->ms;
-	struct epoll_event ev;
-	struct conn *c;
-	int i, fd, one = 1;
+	struct worker *t;
+	int i, fd;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -828,28 +950,12 @@ accept_some(struct worker *w, struct listener *l, uint64_t now)
 			close(fd);
 			continue;
 		}
-		c = calloc(1, sizeof(*c));
-		if (c == NULL || (c->in = malloc(ms->incap)) == NULL) {
-			free(c);
-			close(fd);
-			atomic_fetch_sub(&ms->conns, 1);
-			continue;
-		}
-		if (l->path[0] == '\0')
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->kind = KIND_CONN;
-		c->fd = fd;
-		c->l = l;
-		c->deadline = now + ms->cfg.idle_timeout_ms;
-		c->events = EPOLLIN | EPOLLRDHUP;
-		ev.events = c->events;
-		ev.data.ptr = c;
-		c->next = w->conns;
-		if (w->conns != NULL)
-			w->conns->prev = c;
-		w->conns = c;
-		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
-			conn_close(w, c);
+		t = worker_pick(w);
+		atomic_fetch_add(&t->load, 1);
+		if (t == w)
+			conn_adopt(w, fd, l, now);
+		else
+			worker_handoff(t, fd, l);
 	}
 }
 
@@ -881,7 +987,9 @@ worker_run(void *arg)
 
 			if (k == KIND_STOP)
 				goto out;
-			if (k == KIND_LISTENER)
+			if (k == KIND_WAKE)
+				worker_drain(w, now, false);
+			else if (k == KIND_LISTENER)
 				accept_some(w, evs[i].data.ptr, now);
 			else
 				conn_event(w, evs[i].data.ptr, evs[i].events, now);
@@ -894,6 +1002,7 @@ worker_run(void *arg)
 out:
 	while (w->conns != NULL)
 		conn_close(w, w->conns);
+	worker_drain(w, now, true);
 	return NULL;
 }
 
@@ -906,11 +1015,16 @@ worker_init(struct mapserver *ms, struct worker *w)
 	w->ms = ms;
 	w->key = malloc(ms->cfg.max_request + 1);
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (w->key == NULL || w->ep < 0)
+	w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	w->wake_kind = KIND_WAKE;
+	if (w->key == NULL || w->ep < 0 || w->wakefd < 0)
 		return MAPSERVER_ENOMEM;
 	ev.events = EPOLLIN;
 	ev.data.ptr = &ms->stop_kind;
 	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, ms->stopfd, &ev) != 0)
+		return MAPSERVER_ENOMEM;
+	ev.data.ptr = &w->wake_kind;
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->wakefd, &ev) != 0)
 		return MAPSERVER_ENOMEM;
 	for (i = 0; i < ms->nls; i++) {
 		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
@@ -931,16 +1045,18 @@ mapserver_start(struct mapserver *ms)
 	ms->w = calloc(ms->cfg.threads, sizeof(*ms->w));
 	if (ms->stopfd < 0 || ms->w == NULL)
 		return MAPSERVER_ENOMEM;
-	for (i = 0; i < ms->cfg.threads; i++)
-		ms->w[i].ep = -1;
 	for (i = 0; i < ms->cfg.threads; i++) {
-		rc = worker_init(ms, &ms->w[i]);
-		if (rc == MAPSERVER_OK && pthread_create(&ms->w[i].tid, NULL, worker_run,
-		    &ms->w[i]) != 0)
-			rc = MAPSERVER_ETHREAD;
-		if (rc != MAPSERVER_OK) {
-			mapserver_stop(ms);
+		ms->w[i].ep = ms->w[i].wakefd = -1;
+		pthread_mutex_init(&ms->w[i].qlock, NULL);
+		atomic_init(&ms->w[i].load, 0);
+	}
+	for (i = 0; i < ms->cfg.threads; i++)
+		if ((rc = worker_init(ms, &ms->w[i])) != MAPSERVER_OK)
 			return rc;
+	for (i = 0; i < ms->cfg.threads; i++) {
+		if (pthread_create(&ms->w[i].tid, NULL, worker_run, &ms->w[i]) != 0) {
+			mapserver_stop(ms);
+			return MAPSERVER_ETHREAD;
 		}
 		ms->nw++;
 	}
@@ -974,6 +1090,12 @@ mapserver_free(struct mapserver *ms)
 	for (i = 0; ms->w != NULL && i < ms->cfg.threads; i++) {
 		if (ms->w[i].ep >= 0)
 			close(ms->w[i].ep);
+		if (ms->w[i].wakefd >= 0)
+			close(ms->w[i].wakefd);
+		pthread_mutex_destroy(&ms->w[i].qlock);
+		while (ms->w[i].qlen > 0)	/* handed off after its worker stopped */
+			close(ms->w[i].queue[--ms->w[i].qlen].fd);
+		free(ms->w[i].queue);
 		free(ms->w[i].key);
 	}
 	for (i = 0; i < ms->nls; i++)
