@@ -370,20 +370,24 @@ done:
 	return rc;
 }
 
-/* stdin into guarded memory: it holds a secret */
+/* stdin into guarded memory, without stdio's buffer: it holds a secret */
 static int
 keys_read_stdin(char **buf, size_t *len)
 {
-	size_t n;
+	ssize_t n;
 
 	*len = 0;
 	*buf = sodium_malloc(KEYFILE_MAX + 1);
 	if (*buf == NULL)
 		return -1;
-	while ((n = fread(*buf + *len, 1, KEYFILE_MAX + 1 - *len, stdin)) > 0)
-		if ((*len += n) > KEYFILE_MAX)
-			break;
-	return ferror(stdin) ? -1 : 0;
+	do {
+		n = read(STDIN_FILENO, *buf + *len, KEYFILE_MAX + 1 - *len);
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n > 0)
+			*len += (size_t)n;
+	} while (n != 0 && *len <= KEYFILE_MAX);
+	return 0;
 }
 
 static int

@@ -404,8 +404,14 @@ keyfile_mkdir(const char *dir, uid_t uid, gid_t gid, char *why, size_t whylen)
 {
 	char path[PATH_MAX], *p;
 
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+	size_t len = strlen(dir);
+
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	if (len >= sizeof(path))
 		return keyfile_why(KEYRING_ENOMEM, why, whylen, "%s: path too long", dir);
+	memcpy(path, dir, len);
+	path[len] = '\0';
 	/* parents as mkdir -p would make them; the key directory itself is private */
 	for (p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
 		*p = '\0';
@@ -414,8 +420,8 @@ keyfile_mkdir(const char *dir, uid_t uid, gid_t gid, char *why, size_t whylen)
 			    strerror(errno));
 		*p = '/';
 	}
-	if (mkdir(dir, 0700) == 0) {
-		if (chmod(dir, 0700) != 0)
+	if (mkdir(path, 0700) == 0) {
+		if (chmod(path, 0700) != 0)
 			return keyfile_why(KEYRING_EIO, why, whylen, "cannot chmod %s: %s", dir,
 			    strerror(errno));
 	} else if (errno != EEXIST) {

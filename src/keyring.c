@@ -379,10 +379,14 @@ keyring_busy_why(const struct keyring *kr, int slot, time_t now, time_t free_at,
 {
 	char t1[40], t2[40];
 
+	if (free_at == 0 && keyring_activate(kr, slot) > now)
+		return keyring_why(KEYRING_EBUSY, why, whylen,
+		    "slot %d holds a key that is pending (it activates at %s): nothing done; "
+		    "rotate again after that", slot,
+		    keyring_time_text(keyring_activate(kr, slot), t1, sizeof(t1)));
 	if (free_at == 0)
 		return keyring_why(KEYRING_EBUSY, why, whylen,
-		    "slot %d holds a key that is %s (activation %s) and not retired: nothing done",
-		    slot, keyring_state_name(keyring_state(kr, slot, now, 0)),
+		    "slot %d holds a key (activation %s) that is not retired: nothing done", slot,
 		    keyring_time_text(keyring_activate(kr, slot), t1, sizeof(t1)));
 	return keyring_why(KEYRING_EBUSY, why, whylen,
 	    "slot %d holds a key that can verify live tags until %s (retired %s): "

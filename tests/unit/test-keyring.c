@@ -462,6 +462,10 @@ test_store_ops(void)
 	is_int(keyring_init(dir, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)), 0,
 	    "init creates the directory and the first key");
 	ok(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700, "directory mode 0700");
+	is_int(keyring_init(path_in(base, "slash/keys//"), T0, KEYFILE_KEEP_UID,
+	    KEYFILE_KEEP_GID, why, sizeof(why)), 0, "init of a path with trailing slashes");
+	ok(stat(path_in(base, "slash/keys"), &st) == 0 && (st.st_mode & 07777) == 0700,
+	    "still a 0700 directory");
 	is_int(keyring_init(dir, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)),
 	    KEYRING_EEXIST, "a second init is refused");
 	ok(strstr(why, dir) != NULL && strstr(why, "already holds keys") != NULL, "and says so");
