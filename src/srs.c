@@ -126,6 +126,25 @@ srs_domain_local(const struct srs_params *p, const char *domain)
 	return addr_domain_in(domain, p->local_domains, p->n_local_domains);
 }
 
+/* srs_srs1_reversible - is "SRS0" rest @ hop an address? If not, the SRS1 made from a foreign
+ * SRS1 would be refused by our own reverse (found by fuzzing: a first hop of stray bytes). */
+static bool
+srs_srs1_reversible(const char *hop, size_t hop_len, const char *rest)
+{
+	char local[ADDR_LOCAL_MAX + 1], domain[ADDR_DOMAIN_MAX + 1];
+	struct addr prev;
+	int n;
+
+	if (hop_len >= sizeof(domain))
+		return false;
+	memcpy(domain, hop, hop_len);
+	domain[hop_len] = '\0';
+	n = snprintf(local, sizeof(local), "SRS0%s", rest);
+	if (n < 0 || (size_t)n >= sizeof(local))
+		return true;	/* longer still as SRS1: srs_compose says "too long" */
+	return addr_set(&prev, local, (size_t)n, domain) == ADDR_OK;
+}
+
 /* srs_text_srs1 - the MAC input for a foreign SRS1 "SRS1<sep>h=firsthop=rest": "firsthop=rest" */
 static int
 srs_text_srs1(const char *local, char *text, size_t size)
@@ -138,6 +157,8 @@ srs_text_srs1(const char *local, char *text, size_t size)
 	hop++;
 	rest = strchr(hop, '=');
 	if (rest == NULL || rest == hop || rest[1] == '\0')
+		return SRS_EMALFORMED1;
+	if (!srs_srs1_reversible(hop, (size_t)(rest - hop), rest + 1))
 		return SRS_EMALFORMED1;
 	if ((size_t)snprintf(text, size, "%s", hop) >= size)
 		return SRS_ETOOLONG;

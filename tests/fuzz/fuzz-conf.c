@@ -1,0 +1,43 @@
+/* fuzz-conf: conf_parse on arbitrary text. Inputs that name a "file:" list are skipped: the
+ * parser would open whatever path they name (a FIFO or terminal would block the fuzzer);
+ * the list reader itself is the same code that splits inline lists.
+ * Invariants: a failure has a code and a "fuzz:LINE: message" text; a success has the
+ * required Domains and a hash minimum no longer than the hash; its MapSocket then goes
+ * through mapserver_addr_parse, the other parser of configuration text. */
+#include "config.h"
+
+#include <string.h>
+
+#include "conf.h"
+#include "fuzz.h"
+#include "mapserver.h"
+
+int
+fuzz_conf(const uint8_t *data, size_t size)
+{
+	char err[512];
+	struct conf *c = NULL;
+	struct mapserver_addr ma;
+	int rc;
+
+	if (size > 65536 || memmem(data, size, "file:", 5) != NULL)
+		return 0;
+	err[0] = '\0';
+	rc = conf_parse((const char *)data, size, "fuzz", &c, err, sizeof(err));
+	if (rc != CONF_OK) {
+		FUZZ_CHECK(c == NULL && rc < 0 && rc >= CONF_EMISSING);
+		FUZZ_CHECK(strncmp(err, "fuzz", 4) == 0 && memchr(err, '\0', sizeof(err)) != NULL);
+		return 0;
+	}
+	FUZZ_CHECK(c != NULL && c->domains.n > 0);
+	FUZZ_CHECK(c->srs_hash_min <= c->srs_hash_length);
+	for (size_t i = 0; i < c->domains.n; i++)
+		FUZZ_CHECK(c->domains.v[i] != NULL && c->domains.v[i][0] != '\0');
+	FUZZ_CHECK(c->map_socket != NULL);
+	rc = mapserver_addr_parse(c->map_socket, &ma);
+	FUZZ_CHECK(rc == MAPSERVER_OK || rc == MAPSERVER_ESPEC);
+	conf_free(c);
+	return 0;
+}
+
+FUZZ_ENTRY(fuzz_conf)
