@@ -300,13 +300,13 @@ int
 mapserver_addr_parse(const char *spec, struct mapserver_addr *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (strncmp(spec, "unix:", 5) == 0)
+	if (strncasecmp(spec, "unix:", 5) == 0)
 		return addr_parse_unix(spec + 5, out);
-	if (strncmp(spec, "local:", 6) == 0)
+	if (strncasecmp(spec, "local:", 6) == 0)
 		return addr_parse_unix(spec + 6, out);
-	if (strncmp(spec, "inet:", 5) == 0)
+	if (strncasecmp(spec, "inet:", 5) == 0)
 		return addr_parse_inet(spec + 5, out);
-	if (strncmp(spec, "inet6:", 6) == 0)
+	if (strncasecmp(spec, "inet6:", 6) == 0)
 		return addr_parse_inet(spec + 6, out);
 	return MAPSERVER_ESPEC;
 }
