@@ -175,7 +175,7 @@ policy_apply(const struct conf *c, enum conf_action a, const char *verdict, cons
 	switch (a) {
 	case CONF_REJECT: out->action = POLICY_REJECT; break;
 	case CONF_TEMPFAIL: out->action = POLICY_TEMPFAIL; break;
-	case CONF_MARK: out->mark = true; /* FALLTHROUGH */
+	case CONF_MARK: out->mark = true; out->action = POLICY_ACCEPT; break;
 	case CONF_ACCEPT: out->action = POLICY_ACCEPT; break;
 	}
 	if (c->dry_run && out->action != POLICY_ACCEPT) {
