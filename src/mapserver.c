@@ -189,17 +189,41 @@ sanitize(char *s)
 			*s = '?';
 }
 
+/* put_decimal - v in decimal at out (room for 20 digits assumed); the length */
+static size_t
+put_decimal(char *out, size_t v)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
 int
 mapserver_socketmap_reply(enum mapserver_status st, const char *text, char *out,
     size_t outsize)
 {
 	const char *w = socketmap_word[st];
-	size_t plen = strlen(w) + 1 + strlen(text);
-	int n = snprintf(out, outsize, "%zu:%s %s,", plen, w, text);
+	size_t wlen = strlen(w), tlen = strlen(text), plen = wlen + 1 + tlen, o;
 
-	if (n < 0 || (size_t)n >= outsize)
+	if (outsize < plen + 24)
 		return MAPSERVER_ESPACE;
-	return n;
+	o = put_decimal(out, plen);
+	out[o++] = ':';
+	memcpy(out + o, w, wlen);
+	o += wlen;
+	out[o++] = ' ';
+	memcpy(out + o, text, tlen);
+	o += tlen;
+	out[o++] = ',';
+	out[o] = '\0';
+	return (int)o;
 }
 
 int

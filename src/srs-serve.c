@@ -68,19 +68,33 @@ serve_fail(const struct serve *s, const char *fmt, ...)
 
 /* ---- the lookup: runs in the worker threads ---- */
 
+/* What the requests read in one go share: one key snapshot, one reading of the clock. */
+struct serve_batch {
+	struct keyring *kr;
+	time_t now;
+};
+
+static _Thread_local struct serve_batch serve_tl_batch;
+
 static void *
 serve_batch_begin(void *ctx)
 {
 	struct serve *s = ctx;
+	struct serve_batch *b = &serve_tl_batch;
 
-	return keyring_holder_get(s->keys);
+	b->kr = keyring_holder_get(s->keys);
+	b->now = clock_now();
+	return b;
 }
 
 static void
 serve_batch_end(void *ctx, void *batch)
 {
+	struct serve_batch *b = batch;
+
 	(void)ctx;
-	keyring_unref(batch);
+	keyring_unref(b->kr);
+	b->kr = NULL;
 }
 
 static enum mapserver_status
@@ -100,6 +114,7 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
     size_t outsize)
 {
 	struct serve *s = ctx;
+	const struct serve_batch *b = batch;
 	srs_fn fn = strcmp(map, "forward") == 0 ? srs_forward :
 	    strcmp(map, "reverse") == 0 ? srs_reverse : NULL;
 	struct addr in, res;
@@ -114,7 +129,7 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
 		snprintf(out, outsize, "not an address: %s", addr_strerror(err));
 		return MAPSERVER_NOTFOUND;
 	}
-	err = fn(&s->params, batch, clock_now(), &in, &res);
+	err = fn(&s->params, b->kr, b->now, &in, &res);
 	if (err != SRS_OK) {
 		snprintf(out, outsize, "%s", srs_strerror(err));
 		return serve_status(err);
