@@ -1,0 +1,51 @@
+#!/bin/bash
+# rss.sh: the memory figures of backstop-milter under milter-load. Peak RSS (VmHWM) of a fresh
+# milter after 100 concurrent connections; then, on another fresh milter, RSS after 10^4
+# messages and after RSS_MESSAGES (default 10^6, or as many as fit in RSS_SECONDS).
+# Usage: rss.sh CONF (its Socket must be unix:); prints key=value lines. Called by run-all.sh.
+set -u
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+conf=${1:?usage: rss.sh CONF}
+msgs=${RSS_MESSAGES:-1000000}
+budget=${RSS_SECONDS:-150}
+load="$top_builddir/tests/bench/milter-load"
+sock=$(awk '$1 == "Socket" { sub(/^(unix|local):/, "", $2); print $2 }' "$conf")
+pid=
+
+stop() {
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+}
+trap stop EXIT
+
+start() {
+	rm -f "$sock"
+	"$top_builddir/src/backstop-milter" -f -c "$conf" 2>/dev/null &
+	pid=$!
+	for _ in $(seq 200); do [ -S "$sock" ] && return 0; sleep 0.05; done
+	echo "rss.sh: backstop-milter did not start with $conf" >&2
+	exit 1
+}
+
+# kb FIELD: a field of the milter's /proc status, in kB
+kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$pid/status"; }
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<< " $1"; }
+
+start
+out=$("$load" -s "$sock" -C "$conf" -c 100 -d 3 -m 10) || { echo "rss.sh: $out" >&2; exit 1; }
+echo "peak100_kb=$(kb VmHWM) peak100_msgs=$(field "$out" msgs) start_errors=$(field "$out" errors)"
+stop
+
+start
+echo "start_kb=$(kb VmRSS)"
+out=$("$load" -s "$sock" -C "$conf" -c 8 -n 10000 -m 50) || { echo "rss.sh: $out" >&2; exit 1; }
+first=$(field "$out" msgs)
+echo "msgs_a=$first rss_a_kb=$(kb VmRSS) anon_a_kb=$(kb RssAnon) hwm_a_kb=$(kb VmHWM)"
+out=$("$load" -s "$sock" -C "$conf" -c 8 -n $((msgs - first)) -d "$budget" -m 50) ||
+	{ echo "rss.sh: $out" >&2; exit 1; }
+more=$(field "$out" msgs)
+echo "msgs_b=$((first + more)) rss_b_kb=$(kb VmRSS) anon_b_kb=$(kb RssAnon)" \
+	"hwm_b_kb=$(kb VmHWM) rate_b=$(field "$out" rate) errors_b=$(field "$out" errors)"
+stop
