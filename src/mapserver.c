@@ -704,8 +704,9 @@ conn_request(struct worker *w, struct conn *c, const char *data, size_t len, voi
 	return MAPSERVER_OK;
 }
 
-/* Answer every complete frame in the input buffer, up to the output high-water mark. */
-static void
+/* Answer every complete frame in the input buffer, up to the output high-water mark;
+ * true when it stopped there with input left, so the caller should come back. */
+static bool
 conn_process(struct worker *w, struct conn *c)
 {
 	size_t off = 0, max = w->ms->cfg.max_request, dlen, used;
@@ -740,6 +741,7 @@ conn_process(struct worker *w, struct conn *c)
 		conn_error(w, c, MAPSERVER_ETRUNCATED);
 		c->inlen = 0;
 	}
+	return c->inlen > 0 && !c->closing && c->outlen - c->outoff >= OUT_HIGH;
 }
 
 /* Write what is queued; false when the connection is dead. */
@@ -777,18 +779,16 @@ conn_watch(struct worker *w, struct conn *c, uint32_t events)
 static void
 conn_pump(struct worker *w, struct conn *c, uint64_t now)
 {
-	bool pending;
+	bool pending = false, more = true;
 	int round;
 
-	for (round = 0; round < 64; round++) {
-		conn_process(w, c);
+	for (round = 0; round < 64 && more && !pending; round++) {
+		more = conn_process(w, c);
 		if (!conn_flush(c)) {
 			conn_close(w, c);
 			return;
 		}
 		pending = c->outlen > c->outoff;
-		if (pending || c->closing || c->inlen == 0)
-			break;
 	}
 	if (!pending && (c->closing || c->eof)) {
 		if (c->eof) {
@@ -943,7 +943,8 @@ worker_drain(struct worker *w, uint64_t now, bool stopping)
 	do {
 		pthread_mutex_lock(&w->qlock);
 		n = w->qlen < 64 ? w->qlen : 64;
-		memcpy(batch, w->queue + w->qlen - n, n * sizeof(*batch));
+		if (n > 0)	/* queue is NULL until the first handoff: no NULL + 0 */
+			memcpy(batch, w->queue + w->qlen - n, n * sizeof(*batch));
 		w->qlen -= n;
 		pthread_mutex_unlock(&w->qlock);
 		for (i = 0; i < n; i++) {
