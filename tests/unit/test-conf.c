@@ -494,7 +494,7 @@ test_file_lists(void)
 static void
 test_example_uncommented(const char *path)
 {
-	char *text, err[512];
+	char *text = NULL, err[512];
 	size_t len, i, n = 0;
 	struct conf *c;
 	FILE *f = fopen(path, "r");
