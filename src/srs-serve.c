@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,6 +259,29 @@ serve_listen(struct serve *s, const struct serve_opts *o)
 	return EXIT_SUCCESS;
 }
 
+/* serve_fd_limit - room for want connections: raise the soft limit on open files, or
+ * serve fewer connections than asked rather than spin on EMFILE */
+static unsigned
+serve_fd_limit(unsigned want)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)want + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return want;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need :
+		    rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return want;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return want;
+	log_msg(LOG_WARNING, "open files are limited to %llu: serving at most %llu connections",
+	    (unsigned long long)rl.rlim_cur, (unsigned long long)(rl.rlim_cur / 2));
+	return (unsigned)(rl.rlim_cur / 2);
+}
+
 static int
 serve_server(struct serve *s, const struct serve_opts *o)
 {
@@ -267,7 +291,8 @@ serve_server(struct serve *s, const struct serve_opts *o)
 		.batch_end = serve_batch_end,
 		.ctx = s,
 		.threads = o->threads,
-		.max_connections = o->max_conns,
+		.max_connections = serve_fd_limit(o->max_conns != 0 ? o->max_conns :
+		    MAPSERVER_CONN_MAX),
 		.idle_timeout_ms = o->idle_s * 1000,
 	};
 
