@@ -31,6 +31,7 @@
 static const int levels[] = { 1, 4, 32 };
 #define NLEVELS (int)(sizeof(levels) / sizeof(levels[0]))
 
+static const char *serve_threads = "0";	/* srs-rewrite serve --threads; 0: per CPU */
 static double run_seconds = 0.8;
 static int rounds = 5;
 static char tmpdir[] = "/tmp/srs-bench.XXXXXX";
@@ -458,7 +459,8 @@ bench_tcp(const char *ours, const char *postsrsd, int base)
 		{ "postsrsd", base + 4, NULL, PROTO_TCP },
 	};
 	char conf[512], secret[512], fp[16], rp[16];
-	const char *ours_argv[] = { ours, "-c", conf, "serve", "-f", "--tcp-table", NULL };
+	const char *ours_argv[] = { ours, "-c", conf, "serve", "-f", "--tcp-table",
+		strcmp(serve_threads, "0") != 0 ? "--threads" : NULL, serve_threads, NULL };
 	const char *pss_argv[] = { postsrsd, "-s", secret, "-d", "fwd.example.com", "-f", fp,
 		"-r", rp, "-l", "127.0.0.1", "-u", "nobody", "-4", "-Xexample.com", NULL };
 	pid_t pids[NSERVERS];
@@ -504,7 +506,8 @@ bench_socketmap(const char *ours, const char *sock)
 {
 	struct target t = { "srs-rewrite", 0, sock, PROTO_SOCKETMAP };
 	char conf[512];
-	const char *argv[] = { ours, "-c", conf, "serve", "-f", NULL };
+	const char *argv[] = { ours, "-c", conf, "serve", "-f",
+		strcmp(serve_threads, "0") != 0 ? "--threads" : NULL, serve_threads, NULL };
 	pid_t pid;
 	long bad;
 	int l;
@@ -529,7 +532,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: srs-bench --srs-rewrite PATH [--postsrsd PATH] [--seconds S] "
-	    "[--rounds N]\n");
+	    "[--rounds N] [--threads N]\n");
 	return 2;
 }
 
@@ -547,6 +550,8 @@ main(int argc, char **argv)
 			postsrsd = argv[i + 1];
 		else if (strcmp(argv[i], "--seconds") == 0)
 			run_seconds = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "--threads") == 0)
+			serve_threads = argv[i + 1];
 		else if (strcmp(argv[i], "--rounds") == 0)
 			rounds = atoi(argv[i + 1]);
 		else
