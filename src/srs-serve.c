@@ -110,6 +110,26 @@ serve_status(int err)
 	return MAPSERVER_TEMP;
 }
 
+/* serve_format - "local@domain" into out; addr_format without printf, on the hot path */
+static enum mapserver_status
+serve_format(const struct addr *a, char *out, size_t outsize)
+{
+	size_t ll = strlen(a->local), dl = strlen(a->domain);
+
+	if (a->null && outsize > 0) {
+		out[0] = '\0';
+		return MAPSERVER_FOUND;
+	}
+	if (ll + dl + 2 > outsize) {
+		snprintf(out, outsize, "result too long");
+		return MAPSERVER_PERM;
+	}
+	memcpy(out, a->local, ll);
+	out[ll] = '@';
+	memcpy(out + ll + 1, a->domain, dl + 1);
+	return MAPSERVER_FOUND;
+}
+
 static enum mapserver_status
 serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out,
     size_t outsize)
@@ -135,11 +155,7 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
 		snprintf(out, outsize, "%s", srs_strerror(err));
 		return serve_status(err);
 	}
-	if (addr_format(&res, out, outsize) < 0) {
-		snprintf(out, outsize, "result too long");
-		return MAPSERVER_PERM;
-	}
-	return MAPSERVER_FOUND;
+	return serve_format(&res, out, outsize);
 }
 
 /* ---- start-up ---- */

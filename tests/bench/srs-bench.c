@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -253,15 +254,52 @@ conn_reply(struct lconn *c, enum proto proto, long *done, long *bad)
 	return 0;
 }
 
+/* server_cpu - CPU seconds used so far by pid and its children (postsrsd forks one per
+ * connection), from /proc: what a request costs, whatever else the machine runs */
+static double
+server_cpu(pid_t pid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	char path[300], buf[1024], *p;
+	unsigned long ut, st;
+	long ppid, self;
+	double sum = 0;
+	FILE *fp;
+
+	if (d == NULL || pid <= 0) {
+		if (d != NULL)
+			closedir(d);
+		return 0;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		p = fgets(buf, sizeof(buf), fp) != NULL ? strrchr(buf, ')') : NULL;
+		fclose(fp);
+		self = atol(e->d_name);
+		if (p == NULL || sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+		    &ppid, &ut, &st) != 3)
+			continue;
+		if (self == pid || ppid == pid)
+			sum += (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	}
+	closedir(d);
+	return sum;
+}
+
 /* load - requests per second over run_seconds at nconn connections; < 0 on failure */
 static double
-load(const struct target *t, int nconn, long *bad_out)
+load(const struct target *t, pid_t pid, int nconn, long *bad_out, double *cpu_us)
 {
 	struct lconn conns[MAXCONN];
 	struct epoll_event ev, evs[MAXCONN];
 	int ep = epoll_create1(0), i, n;
 	long done = 0, bad = 0, base = 0;
-	double start, t0 = 0, end, now;
+	double start, t0 = 0, end, now, cpu0 = 0;
 
 	make_requests(t->proto);
 	for (i = 0; i < nconn; i++) {
@@ -286,6 +324,7 @@ load(const struct target *t, int nconn, long *bad_out)
 		if (t0 == 0 && now >= start + 0.2) {	/* warm-up done */
 			t0 = now;
 			base = done;
+			cpu0 = server_cpu(pid);
 		}
 		n = epoll_wait(ep, evs, MAXCONN, 100);
 		for (i = 0; i < n; i++)
@@ -297,6 +336,7 @@ load(const struct target *t, int nconn, long *bad_out)
 			}
 	}
 out:
+	*cpu_us = done > base ? 1e6 * (server_cpu(pid) - cpu0) / (double)(done - base) : 0;
 	for (i = 0; i < nconn; i++)
 		close(conns[i].fd);
 	close(ep);
@@ -427,7 +467,7 @@ enum { S_FLOOR, S_OURS, S_POSTSRSD, NSERVERS };
 static const char *const server_names[NSERVERS] = { "floor", "srs-rewrite", "postsrsd" };
 
 static void
-print_table(double rps[NSERVERS][NLEVELS], long bad[NSERVERS])
+print_table(double rps[NSERVERS][NLEVELS], double cpu[NSERVERS][NLEVELS], long bad[NSERVERS])
 {
 	int l;
 	bool met = true;
@@ -445,6 +485,11 @@ print_table(double rps[NSERVERS][NLEVELS], long bad[NSERVERS])
 		printf("%-6d %12.0f %12.0f %12.0f %10.1f%% %13.2fx  %s\n", levels[l], f, o, p,
 		    f > 0 ? 100 * o / f : 0, p > 0 ? o / p : 0, good ? "goal met" : "GOAL MISSED");
 	}
+	printf("\nserver CPU per request (user + system, microseconds; median)\n");
+	printf("%-6s %12s %12s %12s\n", "conns", "floor", "srs-rewrite", "postsrsd");
+	for (l = 0; l < NLEVELS; l++)
+		printf("%-6d %12.1f %12.1f %12.1f\n", levels[l], cpu[S_FLOOR][l], cpu[S_OURS][l],
+		    cpu[S_POSTSRSD][l]);
 	printf("non-200 replies: srs-rewrite %ld, postsrsd %ld\n", bad[S_OURS], bad[S_POSTSRSD]);
 	printf("goal (>= 90%% of the floor everywhere, >= 1.5x postsrsd at 4 and 32): %s\n",
 	    met ? "met" : "MISSED");
@@ -464,7 +509,8 @@ bench_tcp(const char *ours, const char *postsrsd, int base)
 	const char *pss_argv[] = { postsrsd, "-s", secret, "-d", "fwd.example.com", "-f", fp,
 		"-r", rp, "-l", "127.0.0.1", "-u", "nobody", "-4", "-Xexample.com", NULL };
 	pid_t pids[NSERVERS];
-	double samples[NSERVERS][NLEVELS][MAXROUNDS], rps[NSERVERS][NLEVELS] = { { 0 } }, r;
+	double samples[NSERVERS][NLEVELS][MAXROUNDS], rps[NSERVERS][NLEVELS] = { { 0 } }, r, c;
+	double cpus[NSERVERS][NLEVELS][MAXROUNDS], cpu[NSERVERS][NLEVELS] = { { 0 } };
 	long bad[NSERVERS] = { 0 }, b;
 	int s, l, k, round, nsamp[NSERVERS][NLEVELS] = { { 0 } };
 
@@ -486,19 +532,24 @@ bench_tcp(const char *ours, const char *postsrsd, int base)
 				s = (k + round + l) % NSERVERS;	/* alternate the order */
 				if (pids[s] <= 0)
 					continue;
-				r = load(&t[s], levels[l], &b);
-				if (r > 0)
+				r = load(&t[s], pids[s], levels[l], &b, &c);
+				if (r > 0) {
+					cpus[s][l][nsamp[s][l]] = c;
 					samples[s][l][nsamp[s][l]++] = r;
+				}
 				bad[s] += b;
-				fprintf(stderr, "  round %d, %2d conns, %-11s %9.0f req/s\n", round + 1,
-				    levels[l], server_names[s], r);
+				fprintf(stderr, "  round %d, %2d conns, %-11s %9.0f req/s %6.1f us "
+				    "CPU/req\n", round + 1, levels[l], server_names[s], r, c);
 			}
 	for (s = 0; s < NSERVERS; s++)
 		stop(pids[s]);
 	for (s = 0; s < NSERVERS; s++)
 		for (l = 0; l < NLEVELS; l++)
+		for (l = 0; l < NLEVELS; l++) {
 			rps[s][l] = median(samples[s][l], nsamp[s][l]);
-	print_table(rps, bad);
+			cpu[s][l] = median(cpus[s][l], nsamp[s][l]);
+		}
+	print_table(rps, cpu, bad);
 }
 
 static void
@@ -519,11 +570,11 @@ bench_socketmap(const char *ours, const char *sock)
 		return;
 	}
 	printf("\nsocketmap over a unix socket (srs-rewrite serve alone, forward lookups)\n");
-	printf("%-6s %12s %10s\n", "conns", "srs-rewrite", "non-OK");
+	printf("%-6s %12s %10s %10s\n", "conns", "srs-rewrite", "non-OK", "us CPU/req");
 	for (l = 0; l < NLEVELS; l++) {
-		double r = load(&t, levels[l], &bad);
+		double c, r = load(&t, pid, levels[l], &bad, &c);
 
-		printf("%-6d %12.0f %10ld\n", levels[l], r, bad);
+		printf("%-6d %12.0f %10ld %10.1f\n", levels[l], r, bad, c);
 	}
 	stop(pid);
 }
