@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,11 +40,24 @@ struct serve_opts {
 	unsigned threads;
 };
 
+#define SERVE_SLOTS_MAX 64	/* worker threads, at most (mapserver caps them there) */
+
+/* A worker's key snapshot (see serve_batch_begin). */
+struct serve_slot {
+	struct keyring *kr;
+	unsigned gen;
+	time_t now;
+};
+
 struct serve {
 	struct conf *conf;
 	struct srs_params params;
 	bool use_syslog;
-	struct keyring_holder *keys;	/* the snapshot each batch of requests takes */
+	struct keyring_holder *keys;	/* the current snapshot */
+	atomic_uint gen;		/* bumped after each reload */
+	pthread_mutex_t slots_lock;	/* guards slots, nslots */
+	struct serve_slot *slots[SERVE_SLOTS_MAX];
+	unsigned nslots;
 	struct mapserver *ms;
 	struct keywatch *watch;
 	uid_t uid;
@@ -69,33 +84,50 @@ serve_fail(const struct serve *s, const char *fmt, ...)
 
 /* ---- the lookup: runs in the worker threads ---- */
 
-/* What the requests read in one go share: one key snapshot, one reading of the clock. */
-struct serve_batch {
-	struct keyring *kr;
-	time_t now;
-};
+/* Each worker keeps a reference to the snapshot it last took and takes the holder's
+ * again only when a reload has bumped the generation: no lock and no shared reference
+ * count on the path of every request. A batch shares that snapshot and one clock reading. */
+static _Thread_local struct serve_slot *serve_tl_slot;
 
-static _Thread_local struct serve_batch serve_tl_batch;
+static struct serve_slot *
+serve_slot_get(struct serve *s)
+{
+	struct serve_slot *sl = serve_tl_slot;
+
+	if (sl != NULL)
+		return sl;
+	sl = calloc(1, sizeof(*sl));
+	if (sl == NULL)
+		return NULL;
+	pthread_mutex_lock(&s->slots_lock);
+	if (s->nslots < SERVE_SLOTS_MAX) {
+		s->slots[s->nslots++] = sl;
+		serve_tl_slot = sl;
+	}
+	pthread_mutex_unlock(&s->slots_lock);
+	if (serve_tl_slot != sl) {
+		free(sl);
+		return NULL;
+	}
+	return sl;
+}
 
 static void *
 serve_batch_begin(void *ctx)
 {
 	struct serve *s = ctx;
-	struct serve_batch *b = &serve_tl_batch;
+	struct serve_slot *sl = serve_slot_get(s);
+	unsigned gen = atomic_load_explicit(&s->gen, memory_order_acquire);
 
-	b->kr = keyring_holder_get(s->keys);
-	b->now = clock_now();
-	return b;
-}
-
-static void
-serve_batch_end(void *ctx, void *batch)
-{
-	struct serve_batch *b = batch;
-
-	(void)ctx;
-	keyring_unref(b->kr);
-	b->kr = NULL;
+	if (sl == NULL)
+		return NULL;	/* the lookup answers TEMP */
+	if (sl->kr == NULL || sl->gen != gen) {
+		keyring_unref(sl->kr);
+		sl->kr = keyring_holder_get(s->keys);
+		sl->gen = gen;
+	}
+	sl->now = clock_now();
+	return sl;
 }
 
 static enum mapserver_status
@@ -135,7 +167,7 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
     size_t outsize)
 {
 	struct serve *s = ctx;
-	const struct serve_batch *b = batch;
+	const struct serve_slot *b = batch;
 	srs_fn fn = strcmp(map, "forward") == 0 ? srs_forward :
 	    strcmp(map, "reverse") == 0 ? srs_reverse : NULL;
 	struct addr in, res;
@@ -144,6 +176,10 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
 	if (fn == NULL) {
 		snprintf(out, outsize, "unknown map '%.64s': use forward or reverse", map);
 		return MAPSERVER_PERM;
+	}
+	if (b == NULL) {
+		snprintf(out, outsize, "out of memory");
+		return MAPSERVER_TEMP;
 	}
 	err = addr_parse(&in, key, strlen(key));
 	if (err != ADDR_OK) {
@@ -304,7 +340,6 @@ serve_server(struct serve *s, const struct serve_opts *o)
 	struct mapserver_config mc = {
 		.lookup = serve_lookup,
 		.batch_begin = serve_batch_begin,
-		.batch_end = serve_batch_end,
 		.ctx = s,
 		.threads = o->threads,
 		.max_connections = serve_fd_limit(o->max_conns != 0 ? o->max_conns :
@@ -407,6 +442,7 @@ serve_reload(struct serve *s, const char *trigger)
 		    why);
 		return;
 	}
+	atomic_fetch_add_explicit(&s->gen, 1, memory_order_release);
 	kr = keyring_holder_get(s->keys);
 	log_msg(LOG_INFO, "keys reloaded (%s): %d key(s)", trigger, keyring_count(kr));
 	keyring_unref(kr);
@@ -435,7 +471,14 @@ serve_loop(struct serve *s, const sigset_t *set)
 static void
 serve_cleanup(struct serve *s)
 {
+	unsigned i;
+
 	mapserver_free(s->ms);	/* stops the workers, removes a unix socket */
+	for (i = 0; i < s->nslots; i++) {
+		keyring_unref(s->slots[i]->kr);
+		free(s->slots[i]);
+	}
+	pthread_mutex_destroy(&s->slots_lock);
 	if (s->pid_written)
 		daemon_pidfile_remove(s->conf->pid_file);
 	if (s->watch != NULL)
@@ -485,6 +528,8 @@ srs_serve(const char *conf_path, int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.uid = (uid_t)-1;
 	s.gid = (gid_t)-1;
+	atomic_init(&s.gen, 0);
+	pthread_mutex_init(&s.slots_lock, NULL);
 	rc = serve_load(&s, conf_path);
 	if (rc == EXIT_SUCCESS)
 		rc = serve_server(&s, &o);
