@@ -690,7 +690,80 @@ test_reload(struct server *s)
 	send_ns(c->fd, req);
 	ok(read_ns(c, after, sizeof(after)) == 1 && strcmp(after, "PERM bad hash") == 0,
 	    "the old key is gone: %s", after);
+	/* No signal now: the server notices the directory (it looks once a second). */
+	write_keys(keydir, rows[0].secrets);
+	for (i = 0; i < 400; i++) {
+		send_ns(c->fd, "forward test@otherdomain.com");
+		if (read_ns(c, after, sizeof(after)) != 1 || strcmp(after, before) == 0)
+			break;
+		usleep(10000);
+	}
+	is_str(after, before, "key directory change: the first key is back without a signal");
 	close(c->fd);
+	free(c);
+}
+
+/* running - is pid alive? A zombie waiting for init to reap it is not. */
+static int
+running(pid_t pid)
+{
+	char path[64], line[256];
+	FILE *fp;
+	int alive = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, "State:", 6) == 0)
+			alive = strchr(line, 'Z') == NULL && strchr(line, 'X') == NULL;
+	fclose(fp);
+	return alive;
+}
+
+/* Background yes and UserID: the parent returns at once, the daemon runs as nobody,
+ * answers, and goes on SIGTERM */
+static void
+test_daemon(void)
+{
+	char conf[600], sock[600], pidfile[600], text[3000], cmd[2400], line[256];
+	struct client *c = malloc(sizeof(*c));
+	FILE *fp;
+	pid_t pid = 0;
+	long uid = -1;
+	int i;
+
+	snprintf(conf, sizeof(conf), "%s/daemon.conf", tmpdir);
+	snprintf(sock, sizeof(sock), "%s/daemon.sock", tmpdir);
+	snprintf(pidfile, sizeof(pidfile), "%s/daemon.pid", tmpdir);
+	snprintf(text, sizeof(text), "MapSocket unix:%s\nPidFile %s\nSyslog no\nLogLevel err\n"
+	    "Background yes\nUserID nobody\n%s", sock, pidfile, base_extra);
+	write_file(conf, text, 0644);
+	snprintf(cmd, sizeof(cmd), "BACKSTOP_NOW=1577836860 %s -c %s serve", prog, conf);
+	is_int(WEXITSTATUS(system(cmd)), 0, "Background: the starting process exits 0");
+	for (i = 0; i < 300 && pid <= 0; i++, usleep(10000))
+		if ((fp = fopen(pidfile, "r")) != NULL) {
+			if (fscanf(fp, "%d", &pid) != 1)
+				pid = 0;
+			fclose(fp);
+		}
+	ok(pid > 0, "Background: pid file written");
+	client_init(c, dial_unix(sock));
+	ok(c->fd >= 0 && one_request(c, &rows[0]), "the daemon answers");
+	close(c->fd);
+	/* answering means the workers run, and they start after the drop */
+	snprintf(cmd, sizeof(cmd), "/proc/%d/status", (int)pid);
+	for (fp = fopen(cmd, "r"); fp != NULL && fgets(line, sizeof(line), fp) != NULL;)
+		if (strncmp(line, "Uid:", 4) == 0)
+			uid = strtol(line + 4, NULL, 10);
+	if (fp != NULL)
+		fclose(fp);
+	ok(uid > 0, "UserID nobody: the daemon runs as uid %ld", uid);
+	if (pid > 0)
+		kill(pid, SIGTERM);
+	for (i = 0; i < 300 && pid > 0 && running(pid); i++)
+		usleep(10000);
+	ok(pid > 0 && !running(pid), "the daemon stops on SIGTERM");
 	free(c);
 }
 
@@ -718,6 +791,7 @@ test_server(void)
 	test_tcp_details();
 	test_ipv6();
 	test_reload(&s);
+	test_daemon();
 	is_int(server_stop(&s), 0, "SIGTERM: exit status 0");
 	ok(stat(s.sock, &st) != 0, "SIGTERM: unix socket removed");
 	ok(stat(s.pidfile, &st) != 0, "SIGTERM: pid file removed");
