@@ -45,7 +45,7 @@ struct bdb {
 	char sweep_key[REPLAY_ADDR_MAX + 1];
 	size_t sweep_klen;	/* 0: the next sweep starts at the beginning */
 	time_t last_checkpoint;
-	char errmsg[256];	/* the last message Berkeley DB gave */
+	char errmsg[512];	/* the messages Berkeley DB gave, joined by "; " */
 };
 
 typedef int (*bdb_fn)(struct bdb *b, void *arg);
@@ -60,7 +60,11 @@ bdb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 	if (b == NULL)
 		return;
 	pthread_mutex_lock(&b->mu);
-	snprintf(b->errmsg, sizeof(b->errmsg), "%s", msg);
+	if (b->errmsg[0] == '\0')
+		snprintf(b->errmsg, sizeof(b->errmsg), "%s", msg);
+	else if (strlen(b->errmsg) + 2 < sizeof(b->errmsg))
+		snprintf(b->errmsg + strlen(b->errmsg), sizeof(b->errmsg) - strlen(b->errmsg),
+		    "; %s", msg);
 	pthread_mutex_unlock(&b->mu);
 }
 
