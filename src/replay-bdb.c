@@ -120,6 +120,9 @@ bdb_handles_open(struct bdb *b)
 	DB *db = NULL;
 	int rc;
 
+	pthread_mutex_lock(&b->mu);
+	b->errmsg[0] = '\0';
+	pthread_mutex_unlock(&b->mu);
 	if ((rc = db_env_create(&env, 0)) != 0)
 		return rc;
 	env->app_private = b;
