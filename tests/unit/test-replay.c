@@ -255,6 +255,33 @@ test_expiry(void)
 	replay_close(r);
 }
 
+/* test_checkpoint - the log grows past one file; maintain's checkpoint lets the old go */
+static void
+test_checkpoint(void)
+{
+	struct replay *r = open_ok(mkstore("logs"), REPLAY_DUR_NONE);
+	struct replay_stats st = {0};
+	char key[64];
+	uint32_t c;
+	int i;
+
+	for (i = 0; i < 400000; i++) {
+		snprintf(key, sizeof(key), "prvs=0730%06x=user%d@example.com", i % 5000, i % 5000);
+		if (replay_record(r, key, T0, DAY0, &c) != REPLAY_OK)
+			bail_out("record");
+		if (i % 10000 == 9999 && (replay_stats(r, T0, 0, &st) != REPLAY_OK ||
+		    st.log_files >= 3))
+			break;
+	}
+	ok(st.log_files >= 3, "the log grew to %u files", st.log_files);
+	is_int(replay_maintain(r, T0), REPLAY_OK, "maintain");
+	is_int(replay_stats(r, T0, 0, &st), REPLAY_OK, "stats");
+	is_int(st.log_files, 1, "the checkpoint removed the logs it no longer needs");
+	is_int(replay_check(r, "prvs=0730000007=user7@example.com", &c), REPLAY_OK, "check");
+	ok(c >= 2, "the records are still there (%u)", c);
+	replay_close(r);
+}
+
 static int
 stop_at_three(const char *addr, const struct replay_entry *e, void *arg)
 {
@@ -437,6 +464,7 @@ main(void)
 	test_disabled();
 	test_expiry();
 	test_iterate_stop();
+	test_checkpoint();
 	test_unwritable();
 	test_version();
 	test_strerror();
