@@ -6,13 +6,14 @@
 # are pointed at it with top_builddir. Needs: top_builddir, top_srcdir (set by make).
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
-tests=${VALGRIND_TESTS:-"milter/run.sh unit/test-serve unit/srs-rewrite.sh"}
+tests=${VALGRIND_TESTS:-"milter/run.sh milter/hostile.sh unit/test-serve unit/srs-rewrite.sh unit/srs-hostile.sh"}
 out="$top_builddir/tests/valgrind"
 wrap="$out/wrap"
 logs="$out/logs"
 supp="$top_srcdir/tests/valgrind/backstop.supp"
 rm -rf "$wrap" "$logs"
 mkdir -p "$wrap/src" "$logs"
+ln -s "$top_builddir/tests" "$wrap/tests"	# the tests' own helper programs, unwrapped
 
 BACKSTOP_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 BACKSTOP_WRAPPER="$BACKSTOP_WRAPPER --show-leak-kinds=definite --track-fds=no --num-callers=30"

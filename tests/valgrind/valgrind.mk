@@ -1,6 +1,7 @@
 # make check-valgrind (included by tests/Makefile.am): the tests that start backstop's daemons,
 # with every backstop program under valgrind memcheck; any error or definite leak fails.
-VALGRIND_TESTS = milter/run.sh unit/test-serve unit/srs-rewrite.sh
+VALGRIND_TESTS = milter/run.sh milter/hostile.sh unit/test-serve unit/srs-rewrite.sh \
+	unit/srs-hostile.sh
 EXTRA_DIST += valgrind/valgrind.mk valgrind/check-valgrind.sh valgrind/backstop.supp
 
 .PHONY: check-valgrind
