@@ -209,7 +209,7 @@ int
 mapserver_socketmap_reply(enum mapserver_status st, const char *text, char *out,
     size_t outsize)
 {
-	const char *w = socketmap_word[st];
+	const char *w = socketmap_word[(unsigned)st <= MAPSERVER_TEMP ? st : MAPSERVER_TEMP];
 	size_t wlen = strlen(w), tlen = strlen(text), plen = wlen + 1 + tlen, o;
 
 	if (outsize < plen + 24)
@@ -233,6 +233,8 @@ mapserver_tcp_reply(enum mapserver_status st, const char *text, char *out, size_
 
 	if (outsize < 6)
 		return MAPSERVER_ESPACE;
+	if ((unsigned)st > MAPSERVER_TEMP)
+		st = MAPSERVER_TEMP;	/* a lookup's bad status is no reason to read past the table */
 	memcpy(out, tcp_code[st], 3);
 	out[3] = ' ';
 	if (st == MAPSERVER_FOUND) {
