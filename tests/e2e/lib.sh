@@ -26,13 +26,15 @@ PF_STARTED=0
 
 bs_log() { echo "# $*"; }
 
-# bs_free_port: print a TCP port on 127.0.0.1 that nobody listens on (and we did not hand out)
+# bs_free_port: print a TCP port that no socket uses (and we did not hand out yet), below
+# the kernel's ephemeral range so that no outgoing connection takes it meanwhile
 bs_free_port() {
-	local p
+	local p lo
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10240 + RANDOM % (lo - 10240)))
 		case " ${BS_PORTS:-} " in *" $p "*) continue ;; esac
-		if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+		if ! ss -Hant "sport = :$p" 2>/dev/null | grep -q .; then
 			BS_PORTS="${BS_PORTS:-} $p"
 			echo "$p"
 			return 0
@@ -202,8 +204,8 @@ pf_init() {
 	    "smtpd_error_sleep_time = 0" "smtpd_soft_error_limit = 100" \
 	    "smtpd_hard_error_limit = 100" "delay_warning_time = 0" || return 1
 	printf '%s\n' "alice@example.com alice" "bob@example.com bob" "dave@example.com dave" \
-	    "fwd@example.com fwd" > "$PF_DIR/vmailbox"
-	printf '%s\n' "postmaster@example.com alice@example.com" \
+	    "fwd@example.com fwd" "postmaster@example.com postmaster" > "$PF_DIR/vmailbox"
+	printf '%s\n' "postmaster postmaster@example.com" \
 	    "fwd@example.com fwd@example.com, carol@outside.example" \
 	    "away@example.com carol@outside.example" > "$PF_DIR/virtual"
 }
