@@ -140,7 +140,8 @@ alice_n=$(mbox_count alice)
 pf_send_ext '' "$valid_tag" --header "Subject: valid bounce"
 check "bounce to the signed address: accepted at RCPT and queued" 'queued'
 qid=$(queue_id)
-check "bounce: delivered to alice's mailbox" 'mbox_wait alice $((alice_n + 1))'
+check "bounce: delivered to alice's mailbox, once" \
+    'mbox_wait alice $((alice_n + 1)) && queue_wait_empty && [ "$(mbox_count alice)" -eq $((alice_n + 1)) ]'
 alice_n=$(mbox_count alice)
 check "bounce: untagged (Delivered-To alice), null Return-Path" \
     '[ "$(hdr alice Delivered-To)" = alice@example.com ] && [ "$(hdr alice Return-Path)" = "<>" ] && [ "$(hdr alice Subject)" = "valid bounce" ]'
@@ -282,6 +283,22 @@ pf_send_ext '' "$valid_tag" --header "Subject: valid bounce 2"
 check "bounce to the signed address still lands in alice's mailbox" \
     'queued && mbox_wait alice $((alice_n + 1)) && [ "$(hdr alice Delivered-To)" = alice@example.com ]'
 alice_n=$(mbox_count alice)
+
+## ---- daemons down: mail waits, nothing slips through ----
+
+kill "$BS_MILTER_PID"; wait "$BS_MILTER_PID" 2>/dev/null
+pf_send_ext '' "$forged"
+check "milter down: a bounce gets 4xx (milter_default_action = tempfail), nothing queued" \
+    'grep -q -E "^<\*\* +4[0-9][0-9] 4\." "$BS_W/last.smtp" && ! queued && queue_wait_empty'
+milter_start || bail "backstop-milter did not restart"
+kill "$BS_SRS_PID"; wait "$BS_SRS_PID" 2>/dev/null
+pf_send_ext bob@other.example alice@example.com
+check "SRS server down: mail gets 4xx at RCPT (recipient_canonical_maps lookup fails), nothing queued" \
+    'rcpt_refused "4[0-9][0-9] 4\." && ! queued && queue_wait_empty'
+srs_start || bail "srs-rewrite serve did not restart"
+pf_send_ext bob@other.example alice@example.com --header "Subject: after restarts"
+check "both back: mail flows again" \
+    'queued && mbox_wait alice $((alice_n + 1)) && [ "$(hdr alice Subject)" = "after restarts" ]'
 
 ## ---- the end ----
 
