@@ -579,6 +579,21 @@ bench_socketmap(const char *ours, const char *sock)
 	stop(pid);
 }
 
+/* print_load - the machine's load average: the numbers mean little on a busy machine */
+static void
+print_load(const char *when)
+{
+	char buf[128] = "?";
+	FILE *fp = fopen("/proc/loadavg", "r");
+
+	if (fp != NULL) {
+		if (fgets(buf, sizeof(buf), fp) == NULL)
+			snprintf(buf, sizeof(buf), "?\n");
+		fclose(fp);
+	}
+	printf("load average %s: %s", when, buf);
+}
+
 static int
 usage(void)
 {
@@ -618,8 +633,10 @@ main(int argc, char **argv)
 	setup(base + 2, sock);
 	if (access(postsrsd, X_OK) != 0)
 		printf("postsrsd not found at %s: comparing with the floor only\n", postsrsd);
+	print_load("before");
 	bench_tcp(ours, postsrsd, base);
 	bench_socketmap(ours, sock);
+	print_load("after");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	return system(cmd) == 0 ? 0 : 1;
 }
