@@ -1,7 +1,7 @@
 #!/bin/bash
 # rss.sh: the memory figures of backstop-milter under milter-load. Peak RSS (VmHWM) of a fresh
 # milter after 100 concurrent connections; then, on another fresh milter, RSS after 10^4
-# messages and after RSS_MESSAGES (default 10^6, or as many as fit in RSS_SECONDS).
+# messages, 10^5 and RSS_MESSAGES (default 10^6, or as many as fit in RSS_SECONDS in all).
 # Usage: rss.sh CONF (its Socket must be unix:); prints key=value lines. Called by run-all.sh.
 set -u
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -40,12 +40,19 @@ stop
 
 start
 echo "start_kb=$(kb VmRSS)"
-out=$("$load" -s "$sock" -C "$conf" -c 8 -n 10000 -m 50) || { echo "rss.sh: $out" >&2; exit 1; }
-first=$(field "$out" msgs)
-echo "msgs_a=$first rss_a_kb=$(kb VmRSS) anon_a_kb=$(kb RssAnon) hwm_a_kb=$(kb VmHWM)"
-out=$("$load" -s "$sock" -C "$conf" -c 8 -n $((msgs - first)) -d "$budget" -m 50) ||
-	{ echo "rss.sh: $out" >&2; exit 1; }
-more=$(field "$out" msgs)
-echo "msgs_b=$((first + more)) rss_b_kb=$(kb VmRSS) anon_b_kb=$(kb RssAnon)" \
-	"hwm_b_kb=$(kb VmHWM) rate_b=$(field "$out" rate) errors_b=$(field "$out" errors)"
+# Three checkpoints on one milter: 10^4, 10^5, then RSS_MESSAGES (or what fits the budget).
+t0=$(date +%s)
+sent=0
+for goal in 10000 100000 "$msgs"; do
+	[ "$goal" -gt "$sent" ] && [ "$goal" -le "$msgs" ] || continue
+	left=$((budget - ($(date +%s) - t0)))
+	[ "$left" -gt 1 ] || break
+	out=$("$load" -s "$sock" -C "$conf" -c 8 -n $((goal - sent)) -d "$left" -m 50 -r "$goal") ||
+		{ echo "rss.sh: $out" >&2; exit 1; }
+	sent=$((sent + $(field "$out" msgs)))
+	echo "msgs_$goal=$sent rss_${goal}_kb=$(kb VmRSS) anon_${goal}_kb=$(kb RssAnon)" \
+		"file_${goal}_kb=$(kb RssFile) shmem_${goal}_kb=$(kb RssShmem)" \
+		"rate_$goal=$(field "$out" rate) errors_$goal=$(field "$out" errors)"
+done
+echo "final_goal=$msgs"
 stop

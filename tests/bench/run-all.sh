@@ -188,25 +188,36 @@ run_rss() {
 }
 
 rss_table() {
-	local r a b ma mb
+	local r g f a b ma mb
 	r=$(tr '\n' ' ' < "$work/rss")
-	a=$(field "$r" rss_a_kb)
-	b=$(field "$r" rss_b_kb)
-	ma=$(field "$r" msgs_a)
-	mb=$(field "$r" msgs_b)
-	echo "| memory of backstop-milter | kB |"
-	echo "|---|---:|"
-	echo "| RSS at start | $(field "$r" start_kb) |"
-	echo "| peak RSS (VmHWM) with 100 concurrent connections | $(field "$r" peak100_kb) |"
-	echo "| RSS after $ma messages (8 connections) | $a |"
-	echo "| RSS after $mb messages | $b |"
-	echo "| anonymous RSS after $ma / $mb messages | $(field "$r" anon_a_kb) / $(field "$r" anon_b_kb) |"
+	f=$(field "$r" final_goal)
+	echo "| memory of backstop-milter (kB) | RSS | anonymous | file | shared (replay store regions) |"
+	echo "|---|---:|---:|---:|---:|"
+	echo "| at start | $(field "$r" start_kb) | | | |"
+	echo "| peak (VmHWM) with 100 concurrent connections | $(field "$r" peak100_kb) | | | |"
+	for g in $(printf '%s\n' 10000 100000 "$f" | awk '!seen[$0]++'); do
+		[ -n "$(field "$r" "msgs_$g")" ] || continue
+		echo "| after $(field "$r" "msgs_$g") messages | $(field "$r" "rss_${g}_kb") |" \
+			"$(field "$r" "anon_${g}_kb") | $(field "$r" "file_${g}_kb") |" \
+			"$(field "$r" "shmem_${g}_kb") |"
+	done
+	a=$(field "$r" rss_10000_kb)
+	b=$(field "$r" "rss_${f}_kb")
+	ma=$(field "$r" msgs_10000)
+	mb=$(field "$r" "msgs_$f")
+	if [ -z "$b" ]; then
+		g=$(grep -o 'msgs_[0-9]*' "$work/rss" | tail -1)
+		b=$(field "$r" "rss_${g#msgs_}_kb")
+		mb=$(field "$r" "$g")
+	fi
 	echo
 	echo "RSS growth from $ma to $mb messages: $(awk -v a="$a" -v b="$b" \
 		'BEGIN { if (a > 0) printf "%+.2f%%", (b - a) * 100 / a; else print "-" }')" \
 		"$([ "${mb:-0}" -lt "$RSS_MESSAGES" ] 2>/dev/null &&
 		echo "(only $mb of $RSS_MESSAGES messages fit in ${RSS_SECONDS} s)")" \
-		"at $(field "$r" rate_b) msg/s; errors: $(field "$r" errors_b)."
+		"(anonymous memory: $(field "$r" anon_10000_kb) to $(field "$r" "anon_${f}_kb") kB);" \
+		"8 connections of 50 messages each, at $(field "$r" "rate_$f") msg/s;" \
+		"errors: $(field "$r" "errors_$f")."
 }
 
 # run_e2e: Postfix end to end with the e2e harness's private Postfix, if it is there
