@@ -13,7 +13,7 @@
 # Variables set by bs_init: BS_W (the work dir), BS_BIN (built programs), BS_SRC (source
 # tree), BS_CONTRIB, PF_DIR (Postfix config dir), PF_PORT (inbound smtpd), PF_SUBMIT (the
 # ORIGINATING submission smtpd), PF_REENTRY (the SRS re-entry smtpd), SINK_PORT, MILTER_PORT,
-# SRS_PORT, BS_CONF (backstop.conf), BS_EXT_IP (the address "outside" clients connect from).
+# SRS_SOCK (srs-rewrite serve's socketmap), BS_CONF (backstop.conf), BS_EXT_IP (the address "outside" clients connect from).
 
 : "${top_builddir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -57,7 +57,8 @@ bs_init() {
 	PF_REENTRY=$(bs_free_port)
 	SINK_PORT=$(bs_free_port)
 	MILTER_PORT=$(bs_free_port)
-	SRS_PORT=$(bs_free_port)
+	SRS_SOCK="$BS_W/spool/backstop/srs.sock"	# backstop_srs_socket = unix:backstop/srs.sock
+	mkdir -p "$BS_W/spool/backstop"
 	export MAIL_CONFIG="$PF_DIR"
 }
 
@@ -66,7 +67,7 @@ bs_write_conf() {
 	{
 		cat <<CONF
 Socket inet:$MILTER_PORT@127.0.0.1
-MapSocket inet:127.0.0.1:$SRS_PORT
+MapSocket unix:$BS_W/spool/backstop/srs.sock
 KeyDirectory $BS_W/keys
 ReplayDatabase $BS_W/replay
 Domains example.com, .example.com
@@ -138,10 +139,12 @@ milter_start() {
 
 # srs_start: "srs-rewrite serve" in the foreground, its log in BS_W/srs.log
 srs_start() {
+	rm -f "$SRS_SOCK"
 	"$BS_BIN/srs-rewrite" -c "$BS_CONF" serve -f 2>> "$BS_W/srs.log" &
 	BS_PIDS+=($!)
 	BS_SRS_PID=$!
-	bs_wait_port "$SRS_PORT"
+	bs_poll '[ -S "$SRS_SOCK" ]'
+
 }
 
 # pf_conf "name = value"...: set main.cf parameters
@@ -152,14 +155,14 @@ pf_get() { postconf -c "$PF_DIR" -h "$1"; }
 
 # pf_apply_main SNIPPET: set every "name = value" line of a contrib main.cf snippet; the
 # tables it names in /etc/postfix/ are read from the contrib directory itself, and its
-# backstop_* socket parameters point at our daemons' ports
+# backstop_milter and backstop_srs_reentry point at our ports (backstop_srs_socket, relative
+# to queue_directory, is used as it stands)
 pf_apply_main() {
 	local line
 	while IFS= read -r line; do
 		line=${line//\/etc\/postfix\//$BS_CONTRIB\/postfix\/}
 		case "$line" in
 		"backstop_milter "*) line="backstop_milter = inet:127.0.0.1:$MILTER_PORT" ;;
-		"backstop_srs_socket "*) line="backstop_srs_socket = inet:127.0.0.1:$SRS_PORT" ;;
 		"backstop_srs_reentry "*) line="backstop_srs_reentry = [127.0.0.1]:$PF_REENTRY" ;;
 		esac
 		case "$line" in
