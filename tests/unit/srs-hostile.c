@@ -304,9 +304,14 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	res = good_round(fwd, sizeof(fwd), why, sizeof(why));
 	ok(res, "%s: well-formed round before: %s", argv[1], res ? fwd : why);
-	if (pthread_create(&h, NULL, hostile_thread, &bad) != 0 ||
-	    pthread_create(&g, NULL, good_thread, &good) != 0)
+	if (pthread_create(&h, NULL, hostile_thread, &bad) != 0) {
 		bail_out("pthread_create");
+		return 1;
+	}
+	if (pthread_create(&g, NULL, good_thread, &good) != 0) {
+		bail_out("pthread_create");
+		return 1;
+	}
 	pthread_join(h, NULL);
 	pthread_join(g, NULL);
 	ok(bad.opened == HOSTILE_CONNS, "%s: %d hostile connections accepted, %d refused",
