@@ -93,26 +93,40 @@ run_others() {
 	done
 }
 
-# milter_round NAME SOCK CONNS: one milter-load run, its line appended to res.NAME.CONNS
+# cpu_ticks PID: user + system CPU of a process so far, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# milter_round NAME PID CONNS: one milter-load run against NAME (process PID), its line
+# with the milter's CPU time in microseconds appended to res.NAME.CONNS
 milter_round() {
-	local out
-	out=$("$bench/milter-load" -s "$work/$2.sock" -C "$work/backstop.conf" -c "$3" \
+	local out c0 c1
+	c0=$(cpu_ticks "$2")
+	out=$("$bench/milter-load" -s "$work/$1.sock" -C "$work/backstop.conf" -c "$3" \
 		-d "$secs" -m 10 -r "$RANDOM") || say "milter-load against $1 at $3: errors: $out"
-	echo "$out" >> "$work/res.$1.$3"
+	c1=$(cpu_ticks "$2")
+	echo "$out cpu_us=$(((c1 - c0) * 1000000 / $(getconf CLK_TCK)))" >> "$work/res.$1.$3"
+}
+
+# cpu_per_msg NAME CONNS: the milter's CPU microseconds per message over all rounds
+cpu_per_msg() {
+	while read -r l; do echo "$(field "$l" cpu_us) $(field "$l" msgs)"; done \
+		< "$work/res.$1.$2" | awk '{ c += $1; m += $2 } END { printf "%.0f", m ? c / m : 0 }'
 }
 
 run_milters() {
-	local c r
+	local c r pb pn
 	write_conf backstop
 	start_backstop backstop
+	pb=${pids[-1]}
 	start_null null
+	pn=${pids[-1]}
 	for c in $levels; do
 		say "milters at $c connection(s): $rounds rounds of ${secs}s each, alternating"
 		for r in $(seq "$rounds"); do
 			if [ $((r % 2)) -eq 1 ]; then
-				milter_round null null "$c"; milter_round backstop backstop "$c"
+				milter_round null "$pn" "$c"; milter_round backstop "$pb" "$c"
 			else
-				milter_round backstop backstop "$c"; milter_round null null "$c"
+				milter_round backstop "$pb" "$c"; milter_round null "$pn" "$c"
 			fi
 		done
 	done
@@ -123,17 +137,18 @@ med() { while read -r l; do field "$l" "$3"; done < "$work/res.$1.$2" | median; 
 
 milter_table() {
 	local c n b
-	echo "| connections | null msg/s | backstop msg/s | ratio | RCPT p50/p99 us null | RCPT p50/p99 us backstop | EOM p50/p99 us null | EOM p50/p99 us backstop |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| connections | null msg/s | backstop msg/s | ratio | RCPT p50/p99 us null | RCPT p50/p99 us backstop | EOM p50/p99 us null | EOM p50/p99 us backstop | milter CPU us/msg null | backstop |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for c in $levels; do
 		n=$(med null "$c" rate)
 		b=$(med backstop "$c" rate)
-		printf '| %s | %s | %s | %sx | %s/%s | %s/%s | %s/%s | %s/%s |\n' "$c" "$n" "$b" \
+		printf '| %s | %s | %s | %sx | %s/%s | %s/%s | %s/%s | %s/%s | %s | %s |\n' "$c" "$n" "$b" \
 			"$(awk -v a="$b" -v b="$n" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
 			"$(med null "$c" rcpt_p50_us)" "$(med null "$c" rcpt_p99_us)" \
 			"$(med backstop "$c" rcpt_p50_us)" "$(med backstop "$c" rcpt_p99_us)" \
 			"$(med null "$c" eom_p50_us)" "$(med null "$c" eom_p99_us)" \
-			"$(med backstop "$c" eom_p50_us)" "$(med backstop "$c" eom_p99_us)"
+			"$(med backstop "$c" eom_p50_us)" "$(med backstop "$c" eom_p99_us)" \
+			"$(cpu_per_msg null "$c")" "$(cpu_per_msg backstop "$c")"
 	done
 }
 
