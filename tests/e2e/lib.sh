@@ -312,8 +312,12 @@ bs_poll() {
 pf_send() {
 	local port=$1 from=${2:-<>} to=$3
 	shift 3
+	if [ -z "$to" ]; then	# swaks would ask for one
+		echo "=== pf_send: no recipient given" > "$BS_W/last.smtp"
+		return 2
+	fi
 	swaks --server 127.0.0.1 --port "$port" --from "$from" --to "$to" --helo client.test \
-	    --timeout 20 "$@" > "$BS_W/last.smtp" 2>&1
+	    --timeout 20 "$@" > "$BS_W/last.smtp" 2>&1 < /dev/null
 }
 
 # pf_send_ext FROM TO [OPTIONS...]: as an outside client (BS_EXT_IP) to the inbound smtpd

@@ -11,7 +11,7 @@ for t in postfix postconf smtp-sink swaks ss script; do
 done
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 export BACKSTOP_NOW=1764183600
-export BS_TIMEOUT=15
+export BS_TIMEOUT=10
 bs_init "$(mktemp -d /tmp/backstop-e2e.XXXXXX)"
 n=0
 failed=0
@@ -36,10 +36,17 @@ check() {
 	else
 		not_ok "$1"
 		echo "#   failed: $2"
+		bs_alive || bail "a daemon died: $(bs_alive 2>&1)"
 		sed -n '/^ -> RCPT/,$p' "$BS_W/last.smtp" | head -6 | sed 's/^/#   smtp: /'
 	fi
 }
 bail() { echo "Bail out! $*"; failed=1; exit 1; }
+# bs_alive: the milter, the SRS server and Postfix's master still run (else say which died)
+bs_alive() {
+	kill -0 "$BS_MILTER_PID" 2>/dev/null || { echo "backstop-milter died" >&2; return 1; }
+	kill -0 "$BS_SRS_PID" 2>/dev/null || { echo "srs-rewrite serve died" >&2; return 1; }
+	postfix -c "$PF_DIR" status > /dev/null 2>&1 || { echo "Postfix died" >&2; return 1; }
+}
 
 # bs_dump: the logs, for a failed run
 bs_dump() {
