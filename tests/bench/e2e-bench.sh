@@ -1,10 +1,11 @@
 #!/bin/bash
 # e2e-bench.sh: Postfix end to end. smtp-source into the private Postfix of the e2e harness
-# (tests/e2e/lib.sh) without milters, with backstop-milter on a unix socket, and with it on a
-# loopback TCP socket, alternating in the same run. Deliveries are discarded so that intake
+# (tests/e2e/lib.sh) without milters, with the null milter (the floor of any libmilter
+# filter), with backstop-milter on a unix socket, and with it on a loopback TCP socket,
+# alternating in the same run. Deliveries are discarded so that intake
 # (smtpd, milter, cleanup) is what is timed. Two kinds of traffic: outbound mail (signed)
 # and bounces to a valid tag (checked, counted, stripped). Prints key=value lines for
-# run-all.sh. Needs root and Postfix. E2E_NULL=yes puts the null milter in backstop's place.
+# run-all.sh. Needs root and Postfix.
 set -u
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -12,7 +13,7 @@ export BACKSTOP_NOW=${BACKSTOP_NOW:-1764183600}
 rounds=${E2E_ROUNDS:-3}
 msgs=${E2E_MESSAGES:-1000}
 inet_msgs=${E2E_INET_MESSAGES:-300}
-sessions=${E2E_SESSIONS:-8}
+sessions=${E2E_SESSIONS:-32}
 . "$top_srcdir/tests/e2e/lib.sh"
 bs_init "$(mktemp -d /tmp/backstop-e2e-bench.XXXXXX)"
 trap 'bs_cleanup > /dev/null' EXIT
@@ -44,14 +45,9 @@ LogLevel info
 CONF
 }
 
-# start_milter CONF SOCKET: backstop-milter (or the null milter) writable by smtpd's user
+# start_milter CONF SOCKET N: backstop-milter, writable by smtpd's user; N-th one started
 start_milter() {
-	if [ -n "${E2E_NULL:-}" ]; then
-		(umask 0; exec "$top_builddir/tests/bench/null-milter" -s "$2") &
-		BS_PIDS+=($!)
-		sleep 0.5
-		return 0
-	fi
+	touch "$BS_W/milter.log"
 	(umask 0; exec "$BS_BIN/backstop-milter" -f -c "$1" 2>> "$BS_W/milter.log") &
 	BS_PIDS+=($!)
 	bs_poll "[ \$(grep -c ' starting on ' '$BS_W/milter.log') -ge $3 ]"
@@ -61,8 +57,13 @@ write_conf "$BS_CONF" "unix:$BS_W/run/milter.sock" "$BS_W/replay"
 write_conf "$BS_W/inet.conf" "inet:$MILTER_PORT@127.0.0.1" "$BS_W/replay-inet"
 bs_keys_init || die "backstop-keys init: $(cat "$BS_W/keys-init.out")"
 start_milter "$BS_CONF" "unix:$BS_W/run/milter.sock" 1 || die "backstop-milter did not start"
+pid_unix=${BS_PIDS[-1]}
 start_milter "$BS_W/inet.conf" "inet:$MILTER_PORT@127.0.0.1" 2 ||
 	die "backstop-milter (inet) did not start"
+(umask 0; exec "$top_builddir/tests/bench/null-milter" -s "unix:$BS_W/run/null.sock") &
+BS_PIDS+=($!)
+pid_null=$!
+bs_poll "[ -S '$BS_W/run/null.sock' ]" || die "null-milter did not start"
 pf_init || die "Postfix configuration failed"
 pf_conf "default_transport = discard" "relay_transport = discard" \
     "virtual_transport = discard" \
@@ -72,12 +73,16 @@ pf_conf "default_transport = discard" "relay_transport = discard" \
 pf_start || die "Postfix did not start: $(cat "$BS_W/postfix.out" 2>/dev/null)"
 tag=$(bs_sign alice@example.com) || die "backstop-keys sign failed"
 
+# cpu_ticks PID: user + system CPU of a process so far, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 # setup MODE KIND: smtpd_milters for the mode, and whether smtpd says ORIGINATING (outbound)
 setup() {
 	local daemon='$myhostname' milters=
 	[ "$2" = outbound ] && daemon=ORIGINATING
 	case $1 in
 	unix) milters="unix:$BS_W/run/milter.sock" ;;
+	null) milters="unix:$BS_W/run/null.sock" ;;
 	inet) milters="inet:127.0.0.1:$MILTER_PORT" ;;
 	esac
 	pf_conf "smtpd_milters = $milters" "milter_macro_daemon_name = $daemon" && pf_reload
@@ -97,22 +102,30 @@ source_run() {
 
 for kind in outbound bounce; do
 	for r in $(seq "$rounds"); do
-		order="none unix inet"
-		[ $((r % 2)) -eq 0 ] && order="inet unix none"
+		order="none null unix inet"
+		[ $((r % 2)) -eq 0 ] && order="inet unix null none"
 		for m in $order; do
 			n=$msgs
 			[ "$m" = inet ] && n=$inet_msgs
 			setup "$m" "$kind" || die "postfix reload failed"
+			pid=$pid_unix
+			[ "$m" = null ] && pid=$pid_null
+			c0=$(cpu_ticks "$pid")
 			rate=$(source_run "$kind" "$n") || die "smtp-source failed ($kind, milter $m)"
 			echo "$rate" >> "$BS_W/rate.$kind.$m"
+			echo "$(($(cpu_ticks "$pid") - c0)) $n" >> "$BS_W/cpu.$kind.$m"
 		done
 	done
 done
 queue_wait_empty || echo "e2e-bench: the queue did not drain" >&2
 for kind in outbound bounce; do
-	for m in none unix inet; do
+	for m in none null unix inet; do
 		echo "${kind}_${m}_rate=$(median < "$BS_W/rate.$kind.$m")" \
 		    "${kind}_${m}_runs=$(paste -sd/ "$BS_W/rate.$kind.$m")"
+	done
+	for m in null unix; do
+		echo "${kind}_${m}_cpu_us=$(awk -v hz="$(getconf CLK_TCK)" '{ t += $1; n += $2 }
+		    END { printf "%.0f", n ? t * 1e6 / hz / n : 0 }' "$BS_W/cpu.$kind.$m")"
 	done
 done
 echo "signed=$(grep -c "signed as <prvs=" "$BS_W/milter.log")" \

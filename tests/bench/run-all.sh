@@ -261,14 +261,17 @@ e2e_table() {
 		echo "(Postfix end to end failed:"; sed 's/^/    /' "$work/e2e.err" | tail -5; echo ")"
 	fi
 	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }'; }
-	echo "| traffic (smtp-source) | no milter msg/s | backstop, unix socket | ratio | backstop, TCP loopback | ratio |"
-	echo "|---|---:|---:|---:|---:|---:|"
+	echo "| traffic (smtp-source, $(field "$r" sessions) sessions) | no milter msg/s | null milter | ratio | backstop, unix socket | ratio | backstop, TCP loopback | ratio | milter CPU us/msg null | backstop |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for k in outbound bounce; do
-		printf '| %s | %s | %s | %s | %s | %s |\n' "$k" "$(field "$r" ${k}_none_rate)" \
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$k" \
+			"$(field "$r" ${k}_none_rate)" "$(field "$r" ${k}_null_rate)" \
+			"$(ratio "$(field "$r" ${k}_null_rate)" "$(field "$r" ${k}_none_rate)")" \
 			"$(field "$r" ${k}_unix_rate)" \
 			"$(ratio "$(field "$r" ${k}_unix_rate)" "$(field "$r" ${k}_none_rate)")" \
 			"$(field "$r" ${k}_inet_rate)" \
-			"$(ratio "$(field "$r" ${k}_inet_rate)" "$(field "$r" ${k}_none_rate)")"
+			"$(ratio "$(field "$r" ${k}_inet_rate)" "$(field "$r" ${k}_none_rate)")" \
+			"$(field "$r" ${k}_null_cpu_us)" "$(field "$r" ${k}_unix_cpu_us)"
 	done
 	echo
 	echo "Median of $(field "$r" rounds) alternating rounds; each run: smtp-source -s" \
@@ -277,9 +280,10 @@ e2e_table() {
 		"(deliveries discarded, so intake is timed). Outbound: alice@example.com from an" \
 		"ORIGINATING smtpd, signed; bounce: <> to a valid tag, checked, counted and stripped." \
 		"Milter work seen: $(field "$r" signed) signed, $(field "$r" stripped) stripped." \
-		"Runs (none; unix; TCP): outbound $(field "$r" outbound_none_runs);" \
-		"$(field "$r" outbound_unix_runs); $(field "$r" outbound_inet_runs), bounce" \
-		"$(field "$r" bounce_none_runs); $(field "$r" bounce_unix_runs);" \
+		"Runs (none; null; unix; TCP): outbound $(field "$r" outbound_none_runs);" \
+		"$(field "$r" outbound_null_runs); $(field "$r" outbound_unix_runs);" \
+		"$(field "$r" outbound_inet_runs), bounce $(field "$r" bounce_none_runs);" \
+		"$(field "$r" bounce_null_runs); $(field "$r" bounce_unix_runs);" \
 		"$(field "$r" bounce_inet_runs)."
 }
 
