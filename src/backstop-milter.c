@@ -224,8 +224,10 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	m->active = true;
 	m->outbound = policy_outbound(cf, c->family, c->have_ip ? c->ip : NULL,
 	    smfi_getsymval(ctx, macro_auth), smfi_getsymval(ctx, macro_daemon));
-	m->sender_ok = argv[0] != NULL &&
-	    addr_parse(&m->sender, argv[0], strlen(argv[0])) == ADDR_OK;
+	/* Postfix hands sendmail(1)'s null sender to non_smtpd_milters as "", not "<>" */
+	m->sender_ok = argv[0] != NULL && (argv[0][0] == '\0' ?
+	    addr_parse(&m->sender, "<>", 2) : addr_parse(&m->sender, argv[0], strlen(argv[0]))) ==
+	    ADDR_OK;
 	m->bounce = m->sender_ok && policy_bounce(cf, &m->sender);
 	if (!m->sender_ok)
 		log_msg(LOG_INFO, "%s: sender %s does not parse: not signed, not a bounce",
@@ -664,9 +666,14 @@ listen_socket(const struct conf *cf, bool have_user, uid_t uid, gid_t gid)
 		path = cf->socket + 5;
 	else if (strncmp(cf->socket, "local:", 6) == 0)
 		path = cf->socket + 6;
-	if (path != NULL && have_user && chown(path, uid, gid) != 0) {
-		log_msg(LOG_ERR, "cannot give %s to UserID %s: %s", path, cf->user_id,
-		    strerror(errno));
+	if (path == NULL)
+		return 0;
+	/* The MTA connects as its own user. With UserID the socket is that group's (make the
+	 * MTA's user a member: usermod -aG backstop postfix); without, it is open to every local
+	 * user, as the default inet socket on loopback is. */
+	if ((have_user && chown(path, uid, gid) != 0) ||
+	    chmod(path, have_user ? 0660 : 0666) != 0) {
+		log_msg(LOG_ERR, "cannot set the owner or mode of %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;

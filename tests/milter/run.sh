@@ -108,6 +108,8 @@ check "internal client's sender signed" 'logged enforce "QOUT1: from=<alice@exam
 check "exempt sender not signed" 'logged enforce "QOUT2: from=<noreply@example.com> not signed: exempt sender"'
 check "exempt recipient leaves it unsigned" 'logged enforce "QOUT3: from=<alice@example.com> not signed: exempt recipient"'
 check "outbound null sender not rejected nor signed" '! logged enforce "QOUT4: .*action=reject"'
+check "an empty sender is the null sender, not a parse error" '! logged enforce "QOUT6: sender"'
+check "the unix socket is open to the MTA's user (0666 without UserID)" '[ "$(stat -c %a "$work/enforce.sock")" = 666 ]'
 check "authenticated sender signed" 'logged enforce "QOUT5: from=<bob@example.com> signed as <prvs="'
 count=$("$bin/backstop-replay" -c "$work/enforce.conf" show "$replaytag" 2>&1)
 check "replay store counted 3 bounces to the tag" '[[ "$count" =~ (count|bounces)[:=\ ]+3 ]]'
