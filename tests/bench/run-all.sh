@@ -319,7 +319,8 @@ report() {
 		echo '```'
 	done
 	echo
-	echo "Total bench time: $(($(date +%s) - t_start)) s."
+	echo "Total bench time: $(($(date +%s) - t_start)) s; load average at the end:" \
+		"$(cut -d' ' -f1-3 /proc/loadavg)."
 }
 
 [ -x "$bench/milter-load" ] && [ -x "$bench/null-milter" ] && [ -x "$bench/micro" ] ||
