@@ -70,7 +70,7 @@ is_int(long long got, long long want, const char *fmt, ...)
 	return cond;
 }
 
-static inline void
+static inline void __attribute__((noreturn))
 bail_out(const char *why)
 {
 	printf("Bail out! %s\n", why);
