@@ -33,8 +33,8 @@ static const int levels[] = { 1, 4, 32 };
 #define NLEVELS (int)(sizeof(levels) / sizeof(levels[0]))
 
 static const char *serve_threads = "0";	/* srs-rewrite serve --threads; 0: per CPU */
-static double run_seconds = 0.8;
-static int rounds = 5;
+static double run_seconds = 0.6;
+static int rounds = 7;
 static char tmpdir[] = "/tmp/srs-bench.XXXXXX";
 
 static double
