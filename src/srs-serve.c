@@ -26,6 +26,7 @@
 #include "log.h"
 #include "mapserver.h"
 #include "policy.h"
+#include "prvs.h"
 #include "srs-serve.h"
 #include "srs.h"
 
@@ -136,7 +137,10 @@ serve_status(int err)
 	switch (srs_err_class(err)) {
 	case SRS_CLASS_OK: return MAPSERVER_FOUND;
 	case SRS_CLASS_NOTFOUND: return MAPSERVER_NOTFOUND;
-	case SRS_CLASS_PERM: return MAPSERVER_PERM;
+	/* An address that does not verify is not an error of the table: Postfix takes a PERM
+	 * answer for a broken map, defers every message to that address (451 4.3.5) and mails
+	 * the postmaster. NOTFOUND (with the reason) lets its own recipient check refuse it. */
+	case SRS_CLASS_PERM: return MAPSERVER_NOTFOUND;
 	case SRS_CLASS_TEMP: return MAPSERVER_TEMP;
 	}
 	return MAPSERVER_TEMP;
@@ -162,19 +166,39 @@ serve_format(const struct addr *a, char *out, size_t outsize)
 	return MAPSERVER_FOUND;
 }
 
+/* serve_prvs - the "prvs" map: the untagged address when the tag's MAC verifies with a key
+ * we hold (valid or expired), so Postfix's recipient check lets exactly those through and
+ * the milter then judges expiry and replays; NOTFOUND for forged, unknown-key, malformed. */
+static enum mapserver_status
+serve_prvs(const struct serve *s, const struct serve_slot *b, const struct addr *in,
+    char *out, size_t outsize)
+{
+	struct addr plain;
+	enum prvs_verdict v = prvs_verify(b->kr, in, b->now, s->conf->tag_validity, &plain);
+
+	if (v == PRVS_EXPIRED && prvs_strip(in, &plain) != 0)
+		v = PRVS_MALFORMED;
+	if (v != PRVS_VALID && v != PRVS_EXPIRED) {
+		snprintf(out, outsize, "%s", prvs_verdict_name(v));
+		return MAPSERVER_NOTFOUND;
+	}
+	return serve_format(&plain, out, outsize);
+}
+
 static enum mapserver_status
 serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out,
     size_t outsize)
 {
 	struct serve *s = ctx;
 	const struct serve_slot *b = batch;
+	bool prvs = strcmp(map, "prvs") == 0;
 	srs_fn fn = strcmp(map, "forward") == 0 ? srs_forward :
 	    strcmp(map, "reverse") == 0 ? srs_reverse : NULL;
 	struct addr in, res;
 	int err;
 
-	if (fn == NULL) {
-		snprintf(out, outsize, "unknown map '%.64s': use forward or reverse", map);
+	if (fn == NULL && !prvs) {
+		snprintf(out, outsize, "unknown map '%.64s': use forward, reverse or prvs", map);
 		return MAPSERVER_PERM;
 	}
 	if (b == NULL) {
@@ -186,6 +210,8 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
 		snprintf(out, outsize, "not an address: %s", addr_strerror(err));
 		return MAPSERVER_NOTFOUND;
 	}
+	if (prvs)
+		return serve_prvs(s, b, &in, out, outsize);
 	err = fn(&s->params, b->kr, b->now, &in, &res);
 	if (err != SRS_OK) {
 		snprintf(out, outsize, "%s", srs_strerror(err));
