@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libmilter/mfapi.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
@@ -782,6 +783,11 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+#ifdef M_ARENA_MAX
+	/* libmilter runs a thread per connection; glibc's default of 8 malloc arenas per core
+	 * lets the heap creep for ever under that churn (tests/bench, BENCHMARKS.md). */
+	mallopt(M_ARENA_MAX, 2);
+#endif
 	if (sodium_init() < 0) {
 		fprintf(stderr, "backstop-milter: libsodium failed to initialise\n");
 		return 1;
