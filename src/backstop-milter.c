@@ -785,7 +785,7 @@ main(int argc, char **argv)
 	}
 #ifdef M_ARENA_MAX
 	/* libmilter runs a thread per connection; glibc's default of 8 malloc arenas per core
-	 * lets the heap creep for ever under that churn (tests/bench, BENCHMARKS.md). */
+	 * lets the heap creep under that churn (BENCHMARKS.md, "Memory"). */
 	mallopt(M_ARENA_MAX, 2);
 #endif
 	if (sodium_init() < 0) {
