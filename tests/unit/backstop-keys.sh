@@ -14,48 +14,8 @@ umask 022
 NOW=1764201600	# 2025-11-27 00:00:00 UTC
 DAY=86400
 
-n=0
-failed=0
-
-pass() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-fail() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-# is GOT WANT NAME
-is() {
-	if [ "$1" = "$2" ]; then
-		pass "$3"
-	else
-		fail "$3"
-		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
-	fi
-}
-
-# contains FILE TEXT NAME
-contains() {
-	if grep -F -q -- "$2" "$1"; then
-		pass "$3"
-	else
-		fail "$3"
-		printf '#   %s does not contain: %s\n' "$1" "$2"
-		sed 's/^/#   | /' "$1"
-	fi
-}
-
-# run ARG... : the program at BACKSTOP_NOW=$now; sets rc, out (text) and err (file)
 now=$NOW
-run() {
-	BACKSTOP_NOW=$now "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	out=$(cat "$tmp/out")
-}
+. "$top_srcdir/tests/unit/tap.sh"
 
 # mkconf NAME KEYDIR [VALIDITY]: a configuration file $tmp/NAME.conf
 mkconf() {
@@ -378,5 +338,4 @@ while IFS='	' read -r keys vnow validity input verdict original; do
 done <"$vectors/prvs-verify.tsv"
 is "$bad" 0 "every row of prvs-verify.tsv through backstop-keys verify ($rows rows)"
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_done

@@ -14,48 +14,8 @@ DAY=86400
 KEY_A=WYjBg2FtRPw/SeIn1OFTe2oVutXu8sf3tHtthqLDLM0=	# 5988c183...
 KEY_B=L9pQmPpMFyyhgYcGdFOhs9UQWoD499fA092L/qR/JaQ=	# 2fda5098...
 
-n=0
-failed=0
-
-pass() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-fail() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-# is GOT WANT NAME
-is() {
-	if [ "$1" = "$2" ]; then
-		pass "$3"
-	else
-		fail "$3"
-		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
-	fi
-}
-
-# contains FILE TEXT NAME
-contains() {
-	if grep -F -q -- "$2" "$1"; then
-		pass "$3"
-	else
-		fail "$3"
-		printf '#   %s does not contain: %s\n' "$1" "$2"
-		sed 's/^/#   | /' "$1"
-	fi
-}
-
-# run ARG... : the program at BACKSTOP_NOW=$now; sets rc, out and err (files)
 now=$NOW
-run() {
-	BACKSTOP_NOW=$now "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	out=$(cat "$tmp/out")
-}
+. "$top_srcdir/tests/unit/tap.sh"
 
 # key SLOT BASE64 ACTIVATE
 key() {
@@ -212,5 +172,4 @@ run -V
 is "$rc" 0 "-V: exit 0"
 contains "$tmp/out" "backstop" "-V: the package"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done
