@@ -235,16 +235,6 @@ keys_slot(const char *s)
 	return s[0] - '0';
 }
 
-static const char *
-keys_time(time_t t, char *buf, size_t size)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, size, "@%lld", (long long)t);
-	return buf;
-}
-
 static time_t
 keys_window(const struct keys_ctx *k)
 {
@@ -280,9 +270,9 @@ keys_list_slot(const struct keyring *kr, int i, time_t now, time_t window)
 
 	printf("%-4d %-9s  %-23s  %-23s  %s\n", i,
 	    keyring_state_name(keyring_state(kr, i, now, window)),
-	    keys_time(keyring_activate(kr, i), t1, sizeof(t1)),
-	    retired != 0 ? keys_time(retired, t2, sizeof(t2)) : "-",
-	    retired != 0 ? keys_time(retired + window, t3, sizeof(t3)) : "-");
+	    keyring_time_text(keyring_activate(kr, i), t1, sizeof(t1)),
+	    retired != 0 ? keyring_time_text(retired, t2, sizeof(t2)) : "-",
+	    retired != 0 ? keyring_time_text(retired + window, t3, sizeof(t3)) : "-");
 }
 
 static int
@@ -296,7 +286,7 @@ keys_list(struct keys_ctx *k)
 		return EXIT_FAILURE;
 	if (keyring_created(kr) != 0)
 		printf("# store %s created %s\n", k->conf->key_directory,
-		    keys_time(keyring_created(kr), t, sizeof(t)));
+		    keyring_time_text(keyring_created(kr), t, sizeof(t)));
 	printf("%-4s %-9s  %-23s  %-23s  %s\n", "slot", "state", "activation", "retirement",
 	    "prunable from");
 	for (i = 0; i < KEYRING_SLOTS; i++)
@@ -316,7 +306,7 @@ keys_rotate(struct keys_ctx *k)
 	if (keyring_rotate(k->conf->key_directory, k->now, &activate, keys_window(k), k->uid,
 		k->gid, &slot, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
-	printf("slot %d: new key, signing from %s\n", slot, keys_time(activate, t, sizeof(t)));
+	printf("slot %d: new key, signing from %s\n", slot, keyring_time_text(activate, t, sizeof(t)));
 	return EXIT_SUCCESS;
 }
 

@@ -25,7 +25,7 @@ struct keyfile_field {
 	unsigned line;
 };
 
-static int __attribute__((format(printf, 4, 5)))
+int
 keyfile_why(int rc, char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;

@@ -21,6 +21,9 @@
 #define KEYFILE_KEEP_UID ((uid_t)-1)
 #define KEYFILE_KEEP_GID ((gid_t)-1)
 
+/* keyfile_why - format a message into why (if given) and return rc, for error paths */
+int keyfile_why(int rc, char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* keyfile_parse - parse key file text (name is for messages) into secret and activate */
 int keyfile_parse(const char *text, size_t len, const char *name,
     unsigned char secret[KEYRING_KEY_BYTES], time_t *activate, char *why, size_t whylen)

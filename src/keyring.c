@@ -178,21 +178,7 @@ keyring_count(const struct keyring *kr)
 	return n;
 }
 
-static int __attribute__((format(printf, 4, 5)))
-keyring_why(int rc, char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why != NULL && whylen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
-/* "2026-11-26 19:00:00 UTC" for messages */
-static const char *
+const char *
 keyring_time_text(time_t t, char *buf, size_t size)
 {
 	struct tm tm;
@@ -218,7 +204,7 @@ keyring_load_slots(struct keyring *kr, const char *dir, unsigned char *secret, c
 			rc = keyring_add(kr, i, secret, activate);
 		sodium_memzero(secret, KEYRING_KEY_BYTES);
 		if (rc != 0)
-			return keyring_why(rc, why, whylen, "%s/%d.key: %s", dir, i,
+			return keyfile_why(rc, why, whylen, "%s/%d.key: %s", dir, i,
 			    keyring_strerror(rc));
 	}
 	return KEYRING_OK;
@@ -234,14 +220,14 @@ keyring_load(const char *dir, struct keyring **out, char *why, size_t whylen)
 
 	*out = NULL;
 	if (sodium_init() < 0)
-		return keyring_why(KEYRING_ESODIUM, why, whylen, "libsodium failed to initialise");
+		return keyfile_why(KEYRING_ESODIUM, why, whylen, "libsodium failed to initialise");
 	rc = keyfile_check_dir(dir, why, whylen);
 	if (rc != 0)
 		return rc;
 	kr = keyring_new();
 	secret = sodium_malloc(KEYRING_KEY_BYTES);
 	if (kr == NULL || secret == NULL) {
-		rc = keyring_why(KEYRING_ENOMEM, why, whylen, "out of memory loading %s", dir);
+		rc = keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory loading %s", dir);
 		goto fail;
 	}
 	rc = keyring_load_slots(kr, dir, secret, why, whylen);
@@ -250,7 +236,7 @@ keyring_load(const char *dir, struct keyring **out, char *why, size_t whylen)
 	if (rc != 0)
 		goto fail;
 	if (keyring_count(kr) == 0) {
-		rc = keyring_why(KEYRING_ENOKEYS, why, whylen,
+		rc = keyfile_why(KEYRING_ENOKEYS, why, whylen,
 		    "no keys in %s: run backstop-keys init", dir);
 		goto fail;
 	}
@@ -356,7 +342,7 @@ keyring_init(const char *dir, time_t now, uid_t uid, gid_t gid, char *why, size_
 		rc = keyring_load(dir, &kr, why, whylen);
 	if (rc == 0) {
 		keyring_unref(kr);
-		return keyring_why(KEYRING_EEXIST, why, whylen,
+		return keyfile_why(KEYRING_EEXIST, why, whylen,
 		    "%s already holds keys: nothing done (backstop-keys rotate makes a new key)",
 		    dir);
 	}
@@ -364,7 +350,7 @@ keyring_init(const char *dir, time_t now, uid_t uid, gid_t gid, char *why, size_
 		return rc;
 	secret = sodium_malloc(KEYRING_KEY_BYTES);
 	if (secret == NULL)
-		return keyring_why(KEYRING_ENOMEM, why, whylen, "out of memory");
+		return keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory");
 	randombytes_buf(secret, KEYRING_KEY_BYTES);
 	rc = keyfile_write_key(dir, 0, secret, now, uid, gid, why, whylen);
 	sodium_free(secret);
@@ -380,15 +366,15 @@ keyring_busy_why(const struct keyring *kr, int slot, time_t now, time_t free_at,
 	char t1[40], t2[40];
 
 	if (free_at == 0 && keyring_activate(kr, slot) > now)
-		return keyring_why(KEYRING_EBUSY, why, whylen,
+		return keyfile_why(KEYRING_EBUSY, why, whylen,
 		    "slot %d holds a key that is pending (it activates at %s): nothing done; "
 		    "rotate again after that", slot,
 		    keyring_time_text(keyring_activate(kr, slot), t1, sizeof(t1)));
 	if (free_at == 0)
-		return keyring_why(KEYRING_EBUSY, why, whylen,
+		return keyfile_why(KEYRING_EBUSY, why, whylen,
 		    "slot %d holds a key (activation %s) that is not retired: nothing done", slot,
 		    keyring_time_text(keyring_activate(kr, slot), t1, sizeof(t1)));
-	return keyring_why(KEYRING_EBUSY, why, whylen,
+	return keyfile_why(KEYRING_EBUSY, why, whylen,
 	    "slot %d holds a key that can verify live tags until %s (retired %s): "
 	    "rotate again after that time, then prune", slot,
 	    keyring_time_text(free_at, t1, sizeof(t1)),
@@ -417,19 +403,19 @@ keyring_rotate_in(const struct keyring *kr, const char *dir, time_t now, time_t 
 
 	rc = keyring_rotate_slot(kr, now, window, &free_at);
 	if (rc == KEYRING_ENOSIGNER)
-		return keyring_why(rc, why, whylen,
+		return keyfile_why(rc, why, whylen,
 		    "no key in %s is active yet: wait for the pending key to activate", dir);
 	if (rc == KEYRING_EBUSY)
 		return keyring_busy_why(kr, (keyring_signer(kr, now) + 1) % KEYRING_SLOTS, now,
 		    free_at, why, whylen);
 	if (rc < 0)
-		return keyring_why(rc, why, whylen, "%s: %s", dir, keyring_strerror(rc));
+		return keyfile_why(rc, why, whylen, "%s: %s", dir, keyring_strerror(rc));
 	*slot = rc;
 	/* two rotations within a second must still order their keys */
 	*activate = keyring_after_all(kr, *activate);
 	secret = sodium_malloc(KEYRING_KEY_BYTES);
 	if (secret == NULL)
-		return keyring_why(KEYRING_ENOMEM, why, whylen, "out of memory");
+		return keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory");
 	randombytes_buf(secret, KEYRING_KEY_BYTES);
 	rc = keyfile_write_key(dir, *slot, secret, *activate, uid, gid, why, whylen);
 	sodium_free(secret);
@@ -486,7 +472,7 @@ keyring_import_same(const char *dir, int slot, const unsigned char *secret, time
 
 	*same = false;
 	if (old == NULL)
-		return keyring_why(KEYRING_ENOMEM, why, whylen, "out of memory");
+		return keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory");
 	rc = keyfile_read(dir, slot, old, &old_activate, present, why, whylen);
 	if (rc == 0 && *present)
 		*same = sodium_memcmp(old, secret, KEYRING_KEY_BYTES) == 0 &&
@@ -506,7 +492,7 @@ keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY
 
 	*changed = false;
 	if (slot < 0 || slot >= KEYRING_SLOTS)
-		return keyring_why(KEYRING_ESLOT, why, whylen, "bad slot %d (0-9)", slot);
+		return keyfile_why(KEYRING_ESLOT, why, whylen, "bad slot %d (0-9)", slot);
 	rc = keyfile_mkdir(dir, uid, gid, why, whylen);
 	if (rc == 0)
 		rc = keyfile_check_dir(dir, why, whylen);
@@ -515,7 +501,7 @@ keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY
 	if (rc != 0 || same)
 		return rc;
 	if (present && !force)
-		return keyring_why(KEYRING_EEXIST, why, whylen,
+		return keyfile_why(KEYRING_EEXIST, why, whylen,
 		    "%s/%d.key holds a different key: nothing done (import into another slot, "
 		    "prune it when it is prunable, or use --force)", dir, slot);
 	rc = keyfile_write_key(dir, slot, secret, activate, uid, gid, why, whylen);

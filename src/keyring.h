@@ -113,6 +113,8 @@ int keyring_holder_reload(struct keyring_holder *h, const char *dir, char *why, 
 /* keyring_holder_free - drop the holder's reference and free it */
 void keyring_holder_free(struct keyring_holder *h);
 
+/* keyring_time_text - "2026-11-26 19:00:00 UTC", for messages; returns buf */
+const char *keyring_time_text(time_t t, char *buf, size_t size);
 /* keyring_strerror - text for a keyring_err code */
 const char *keyring_strerror(int err);
 /* keyring_err_temporary - should the caller retry later (4xx) rather than fail (5xx)? */
