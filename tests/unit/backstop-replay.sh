@@ -17,46 +17,8 @@ ALICE=prvs=0418a1b2c3=alice@example.com
 BOB=prvs=0411a1b2c3=bob@example.com
 CAROL=prvs=0418c0ffee=carol@example.com
 
-n=0
-failed=0
-
-pass() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-fail() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-# is GOT WANT NAME
-is() {
-	if [ "$1" = "$2" ]; then
-		pass "$3"
-	else
-		fail "$3"
-		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
-	fi
-}
-
-# contains FILE TEXT NAME
-contains() {
-	if grep -F -q -- "$2" "$1"; then
-		pass "$3"
-	else
-		fail "$3"
-		printf '#   %s does not contain: %s\n' "$1" "$2"
-		sed 's/^/#   | /' "$1"
-	fi
-}
-
-# run ARG... : the program at BACKSTOP_NOW; sets rc, and the files out and err
-run() {
-	BACKSTOP_NOW=$NOW "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-}
+now=$NOW
+. "$top_srcdir/tests/unit/tap.sh"
 
 # conf FILE REPLAYDATABASE
 conf() {
@@ -179,5 +141,4 @@ run -c "$tmp/plain.conf" stats
 is "$rc" 1 "a file in place of the directory: failure"
 contains "$tmp/err" "not a directory" "the message says so"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done
