@@ -67,6 +67,16 @@ void keyring_set_created(struct keyring *kr, time_t created);
 const unsigned char *keyring_prvs_key(const struct keyring *kr, int slot);
 /* keyring_srs_key - the SRS sub-key of slot, NULL if no key there */
 const unsigned char *keyring_srs_key(const struct keyring *kr, int slot);
+
+#define KEYRING_MAC_BYTES 32
+struct keyring_subkey;
+/* keyring_prvs_subkey - the prvs sub-key of slot, ready for keyring_hmac; NULL if none */
+const struct keyring_subkey *keyring_prvs_subkey(const struct keyring *kr, int slot);
+/* keyring_srs_subkey - the SRS sub-key of slot, ready for keyring_hmac; NULL if none */
+const struct keyring_subkey *keyring_srs_subkey(const struct keyring *kr, int slot);
+/* keyring_hmac - HMAC-SHA-256 of msg under a sub-key, from its state keyed at load time */
+void keyring_hmac(const struct keyring_subkey *k, const void *msg, size_t len,
+    unsigned char out[KEYRING_MAC_BYTES]);
 /* keyring_count - number of keys present */
 int keyring_count(const struct keyring *kr);
 

@@ -41,7 +41,7 @@ prvs_is_srs(const char *local)
 
 /* prvs_mac - the first 3 bytes of the tag's HMAC, over kddd and local@domain lowercased */
 static int
-prvs_mac(const unsigned char *key, const char *kddd, const struct addr *plain,
+prvs_mac(const struct keyring_subkey *key, const char *kddd, const struct addr *plain,
     unsigned char mac[PRVS_MAC_BYTES])
 {
 	unsigned char in[PRVS_MAC_INPUT_MAX + 1];
@@ -54,7 +54,7 @@ prvs_mac(const unsigned char *key, const char *kddd, const struct addr *plain,
 	for (i = 0; i < n; i++)
 		if (in[i] >= 'A' && in[i] <= 'Z')
 			in[i] = (unsigned char)(in[i] - 'A' + 'a');
-	crypto_auth_hmacsha256(full, in, (unsigned long long)n, key);
+	keyring_hmac(key, in, (size_t)n, full);
 	memcpy(mac, full, PRVS_MAC_BYTES);
 	sodium_memzero(full, sizeof(full));
 	sodium_memzero(in, sizeof(in));
@@ -67,7 +67,7 @@ prvs_sign(const struct keyring *kr, const struct addr *a, time_t now, unsigned v
 {
 	unsigned char mac[PRVS_MAC_BYTES];
 	char kddd[5], hex[2 * PRVS_MAC_BYTES + 1], local[PRVS_TAG_LEN + ADDR_LOCAL_MAX + 1];
-	const unsigned char *key;
+	const struct keyring_subkey *key;
 	long day = clock_day(now), ddd;
 	int slot, err;
 
@@ -80,7 +80,7 @@ prvs_sign(const struct keyring *kr, const struct addr *a, time_t now, unsigned v
 	if (strlen(a->local) + PRVS_TAG_LEN > ADDR_LOCAL_MAX)
 		return PRVS_ETOOLONG;
 	slot = kr == NULL ? -1 : keyring_signer(kr, now);
-	key = slot < 0 ? NULL : keyring_prvs_key(kr, slot);
+	key = slot < 0 ? NULL : keyring_prvs_subkey(kr, slot);
 	if (key == NULL)
 		return PRVS_ENOKEY;
 	ddd = ((day + (long)(validity % 1000)) % 1000 + 1000) % 1000;
@@ -145,7 +145,7 @@ prvs_parse(const struct addr *a, struct prvs_tag *t)
 
 /* prvs_mac_ok - does the tag's MAC match, compared in constant time? */
 static bool
-prvs_mac_ok(const unsigned char *key, const struct prvs_tag *t)
+prvs_mac_ok(const struct keyring_subkey *key, const struct prvs_tag *t)
 {
 	unsigned char want[PRVS_MAC_BYTES], got[PRVS_MAC_BYTES];
 	size_t len = 0;
@@ -166,14 +166,14 @@ prvs_verify(const struct keyring *kr, const struct addr *a, time_t now, unsigned
     struct addr *orig)
 {
 	struct prvs_tag t;
-	const unsigned char *key;
+	const struct keyring_subkey *key;
 	long today = clock_day(now) % 1000, diff;
 
 	if (a->null || !prvs_has_prefix(a->local))
 		return PRVS_UNTAGGED;
 	if (!prvs_parse(a, &t))
 		return PRVS_MALFORMED;
-	key = kr == NULL ? NULL : keyring_prvs_key(kr, t.slot);
+	key = kr == NULL ? NULL : keyring_prvs_subkey(kr, t.slot);
 	if (key == NULL)
 		return PRVS_UNKNOWN_KEY;
 	if (!prvs_mac_ok(key, &t))

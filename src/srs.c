@@ -83,7 +83,7 @@ srs_base32(const unsigned char *in, size_t n, char *out)
 
 /* srs_hash - the full base32 MAC of lowercase(text) under an SRS sub-key */
 static void
-srs_hash(const unsigned char *key, const char *text, char out[SRS_HASH_FULL + 1])
+srs_hash(const struct keyring_subkey *key, const char *text, char out[SRS_HASH_FULL + 1])
 {
 	unsigned char mac[crypto_auth_hmacsha256_BYTES];
 	char low[SRS_TEXT_MAX];
@@ -91,7 +91,7 @@ srs_hash(const unsigned char *key, const char *text, char out[SRS_HASH_FULL + 1]
 
 	for (i = 0; i < n; i++)
 		low[i] = srs_lower(text[i]);
-	crypto_auth_hmacsha256(mac, (const unsigned char *)low, n, key);
+	keyring_hmac(key, low, n, mac);
 	srs_base32(mac, sizeof(mac), out);
 	sodium_memzero(mac, sizeof(mac));
 }
@@ -188,7 +188,7 @@ srs_text_forward(const struct addr *in, time_t now, char *text, size_t size, int
 
 /* srs_compose - "SRSk<sep>HASH=text" at the SRS domain into out */
 static int
-srs_compose(const struct srs_params *p, const unsigned char *key, int kind, const char *text,
+srs_compose(const struct srs_params *p, const struct keyring_subkey *key, int kind, const char *text,
     struct addr *out)
 {
 	char hash[SRS_HASH_FULL + 1];
@@ -236,7 +236,7 @@ srs_forward(const struct srs_params *p, const struct keyring *kr, time_t now,
 	slot = kr == NULL ? -1 : keyring_signer(kr, now);
 	if (slot < 0)
 		return SRS_ENOKEY;
-	return srs_compose(p, keyring_srs_key(kr, slot), kind, text, out);
+	return srs_compose(p, keyring_srs_subkey(kr, slot), kind, text, out);
 }
 
 /* ---- reverse ---- */
@@ -312,7 +312,7 @@ srs_check_hash(const struct srs_params *p, const struct keyring *kr, const struc
 	for (slot = 0; slot < KEYRING_SLOTS; slot++) {
 		if (!keyring_has(kr, slot))
 			continue;
-		srs_hash(keyring_srs_key(kr, slot), s->text, want);
+		srs_hash(keyring_srs_subkey(kr, slot), s->text, want);
 		if (sodium_memcmp(given, want, s->hash_len) == 0)
 			match = true;
 	}
