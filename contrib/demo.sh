@@ -167,11 +167,11 @@ $(grep -E 'verdict=|signed as' "$DEMO/milter.log" | grep -v 'verdict=untagged ac
 backstop keeps running: Postfix on 127.0.0.1:$PF_PORT (mail from 127.0.0.2 counts as outside,
 from 127.0.0.1 as internal), the milter on 127.0.0.1:$MILTER_PORT, the SRS server on
 $SRS_SOCK. Only mail that leaves the site gets an SRS sender (contrib/postfix/*srs-outbound).
-Send more, for example a forged bounce:
-  swaks --server 127.0.0.1:$PF_PORT --local-interface 127.0.0.2 --from '' --to alice@example.com
-and a signed message, then its bounce:
-  $BS_BIN/backstop-keys -c $BS_CONF sign alice@example.com
-  swaks --server 127.0.0.1:$PF_PORT --local-interface 127.0.0.2 --from '' --to "\$(that address)"
+Send more, for example a forged bounce (swaks needs '<>' for the null sender):
+  swaks --server 127.0.0.1:$PF_PORT --local-interface 127.0.0.2 --from '<>' --to alice@example.com
+and a bounce to a freshly signed address:
+  tag=\$($BS_BIN/backstop-keys -c $BS_CONF sign alice@example.com)
+  swaks --server 127.0.0.1:$PF_PORT --local-interface 127.0.0.2 --from '<>' --to "\$tag"
 Watch: $DEMO/milter.log (decisions), $DEMO/maillog (Postfix), $DEMO/mail/ (mailboxes),
 $DEMO/sink/ (mail that left the site). Configuration: $BS_CONF.
 Stop it all: contrib/demo.sh stop
