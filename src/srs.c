@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -42,6 +43,31 @@ static char
 srs_lower(char c)
 {
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* srs_cat - the strings up to a NULL, joined into out; their length, or -1 when they do not
+ * fit (out is then empty). snprintf without the format parser, on the path of every lookup. */
+static int
+srs_cat(char *out, size_t size, ...)
+{
+	const char *part;
+	size_t n = 0, len;
+	va_list ap;
+
+	va_start(ap, size);
+	while ((part = va_arg(ap, const char *)) != NULL) {
+		len = strlen(part);
+		if (len >= size - n) {
+			va_end(ap);
+			out[0] = '\0';
+			return -1;
+		}
+		memcpy(out + n, part, len);
+		n += len;
+	}
+	va_end(ap);
+	out[n] = '\0';
+	return (int)n;
 }
 
 /* srs_kind - 0 for "SRS0<sep>...", 1 for "SRS1<sep>...", -1 otherwise (any case) */
@@ -139,8 +165,8 @@ srs_srs1_reversible(const char *hop, size_t hop_len, const char *rest)
 		return false;
 	memcpy(domain, hop, hop_len);
 	domain[hop_len] = '\0';
-	n = snprintf(local, sizeof(local), "SRS0%s", rest);
-	if (n < 0 || (size_t)n >= sizeof(local))
+	n = srs_cat(local, sizeof(local), "SRS0", rest, (char *)NULL);
+	if (n < 0)
 		return true;	/* longer still as SRS1: srs_compose says "too long" */
 	return addr_set(&prev, local, (size_t)n, domain) == ADDR_OK;
 }
@@ -160,7 +186,7 @@ srs_text_srs1(const char *local, char *text, size_t size)
 		return SRS_EMALFORMED1;
 	if (!srs_srs1_reversible(hop, (size_t)(rest - hop), rest + 1))
 		return SRS_EMALFORMED1;
-	if ((size_t)snprintf(text, size, "%s", hop) >= size)
+	if (srs_cat(text, size, hop, (char *)NULL) < 0)
 		return SRS_ETOOLONG;
 	return SRS_OK;
 }
@@ -170,17 +196,17 @@ static int
 srs_text_forward(const struct addr *in, time_t now, char *text, size_t size, int *kind)
 {
 	int day = srs_day_mod(now);
+	const char ts[] = {srs_ts[day >> 5], srs_ts[day & 31], '=', '\0'};
 	int n;
 
 	*kind = srs_kind(in->local);
 	if (*kind == 1)
 		return srs_text_srs1(in->local, text, size);
 	if (*kind == 0)	/* keep the sender's own separator: "hop=" "<sep>rest" */
-		n = snprintf(text, size, "%s=%s", in->domain, in->local + SRS_TAG_LEN);
+		n = srs_cat(text, size, in->domain, "=", in->local + SRS_TAG_LEN, (char *)NULL);
 	else
-		n = snprintf(text, size, "%c%c=%s=%s", srs_ts[day >> 5], srs_ts[day & 31],
-		    in->domain, in->local);
-	if (n < 0 || (size_t)n >= size)
+		n = srs_cat(text, size, ts, in->domain, "=", in->local, (char *)NULL);
+	if (n < 0)
 		return SRS_ETOOLONG;
 	*kind = *kind == 0 ? 1 : 0;
 	return SRS_OK;
@@ -193,14 +219,15 @@ srs_compose(const struct srs_params *p, const struct keyring_subkey *key, int ki
 {
 	char hash[SRS_HASH_FULL + 1];
 	char local[ADDR_LOCAL_MAX + 1];
+	const char head[] = {'S', 'R', 'S', (char)('0' + kind), p->separator, '\0'};
 	size_t len = SRS_TAG_LEN + 1 + p->hash_length + 1 + strlen(text);
 	int err;
 
 	if (len > ADDR_LOCAL_MAX)
 		return SRS_ETOOLONG;
 	srs_hash(key, text, hash);
-	snprintf(local, sizeof(local), "SRS%d%c%.*s=%s", kind, p->separator,
-	    (int)p->hash_length, hash, text);
+	hash[p->hash_length] = '\0';
+	srs_cat(local, sizeof(local), head, hash, "=", text, (char *)NULL);
 	err = addr_set(out, local, len, p->domain);
 	if (err == ADDR_EDOMAIN || err == ADDR_EDOMAINLONG)
 		return SRS_ECONFIG;
@@ -339,8 +366,8 @@ srs_previous(const struct srs_parts *s, struct addr *out)
 		return bad;
 	memcpy(domain, s->host, s->host_len);
 	domain[s->host_len] = '\0';
-	n = snprintf(local, sizeof(local), "%s%s", s->kind == 0 ? "" : "SRS0", s->rest);
-	if (n < 0 || (size_t)n >= sizeof(local))
+	n = srs_cat(local, sizeof(local), s->kind == 0 ? "" : "SRS0", s->rest, (char *)NULL);
+	if (n < 0)
 		return bad;
 	return addr_set(out, local, (size_t)n, domain) == ADDR_OK ? SRS_OK : bad;
 }
