@@ -12,7 +12,7 @@ set -u
 export BACKSTOP_NOW=${BACKSTOP_NOW:-1764183600}
 rounds=${E2E_ROUNDS:-3}
 msgs=${E2E_MESSAGES:-1000}
-inet_msgs=${E2E_INET_MESSAGES:-300}
+inet_msgs=${E2E_INET_MESSAGES:-$msgs}	# as many: shorter runs weigh the ramp-up and tail more
 sessions=${E2E_SESSIONS:-32}
 . "$top_srcdir/tests/e2e/lib.sh"
 bs_init "$(mktemp -d /tmp/backstop-e2e-bench.XXXXXX)"

@@ -245,7 +245,7 @@ run_e2e() {
 		return 0
 	fi
 	say "Postfix end to end"
-	E2E_MESSAGES=${E2E_MESSAGES:-800} E2E_INET_MESSAGES=${E2E_INET_MESSAGES:-200} \
+	E2E_ROUNDS=${E2E_ROUNDS:-5} E2E_MESSAGES=${E2E_MESSAGES:-800} \
 		bash "$top_srcdir/tests/bench/e2e-bench.sh" > "$work/e2e" 2> "$work/e2e.err" ||
 		echo "failed=yes" >> "$work/e2e"
 }
