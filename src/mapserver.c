@@ -1,6 +1,7 @@
 /* mapserver: socketmap and tcp_table servers. The parsers at the top are pure; the server
- * below runs one epoll worker per CPU, each owning the connections it accepted, so no lock is
- * taken per request. A malformed frame gets one error reply and the connection is closed. */
+ * below runs epoll workers (one per two CPUs by default), each owning the connections it
+ * accepted, so no lock is taken per request. A malformed frame gets one error reply and the
+ * connection is closed. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -455,8 +456,8 @@ mapserver_new(const struct mapserver_config *cfg, struct mapserver **out)
 		ms->cfg.max_connections = MAPSERVER_CONN_MAX;
 	if (ms->cfg.idle_timeout_ms == 0)
 		ms->cfg.idle_timeout_ms = MAPSERVER_IDLE_MS;
-	if (ms->cfg.threads == 0) {
-		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ms->cfg.threads == 0) {	/* the MTA that asks runs on the other half */
+		cpus = sysconf(_SC_NPROCESSORS_ONLN) / 2;
 		ms->cfg.threads = cpus < 1 ? 1 : cpus > 64 ? 64 : (unsigned)cpus;
 	}
 	ms->incap = ms->cfg.max_request + 32;	/* room for "digits:" and "," or CRLF */

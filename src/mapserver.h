@@ -64,7 +64,7 @@ struct mapserver_config {
 	mapserver_batch_begin_fn batch_begin;	/* optional: e.g. take a key snapshot */
 	mapserver_batch_end_fn batch_end;	/* optional: release it */
 	void *ctx;
-	unsigned threads;		/* 0: one per online CPU */
+	unsigned threads;		/* 0: one per two online CPUs, at least one */
 	unsigned max_connections;	/* 0: MAPSERVER_CONN_MAX */
 	unsigned idle_timeout_ms;	/* 0: MAPSERVER_IDLE_MS */
 	size_t max_request;		/* 0: MAPSERVER_REQUEST_MAX */

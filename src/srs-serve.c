@@ -232,7 +232,7 @@ serve_usage(FILE *fp, int rc)
 	    "  -f                   stay in the foreground (overrides Background)\n"
 	    "  --idle-timeout SEC   close connections idle this long (default %u)\n"
 	    "  --max-connections N  refuse connections beyond N (default %u)\n"
-	    "  --threads N          worker threads (default: one per CPU)\n",
+	    "  --threads N          worker threads (default: one per two CPUs, at least one)\n",
 	    PROG, MAPSERVER_IDLE_MS / 1000, MAPSERVER_CONN_MAX);
 	return rc;
 }
