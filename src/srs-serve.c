@@ -36,6 +36,7 @@
 struct serve_opts {
 	bool tcp_table;
 	bool foreground;
+	bool check;		/* -n: check the configuration and keys, then exit */
 	unsigned idle_s;
 	unsigned max_conns;
 	unsigned threads;
@@ -225,11 +226,13 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
 static int
 serve_usage(FILE *fp, int rc)
 {
-	fprintf(fp, "usage: %s [-c FILE] serve [--tcp-table] [-f] [--idle-timeout SEC]\n"
+	fprintf(fp, "usage: %s [-c FILE] serve [--tcp-table] [-fn] [--idle-timeout SEC]\n"
 	    "           [--max-connections N] [--threads N]\n"
 	    "  --tcp-table          postsrsd 1.x tcp: maps: forward on MapSocket's port,\n"
 	    "                       reverse on the next port (default: socketmap on MapSocket)\n"
 	    "  -f                   stay in the foreground (overrides Background)\n"
+	    "  -n                   check the configuration, the key store and MapSocket,\n"
+	    "                       then exit 0 (good) or 1\n"
 	    "  --idle-timeout SEC   close connections idle this long (default %u)\n"
 	    "  --max-connections N  refuse connections beyond N (default %u)\n"
 	    "  --threads N          worker threads (default: one per two CPUs, at least one)\n",
@@ -269,10 +272,11 @@ serve_args(int argc, char **argv, struct serve_opts *o)
 
 	optind = 0;	/* glibc: full re-initialisation after main's getopt */
 	opterr = 1;
-	while ((ch = getopt_long(argc, argv, "+fh", serve_longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+fnh", serve_longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't': o->tcp_table = true; break;
 		case 'f': o->foreground = true; break;
+		case 'n': o->check = true; break;
 		case 'i': okv = parse_uint(optarg, 86400, &o->idle_s); break;
 		case 'm': okv = parse_uint(optarg, 1000000, &o->max_conns); break;
 		case 'T': okv = parse_uint(optarg, 64, &o->threads); break;
@@ -306,6 +310,39 @@ tcp_reverse_spec(const char *fwd, char *out, size_t size)
 		return false;
 	snprintf(out, size, "%.*s:%lu", (int)(colon - fwd), fwd, port + 1);
 	return true;
+}
+
+/* serve_check - the -n answer: the configuration and keys loaded (serve_load), a key can
+ * sign, and MapSocket is an address this mode can listen on. Binds nothing. */
+static int
+serve_check(const struct serve *s, const struct serve_opts *o)
+{
+	struct mapserver_addr a;
+	struct keyring *kr = keyring_holder_get(s->keys);
+	int signer = keyring_signer(kr, clock_now()), n = keyring_count(kr), err;
+	char rev[512];
+
+	keyring_unref(kr);
+	if (signer < 0) {
+		fprintf(stderr, "%s: %s: %s\n", PROG, s->conf->key_directory,
+		    keyring_strerror(signer));
+		return EXIT_FAILURE;
+	}
+	if ((err = mapserver_addr_parse(s->conf->map_socket, &a)) != MAPSERVER_OK) {
+		fprintf(stderr, "%s: %s: MapSocket %s: %s\n", PROG, s->conf->path,
+		    s->conf->map_socket, mapserver_strerror(err));
+		return EXIT_FAILURE;
+	}
+	if (o->tcp_table && !tcp_reverse_spec(s->conf->map_socket, rev, sizeof(rev))) {
+		fprintf(stderr, "%s: %s: MapSocket %s: --tcp-table needs inet:host:port\n", PROG,
+		    s->conf->path, s->conf->map_socket);
+		return EXIT_FAILURE;
+	}
+	printf("%s: %s: configuration OK; SRS for %s; %d key(s) in %s, slot %d signs; "
+	    "would serve %s on %s\n", PROG, s->conf->path, s->conf->srs_domain, n,
+	    s->conf->key_directory, signer, o->tcp_table ? "tcp_table" : "socketmap",
+	    s->conf->map_socket);
+	return EXIT_SUCCESS;
 }
 
 static int
@@ -557,6 +594,11 @@ srs_serve(const char *conf_path, int argc, char **argv)
 	atomic_init(&s.gen, 0);
 	pthread_mutex_init(&s.slots_lock, NULL);
 	rc = serve_load(&s, conf_path);
+	if (rc == EXIT_SUCCESS && o.check) {
+		rc = serve_check(&s, &o);
+		serve_cleanup(&s);
+		return rc;
+	}
 	if (rc == EXIT_SUCCESS)
 		rc = serve_server(&s, &o);
 	if (rc == EXIT_SUCCESS)

@@ -172,4 +172,30 @@ run -V
 is "$rc" 0 "-V: exit 0"
 contains "$tmp/out" "backstop" "-V: the package"
 
+# ---- serve -n: check the configuration, the keys and MapSocket; bind nothing ----
+printf 'MapSocket inet:127.0.0.1:1\n' >>"$conf"
+run -c "$conf" serve -n
+is "$rc" 0 "serve -n: exit 0 on a good configuration"
+contains "$tmp/out" "configuration OK; SRS for fwd.example.com; 1 key(s)" \
+    "serve -n: says what it checked"
+contains "$tmp/out" "would serve socketmap on inet:127.0.0.1:1" "serve -n: the socket, unbound"
+run -c "$conf" serve --tcp-table -n
+is "$rc" 0 "serve --tcp-table -n: exit 0 with an inet MapSocket"
+contains "$tmp/out" "would serve tcp_table" "serve --tcp-table -n: the mode"
+sed 's|^MapSocket .*|MapSocket unix:'"$tmp"'/srs.sock|' "$conf" >"$tmp/unix.conf"
+run -c "$tmp/unix.conf" serve --tcp-table -n
+is "$rc" 1 "serve --tcp-table -n: exit 1 with a unix MapSocket"
+contains "$tmp/err" "--tcp-table needs inet:host:port" "serve --tcp-table -n: why"
+run -c "$tmp/unix.conf" serve -n
+is "$rc" 0 "serve -n: exit 0 with a unix MapSocket"
+is "$(ls "$tmp" | grep -c srs.sock)" 0 "serve -n: no socket created"
+mkdir "$tmp/nokeys"
+chmod 700 "$tmp/nokeys"
+sed 's|^KeyDirectory .*|KeyDirectory '"$tmp"'/nokeys|' "$conf" >"$tmp/nokeys.conf"
+run -c "$tmp/nokeys.conf" serve -n
+is "$rc" 1 "serve -n: exit 1 without keys"
+contains "$tmp/err" "no keys in $tmp/nokeys" "serve -n: names the empty key directory"
+run -c "$conf" serve -h
+contains "$tmp/out" "-n " "serve -h: lists -n"
+
 tap_done
