@@ -289,6 +289,11 @@ bs_cleanup() {
 	pf_stop
 	for p in "${BS_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${BS_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	# "wait" knows only this shell's children ("demo.sh stop" is another shell): the
+	# files go only once every process is gone (libmilter takes up to 5 s to stop)
+	for p in "${BS_PIDS[@]}"; do
+		bs_poll "! kill -0 $p 2>/dev/null" || kill -9 "$p" 2>/dev/null
+	done
 	BS_PIDS=()
 	if [ -n "${BS_KEEP:-}" ]; then
 		echo "# kept $BS_W"
