@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../unit/sockclient.h"
 #include "../unit/tap.h"
 
 /* Protocol constants (the values libmilter's mfdef.h gives them). */
@@ -30,40 +31,6 @@
 
 static const char *sock_path;
 
-static int
-dial(void)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static bool
-send_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 /* packet - send one well-framed packet: 4-byte length, command, data */
 static bool
 packet(int fd, char cmd, const void *data, size_t len)
@@ -76,7 +43,7 @@ packet(int fd, char cmd, const void *data, size_t len)
 	hdr[2] = (unsigned char)(n >> 8);
 	hdr[3] = (unsigned char)n;
 	hdr[4] = (unsigned char)cmd;
-	return send_all(fd, hdr, 5) && (len == 0 || send_all(fd, data, len));
+	return sc_send_all(fd, hdr, 5) && (len == 0 || sc_send_all(fd, data, len));
 }
 
 /* raw_len - a header whose length field says n, whatever follows */
@@ -86,7 +53,7 @@ raw_len(int fd, uint32_t n, char cmd)
 	unsigned char hdr[5] = { (unsigned char)(n >> 24), (unsigned char)(n >> 16),
 		(unsigned char)(n >> 8), (unsigned char)n, (unsigned char)cmd };
 
-	return send_all(fd, hdr, 5);
+	return sc_send_all(fd, hdr, 5);
 }
 
 static bool
@@ -207,7 +174,7 @@ static bool
 good_session(const char *qid, char *why, size_t whylen)
 {
 	char buf[4096], m[64];
-	int fd = dial(), r;
+	int fd = sc_unix(sock_path), r;
 	long proto;
 	bool res = false;
 
@@ -254,21 +221,21 @@ sc_close_at_once(int fd)
 static void
 sc_half_header(int fd)
 {
-	send_all(fd, "\0\0", 2);
+	sc_send_all(fd, "\0\0", 2);
 }
 
 static void
 sc_truncated_body(int fd)
 {
 	raw_len(fd, 100, 'M');
-	send_all(fd, "<short", 6);
+	sc_send_all(fd, "<short", 6);
 }
 
 static void
 sc_huge_length(int fd)
 {
 	raw_len(fd, 0x7fffffff, 'O');
-	send_all(fd, "\0\0\0\6", 4);
+	sc_send_all(fd, "\0\0\0\6", 4);
 	drain(fd, 300);
 }
 
@@ -282,7 +249,7 @@ sc_max_length(int fd)
 static void
 sc_zero_length(int fd)
 {
-	send_all(fd, "\0\0\0\0", 4);
+	sc_send_all(fd, "\0\0\0\0", 4);
 	drain(fd, 300);
 }
 
@@ -616,7 +583,7 @@ sc_random_bytes(int fd)
 
 	for (i = 0; i < sizeof(data); i++)
 		data[i] = (char)rng();
-	send_all(fd, data, sizeof(data));
+	sc_send_all(fd, data, sizeof(data));
 	drain(fd, 300);
 }
 
@@ -664,7 +631,7 @@ idle_flood(int *fds, int n)
 	int i, opened = 0;
 
 	for (i = 0; i < n; i++) {
-		fds[i] = dial();
+		fds[i] = sc_unix(sock_path);
 		if (fds[i] >= 0 && optneg(fds[i]) >= 0)
 			opened++;
 	}
@@ -690,7 +657,7 @@ main(int argc, char **argv)
 	    why);
 	for (i = 0; i < rounds; i++)
 		for (s = 0; s < sizeof(scenarios) / sizeof(scenarios[0]); s++) {
-			int fd = dial();
+			int fd = sc_unix(sock_path);
 
 			if (fd >= 0) {
 				scenarios[s].run(fd);

@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "sockclient.h"
 #include "tap.h"
 
 #define HOSTILE_CONNS 1000
@@ -44,35 +45,11 @@ dial(void)
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
 			return fd;
-	} else {
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
-
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", unix_path);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-			return fd;
+		if (fd >= 0)
+			close(fd);
+		return -1;
 	}
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-static bool
-send_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
+	return sc_unix(unix_path);
 }
 
 /* ---- the well-formed client ---- */
@@ -97,7 +74,7 @@ ask(int fd, const char *map, const char *key, char *out, size_t size)
 		snprintf(req, sizeof(req), "get %s\n", key);
 	else
 		snprintf(req, sizeof(req), "%zu:%s %s,", strlen(map) + 1 + strlen(key), map, key);
-	if (!send_all(fd, req, strlen(req)))
+	if (!sc_send_all(fd, req, strlen(req)))
 		return false;
 	for (;;) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
@@ -270,7 +247,7 @@ hostile_thread(void *arg)
 			continue;
 		}
 		r->opened++;
-		send_all(fd, buf, garbage(buf, sizeof(buf)));
+		sc_send_all(fd, buf, garbage(buf, sizeof(buf)));
 		if (open_fds[slot] >= 0)
 			finish(open_fds[slot], rng() % 4 == 0);
 		open_fds[slot] = fd;

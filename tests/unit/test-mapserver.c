@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mapserver.h"
+#include "sockclient.h"
 #include "tap.h"
 
 struct ns_case {
@@ -285,33 +286,6 @@ echo_lookup(void *ctx, void *batch, const char *map, const char *key, char *out,
 	return MAPSERVER_FOUND;
 }
 
-static int
-dial(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void
-send_all(int fd, const char *s, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0 && (w = write(fd, s, n)) > 0) {
-		s += w;
-		n -= (size_t)w;
-	}
-}
-
 /* Read until EOF or until want bytes arrived, with a 5 s guard; returns bytes read. */
 static size_t
 recv_upto(int fd, char *buf, size_t size, size_t want, int *eof)
@@ -363,34 +337,34 @@ test_server(const char *dir)
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "socket mode 0600");
 	ok(mapserver_start(ms) == MAPSERVER_OK, "workers started");
 
-	fd = dial(path);
-	send_all(fd, req, strlen(req));
+	fd = sc_unix(path);
+	sc_send_all(fd, req, strlen(req));
 	recv_upto(fd, buf, sizeof(buf), strlen(want), &eof);
 	ok(strncmp(buf, want, strlen(want)) == 0, "pipelined replies in order: %s", buf);
-	send_all(fd, "4:temp,", 7);	/* "temp" has no space: malformed request */
+	sc_send_all(fd, "4:temp,", 7);	/* "temp" has no space: malformed request */
 	recv_upto(fd, buf, sizeof(buf), 1000, &eof);
 	is_str(buf, "38:PERM protocol error: malformed request,", "bad request: PERM");
 	ok(eof, "and the connection is closed");
 	close(fd);
 
-	fd = dial(path);
-	send_all(fd, "9:forward x", 11);
+	fd = sc_unix(path);
+	sc_send_all(fd, "9:forward x", 11);
 	shutdown(fd, SHUT_WR);
 	recv_upto(fd, buf, sizeof(buf), 1000, &eof);
 	ok(strstr(buf, "closed in the middle") != NULL && eof, "EOF mid-frame: %s", buf);
 	close(fd);
 
-	fd = dial(path);
-	send_all(fd, "65:", 3);
+	fd = sc_unix(path);
+	sc_send_all(fd, "65:", 3);
 	recv_upto(fd, buf, sizeof(buf), 1000, &eof);
 	ok(strstr(buf, "request too long") != NULL && eof, "over max_request: %s", buf);
 	close(fd);
 
 	wait_idle(ms);
 	for (i = 0; i < 4; i++)
-		fds[i] = dial(path);
+		fds[i] = sc_unix(path);
 	for (i = 0; i < 4; i++) {
-		send_all(fds[i], "11:forward a@b,", 15);
+		sc_send_all(fds[i], "11:forward a@b,", 15);
 		recv_upto(fds[i], buf, sizeof(buf), 18, &eof);
 		printf("# conn %d: '%s'%s\n", i, buf, eof ? " EOF" : "");
 		open_n += strcmp(buf, "14:OK forward:a@b,") == 0;
@@ -400,7 +374,7 @@ test_server(const char *dir)
 		close(fds[i]);
 	wait_idle(ms);
 
-	fd = dial(path);
+	fd = sc_unix(path);
 	recv_upto(fd, buf, sizeof(buf), 1000, &eof);	/* idle 300 ms, swept within 250 */
 	ok(eof && buf[0] == '\0', "idle connection closed by the server");
 	close(fd);

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sockclient.h"
 #include "tap.h"
 #include "tsv.h"
 
@@ -37,22 +38,6 @@ struct client {
 	size_t len, off;
 	char buf[65536];
 };
-
-static int
-dial_unix(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static int
 dial_tcp(int port, int v6)
@@ -88,24 +73,9 @@ client_init(struct client *c, int fd)
 }
 
 static int
-send_all(int fd, const char *s, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = send(fd, s, n, MSG_NOSIGNAL);
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 send_str(int fd, const char *s)
 {
-	return send_all(fd, s, strlen(s));
+	return sc_send_all(fd, s, strlen(s)) ? 0 : -1;
 }
 
 static int
@@ -114,7 +84,7 @@ send_ns(int fd, const char *s)
 	char buf[2048];
 	int n = snprintf(buf, sizeof(buf), "%zu:%s,", strlen(s), s);
 
-	return send_all(fd, buf, (size_t)n);
+	return sc_send_all(fd, buf, (size_t)n) ? 0 : -1;
 }
 
 /* client_fill - read more; 0 on EOF or timeout, -1 on error */
@@ -253,7 +223,7 @@ wait_ready(struct server *s)
 	int i, fd, status;
 
 	for (i = 0; i < 500; i++) {
-		fd = s->mode == MODE_UNIX ? dial_unix(s->sock) : dial_tcp(s->port,
+		fd = s->mode == MODE_UNIX ? sc_unix(s->sock) : dial_tcp(s->port,
 		    s->mode == MODE_V6);
 		if (fd >= 0 && s->mode == MODE_TCP) {	/* the reverse port is bound second */
 			close(fd);
@@ -423,7 +393,7 @@ run_group_socketmap(struct server *s, int first, int *done)
 	char reply[1024], req[1024];
 	int i, bad = 0, rc;
 
-	client_init(c, dial_unix(s->sock));
+	client_init(c, sc_unix(s->sock));
 	for (i = first; i < nrows; i++)
 		if (strcmp(rows[i].group, rows[first].group) == 0) {
 			snprintf(req, sizeof(req), "%s %s", rows[i].map, rows[i].input);
@@ -455,7 +425,7 @@ run_group_tcp(struct server *s, int first)
 			continue;
 		url_encode(rows[i].input, enc, sizeof(enc));
 		snprintf(req, sizeof(req), "get %s\n", enc);
-		send_all(c->fd, req, strlen(req));
+		sc_send_all(c->fd, req, strlen(req));
 		rc = read_line(c, reply, sizeof(reply));
 		tcp_want(rows[i].want, want, sizeof(want));
 		is_str(rc == 1 ? reply : "(no reply)", want, "tcp_table %s %s (now %s)",
@@ -507,7 +477,7 @@ test_pipelined(struct server *s, int first, int n_group)
 	char reply[1024], req[1024];
 	int sent = 0, got = 0, bad = 0, i;
 
-	client_init(c, dial_unix(s->sock));
+	client_init(c, sc_unix(s->sock));
 	while (got < NPIPE) {
 		for (i = 0; i < 100 && sent < NPIPE; i++, sent++) {
 			const struct row *r = &rows[first + sent % n_group];
@@ -563,8 +533,8 @@ test_malformed(struct server *s)
 	for (i = 0; i < sizeof(bad_frames) / sizeof(bad_frames[0]); i++) {
 		const struct bad_frame *b = &bad_frames[i];
 
-		client_init(c, dial_unix(s->sock));
-		send_all(c->fd, b->bytes, strlen(b->bytes));
+		client_init(c, sc_unix(s->sock));
+		sc_send_all(c->fd, b->bytes, strlen(b->bytes));
 		if (b->eof_after)
 			shutdown(c->fd, SHUT_WR);
 		snprintf(want, sizeof(want), "PERM protocol error: ");
@@ -574,7 +544,7 @@ test_malformed(struct server *s)
 		ok(at_eof(c), "malformed '%s': then the server hangs up", b->bytes);
 		close(c->fd);
 	}
-	client_init(c, dial_unix(s->sock));
+	client_init(c, sc_unix(s->sock));
 	send_ns(c->fd, "nosuchmap a@b.c");
 	ok(read_ns(c, reply, sizeof(reply)) == 1 && strncmp(reply, "PERM unknown map", 16) == 0,
 	    "unknown map name: %s", reply);
@@ -590,7 +560,7 @@ test_concurrent(struct server *s, int first, int n_group)
 	int i, opened = 0, good = 0, again = 0;
 
 	for (i = 0; i < NCONN; i++) {
-		client_init(&cs[i], dial_unix(s->sock));
+		client_init(&cs[i], sc_unix(s->sock));
 		opened += cs[i].fd >= 0;
 	}
 	is_int(opened, NCONN, "%d connections open at once", NCONN);
@@ -640,7 +610,7 @@ test_tcp_details(void)
 	close(c->fd);
 	client_init(c, dial_tcp(s.port, 0));
 	memset(c->buf, 'a', 6000);
-	send_all(c->fd, c->buf, 6000);
+	sc_send_all(c->fd, c->buf, 6000);
 	ok(read_line(c, reply, sizeof(reply)) == 1 &&
 	    strcmp(reply, "400 protocol error: request too long") == 0 && at_eof(c),
 	    "a 6000-byte line: 400, hang-up");
@@ -672,7 +642,7 @@ test_reload(struct server *s)
 	char before[1024], after[1024], req[1100];
 	int i;
 
-	client_init(c, dial_unix(s->sock));
+	client_init(c, sc_unix(s->sock));
 	send_ns(c->fd, "forward test@otherdomain.com");
 	read_ns(c, before, sizeof(before));
 	write_keys(keydir, "2fda5098fa4c172ca18187067453a1b3d5105a80f8f7d7c0d3dd8bfea47f25a4");
@@ -751,7 +721,7 @@ test_daemon(void)
 			fclose(fp);
 		}
 	ok(pid > 0, "Background: pid file written");
-	client_init(c, dial_unix(sock));
+	client_init(c, sc_unix(sock));
 	ok(c->fd >= 0 && one_request(c, &rows[0]), "the daemon answers");
 	close(c->fd);
 	/* answering means the workers run, and they start after the drop */
@@ -777,7 +747,7 @@ prvs_ask(struct server *s, const char *addr, char *out, size_t size)
 	struct client c;
 	char req[600];
 
-	client_init(&c, dial_unix(s->sock));
+	client_init(&c, sc_unix(s->sock));
 	snprintf(req, sizeof(req), "prvs %s", addr);
 	send_ns(c.fd, req);
 	if (read_ns(&c, out, size) != 1)
