@@ -13,7 +13,23 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES="build-essential autoconf automake libtool pkgconf make
 	libsodium-dev libdb5.3-dev db5.3-util libmilter-dev
 	postfix miltertest swaks postsrsd
-	clang libclang-rt-14-dev valgrind"
+	clang libclang-rt-14-dev valgrind
+	m4 libwrap0 libldap-2.5-0 libsasl2-2 libnsl2 libssl3"
+# Sendmail for tests/e2e/sendmail.sh. Its package conflicts with postfix, so its binary
+# and m4 files are unpacked (not installed) here; the list above has what it links to.
+SENDMAIL_ROOT=${BACKSTOP_SENDMAIL_ROOT:-/opt/backstop-sendmail}
+
+sendmail_unpack() {
+	[ -x "$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail" ] &&
+		[ -f "$SENDMAIL_ROOT/usr/share/sendmail/cf/m4/cf.m4" ] && return 0
+	d=$(mktemp -d)
+	chown _apt "$d" 2>/dev/null || chmod 777 "$d"	# apt-get downloads as the _apt user
+	(cd "$d" && apt-get download -qq sendmail-bin sendmail-cf) || { rm -rf "$d"; return 1; }
+	mkdir -p "$SENDMAIL_ROOT"
+	for f in "$d"/*.deb; do dpkg -x "$f" "$SENDMAIL_ROOT"; done
+	rm -rf "$d"
+	echo "install-deps: Sendmail unpacked in $SENDMAIL_ROOT (not installed)"
+}
 
 missing=
 for p in $PACKAGES; do
@@ -21,7 +37,8 @@ for p in $PACKAGES; do
 done
 if [ -z "$missing" ]; then
 	echo "install-deps: all packages present"
-	exit 0
+	sendmail_unpack || { apt-get update -qq && sendmail_unpack; }
+	exit $?
 fi
 
 # Postfix asks debconf how to configure itself: say "No configuration" so the
@@ -41,3 +58,4 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing
 echo "install-deps: installed$missing"
+sendmail_unpack

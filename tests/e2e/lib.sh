@@ -342,7 +342,7 @@ pf_sendmail() {
 }
 
 # smtp_reply: the server's last reply lines in BS_W/last.smtp
-smtp_said() { grep -q -E -- "<~* ?$1" "$BS_W/last.smtp"; }
+smtp_said() { grep -q -E -- "^<[-~*]{1,2} +$1" "$BS_W/last.smtp"; }
 
 # mbox USER: the mailbox file of USER@example.com
 mbox() { echo "$BS_W/mail/$1"; }
