@@ -7,17 +7,13 @@
 # count is at least the bounces to it that got a 250. Prints TAP. Needs root (else exit 77).
 set -u
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (a private Postfix instance)"; exit 77; }
-for t in postfix postconf postkick smtp-sink swaks ss; do
-	command -v "$t" > /dev/null || [ -x "/usr/sbin/$t" ] ||
-		{ echo "Bail out! $t is missing: run contrib/install-deps.sh"; exit 1; }
-done
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$(cd "$(dirname "$0")" && pwd)/tap.sh"
+need postfix postconf postkick smtp-sink swaks ss
 export BACKSTOP_NOW=1764183600
 export BS_TIMEOUT=30
 BOUNCES=30
 bs_init "$(mktemp -d /tmp/backstop-crash.XXXXXX)"
-n=0
-failed=0
 push_pid=
 
 finish() {
@@ -33,10 +29,6 @@ finish() {
 trap finish EXIT
 trap 'exit 1' INT TERM
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; echo "#   failed: $2"; fi; }
-bail() { echo "Bail out! $*"; failed=1; exit 1; }
 lines() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
 
 bs_write_conf "MaxBouncesPerTag 1000" "Durability write"

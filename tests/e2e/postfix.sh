@@ -5,16 +5,12 @@
 # Needs root (exit 77 otherwise), postfix, smtp-sink, swaks.
 set -u
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (a private Postfix instance)"; exit 77; }
-for t in postfix postconf smtp-sink swaks ss script; do
-	command -v "$t" > /dev/null || [ -x "/usr/sbin/$t" ] ||
-		{ echo "Bail out! $t is missing: run contrib/install-deps.sh"; exit 1; }
-done
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$(cd "$(dirname "$0")" && pwd)/tap.sh"
+need postfix postconf smtp-sink swaks ss script
 export BACKSTOP_NOW=1764183600
 export BS_TIMEOUT=10
 bs_init "$(mktemp -d /tmp/backstop-e2e.XXXXXX)"
-n=0
-failed=0
 
 finish() {
 	local rc=$?
@@ -25,8 +21,6 @@ finish() {
 trap finish EXIT
 trap 'exit 1' INT TERM
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 # check DESC COND [TODO-REASON]: one TAP line; with a reason, a failure is a known TODO
 check() {
 	if eval "$2"; then
@@ -40,7 +34,6 @@ check() {
 		sed -n '/^ -> RCPT/,$p' "$BS_W/last.smtp" | head -6 | sed 's/^/#   smtp: /'
 	fi
 }
-bail() { echo "Bail out! $*"; failed=1; exit 1; }
 # bs_alive: the milter, the SRS server and Postfix's master still run (else say which died)
 bs_alive() {
 	kill -0 "$BS_MILTER_PID" 2>/dev/null || { echo "backstop-milter died" >&2; return 1; }

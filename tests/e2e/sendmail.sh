@@ -12,16 +12,12 @@ SM="$SM_ROOT/usr/libexec/sendmail/sendmail"
 SM_CF="$SM_ROOT/usr/share/sendmail/cf"
 [ -x "$SM" ] && [ -f "$SM_CF/m4/cf.m4" ] ||
 	{ echo "Bail out! no Sendmail in $SM_ROOT: run contrib/install-deps.sh"; exit 1; }
-for t in m4 smtp-sink swaks ss; do
-	command -v "$t" > /dev/null || [ -x "/usr/sbin/$t" ] ||
-		{ echo "Bail out! $t is missing: run contrib/install-deps.sh"; exit 1; }
-done
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$(cd "$(dirname "$0")" && pwd)/tap.sh"
+need m4 smtp-sink swaks ss
 export BACKSTOP_NOW=1764183600
 bs_init "$(mktemp -d /tmp/backstop-sendmail.XXXXXX)"
 SM_PORT=$(bs_free_port)
-n=0
-failed=0
 
 finish() {
 	local rc=$?
@@ -39,10 +35,6 @@ finish() {
 trap finish EXIT
 trap 'exit 1' INT TERM
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; echo "#   failed: $2"; fi; }
-bail() { echo "Bail out! $*"; failed=1; exit 1; }
 
 # ---- backstop, the sink, and Sendmail built from the contrib snippet ----
 bs_write_conf
