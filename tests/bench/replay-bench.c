@@ -1,6 +1,13 @@
 /* replay-bench: throughput of replay_record for each durability level with 1, 2 and 8 threads,
  * and the cost of one record at 10^3, 10^5 and 10^6 records in the store, as a table.
- * Not a test: run it with "make bench-replay" in tests/. Usage: replay-bench -h */
+ * Not a test: run it with "make bench-replay" in tests/. Usage: replay-bench -h
+ *
+ * The store is built like a real one: with TagValidity 7 a record lives until a day after its
+ * tag expires, so a store holds tags of 9 consecutive expiry days; record n carries expiry day
+ * BENCH_DAY + n % 9. The cost is timed for two mixes of bounces: "uniform", each to any record
+ * (no locality at all: the worst case), and "recent", 90% to a tag signed today (the newest
+ * expiry day: most bounces and auto-replies come back within minutes) and 10% to any record
+ * (late bounces, up to the MTA's 5-day queue lifetime, and replays of older tags). */
 #include "config.h"
 
 #include <pthread.h>
@@ -13,7 +20,11 @@
 #include "replay.h"
 
 #define BENCH_KEYS 20000	/* distinct tagged addresses in the throughput runs */
-#define BENCH_DAY 20500		/* the tags' expiry day */
+#define BENCH_DAY 20500		/* the oldest expiry day in the store */
+#define BENCH_DAYS 9		/* expiry days a store holds: TagValidity 7, plus today, plus one */
+#define BENCH_RECENT 90		/* percent of "recent" bounces to a tag signed today */
+
+enum pick { PICK_UNIFORM, PICK_RECENT, PICK_SEQUENTIAL };
 
 static const char *bench_parent = ".";
 static double bench_seconds = 1.5;
@@ -22,11 +33,11 @@ static double write2_rate;	/* Durability write, 2 threads: the goal's cell */
 struct worker {
 	struct replay *r;
 	unsigned seed;
-	unsigned long keys;	/* pick keys in [0, keys) */
+	unsigned long keys;	/* pick keys in [0, keys) as pick says */
 	unsigned long first;	/* or, when sequential, write first, first + step, ... */
 	unsigned long step;
 	unsigned long limit;	/* sequential: stop before this key */
-	bool sequential;
+	enum pick pick;
 	double deadline;
 	unsigned long done;
 	double cpu;		/* seconds of CPU the thread used */
@@ -42,11 +53,25 @@ bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* bench_key - record n's tagged address; its tag's expiry day in *day */
 static void
-bench_key(char *buf, size_t size, unsigned long n)
+bench_key(char *buf, size_t size, unsigned long n, long *day)
 {
-	snprintf(buf, size, "prvs=0%03lu%06lx=user%lu@example.com", n % 1000, n * 2654435761ul & 0xffffff,
-	    n);
+	*day = BENCH_DAY + (long)(n % BENCH_DAYS);
+	snprintf(buf, size, "prvs=1%03ld%06lx=user%lu@example.com", *day % 1000,
+	    n * 2654435761ul & 0xffffff, n);
+}
+
+/* bench_pick - the next key of w's mix */
+static unsigned long
+bench_pick(struct worker *w)
+{
+	unsigned long r = (unsigned long)rand_r(&w->seed);
+
+	if (w->pick == PICK_RECENT && w->keys >= BENCH_DAYS &&
+	    (unsigned long)rand_r(&w->seed) % 100 < BENCH_RECENT)
+		return r % (w->keys / BENCH_DAYS) * BENCH_DAYS + BENCH_DAYS - 1;
+	return r % w->keys;
 }
 
 static double
@@ -62,18 +87,18 @@ static void *
 bench_worker(void *arg)
 {
 	struct worker *w = arg;
+	const bool seq = w->pick == PICK_SEQUENTIAL;
 	char key[128];
 	unsigned long n = w->first;
 	uint32_t count;
 	double c0 = bench_cpu();
+	long day;
 	int rc;
 
-	while (w->sequential ? n < w->limit : bench_now() < w->deadline) {
-		for (int i = 0; i < 64 && (!w->sequential || n < w->limit); i++) {
-			unsigned long k = w->sequential ? n : (unsigned long)rand_r(&w->seed) % w->keys;
-
-			bench_key(key, sizeof(key), k);
-			if ((rc = replay_record(w->r, key, 1700000000, BENCH_DAY, &count)) != 0) {
+	while (seq ? n < w->limit : bench_now() < w->deadline) {
+		for (int i = 0; i < 64 && (!seq || n < w->limit); i++) {
+			bench_key(key, sizeof(key), seq ? n : bench_pick(w), &day);
+			if ((rc = replay_record(w->r, key, 1700000000, day, &count)) != 0) {
 				w->err = rc;
 				return NULL;
 			}
@@ -87,7 +112,7 @@ bench_worker(void *arg)
 
 /* bench_run - nthreads workers on r; records per second (-1: failed), CPU seconds per record */
 static double
-bench_run(struct replay *r, int nthreads, unsigned long keys, bool sequential,
+bench_run(struct replay *r, int nthreads, unsigned long keys, enum pick pick,
     unsigned long limit, unsigned long first, double *cpu_per_op)
 {
 	double cpu = 0;
@@ -99,7 +124,7 @@ bench_run(struct replay *r, int nthreads, unsigned long keys, bool sequential,
 
 	for (i = 0; i < nthreads; i++) {
 		w[i] = (struct worker){r, 7919u * (unsigned)(i + 1), keys, first + (unsigned long)i,
-		    (unsigned long)nthreads, limit, sequential, t0 + bench_seconds, 0, 0, 0};
+		    (unsigned long)nthreads, limit, pick, t0 + bench_seconds, 0, 0, 0};
 		pthread_create(&tid[i], NULL, bench_worker, &w[i]);
 	}
 	for (i = 0; i < nthreads; i++) {
@@ -172,7 +197,7 @@ bench_throughput(void)
 		struct replay *r = bench_open(dir, (enum replay_durability)d);
 
 		for (t = 0; t < 3; t++) {
-			double rate = bench_run(r, threads[t], BENCH_KEYS, false, 0, 0, NULL);
+			double rate = bench_run(r, threads[t], BENCH_KEYS, PICK_UNIFORM, 0, 0, NULL);
 
 			if (rate < 0)
 				return 1;
@@ -194,7 +219,7 @@ static int
 bench_fill(const char *dir, unsigned long have, unsigned long n)
 {
 	struct replay *r = bench_open(dir, REPLAY_DUR_NONE);
-	int rc = bench_run(r, 2, 0, true, n, have, NULL) < 0 ? 1 : 0;
+	int rc = bench_run(r, 2, 0, PICK_SEQUENTIAL, n, have, NULL) < 0 ? 1 : 0;
 
 	if (rc == 0 && replay_maintain(r, time(NULL)) != 0)
 		rc = 1;
@@ -202,57 +227,60 @@ bench_fill(const char *dir, unsigned long have, unsigned long n)
 	return rc;
 }
 
-/* bench_cost - wall and CPU microseconds per record on n records: the best of three runs */
+/* bench_cost - wall and CPU microseconds per record on n records with the mix pick: the best
+ * of three runs after one that warms the cache */
 static int
-bench_cost(const char *dir, unsigned long n, double *wall, double *cpu)
+bench_cost(const char *dir, unsigned long n, enum pick pick, double *wall, double *cpu)
 {
 	struct replay *r = bench_open(dir, REPLAY_DUR_WRITE);
 	double rate, c;
 	int j;
 
 	*wall = *cpu = 1e9;
-	if (bench_run(r, 1, n, false, 0, 0, &c) <= 0) {	/* warm the cache */
-		replay_close(r);
-		return 1;
-	}
-	for (j = 0; j < 3; j++) {
-		if ((rate = bench_run(r, 1, n, false, 0, 0, &c)) <= 0) {
+	for (j = 0; j < 4; j++) {
+		if ((rate = bench_run(r, 1, n, pick, 0, 0, &c)) <= 0) {
 			replay_close(r);
 			return 1;
 		}
-		if (1e6 / rate < *wall)
+		if (j > 0 && 1e6 / rate < *wall)
 			*wall = 1e6 / rate;
-		if (c * 1e6 < *cpu)
+		if (j > 0 && c * 1e6 < *cpu)
 			*cpu = c * 1e6;
 	}
 	replay_close(r);
 	return 0;
 }
 
+static const char *const pick_name[] = {"uniform", "recent"};
+
 static int
 bench_scaling(void)
 {
 	static const unsigned long sizes[] = {1000, 100000, 1000000};
 	char *dir = bench_dir();
-	double wall[3], cpu[3];
+	double wall[3][2], cpu[3][2];
 	unsigned long have = 0;
-	int i;
+	int i, p;
 
-	printf("\n%-10s %8s %12s %8s %12s %8s\n", "records", "threads", "wall us/rec", "vs 10^3",
+	printf("\n%-10s %-8s %12s %8s %12s %8s\n", "records", "bounces", "wall us/rec", "vs 10^3",
 	    "cpu us/rec", "vs 10^3");
 	for (i = 0; i < 3; i++) {
 		if (bench_fill(dir, have, sizes[i]) != 0)
 			return 1;
 		have = sizes[i];
-		if (bench_cost(dir, sizes[i], &wall[i], &cpu[i]) != 0)
-			return 1;
-		printf("%-10lu %8d %12.2f %7.2fx %12.2f %7.2fx\n", sizes[i], 1, wall[i],
-		    wall[i] / wall[0], cpu[i], cpu[i] / cpu[0]);
-		fflush(stdout);
+		for (p = PICK_UNIFORM; p <= PICK_RECENT; p++) {
+			if (bench_cost(dir, sizes[i], (enum pick)p, &wall[i][p], &cpu[i][p]) != 0)
+				return 1;
+			printf("%-10lu %-8s %12.2f %7.2fx %12.2f %7.2fx\n", sizes[i], pick_name[p],
+			    wall[i][p], wall[i][p] / wall[0][p], cpu[i][p], cpu[i][p] / cpu[0][p]);
+			fflush(stdout);
+		}
 	}
-	printf("\ngoal: cost at 10^6 within 1.3x of 10^3: wall %.2fx, %s; cpu %.2fx, %s\n",
-	    wall[2] / wall[0], wall[2] / wall[0] <= 1.3 ? "met" : "missed", cpu[2] / cpu[0],
-	    cpu[2] / cpu[0] <= 1.3 ? "met" : "missed");
+	printf("\ngoal: cost at 10^6 within 1.3x of 10^3, recent bounces: wall %.2fx, %s; "
+	    "cpu %.2fx, %s\n", wall[2][1] / wall[0][1], wall[2][1] / wall[0][1] <= 1.3 ? "met" : "missed",
+	    cpu[2][1] / cpu[0][1], cpu[2][1] / cpu[0][1] <= 1.3 ? "met" : "missed");
+	printf("worst case, uniform bounces: wall %.2fx, cpu %.2fx\n", wall[2][0] / wall[0][0],
+	    cpu[2][0] / cpu[0][0]);
 	bench_rmdir(dir);
 	return 0;
 }
