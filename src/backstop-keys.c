@@ -1,5 +1,5 @@
-/* backstop-keys: the admin tool of the key store (init, list, rotate, prune, import, export)
- * and a single-address signer and checker for debugging. A thin main: the key rules live in
+/* backstop-keys: the admin tool of the key store (init, list, rotate, prune, revoke, import,
+ * export) and a single-address signer and checker for debugging. A thin main: the key rules live in
  * keyring and keyfile. Exit codes: 0 success, 1 failure (or a tag that is not valid), 2 usage. */
 #include "config.h"
 
@@ -63,6 +63,7 @@ keys_usage(FILE *f)
 	    "  rotate [--activate-in DURATION] [--owner USER[:GROUP]]\n"
 	    "                                      a new key in the next slot\n"
 	    "  prune [--dry-run]                   remove keys that can verify nothing live\n"
+	    "  revoke SLOT [--owner USER[:GROUP]]  remove a stolen key now (a new key signs)\n"
 	    "  export SLOT                         print a key file for another host\n"
 	    "  import SLOT [--force] [--activate-in DURATION] [--owner USER[:GROUP]]\n"
 	    "                                      store the key file read on stdin\n"
@@ -328,6 +329,32 @@ keys_prune(struct keys_ctx *k)
 }
 
 static int
+keys_revoke(struct keys_ctx *k)
+{
+	int slot = keys_slot(k->arg), new_slot;
+	time_t activate;
+	char t[40];
+
+	if (keyring_revoke(k->conf->key_directory, slot, k->now, keys_window(k), k->uid, k->gid,
+		&new_slot, &activate, k->why, sizeof(k->why)) != 0)
+		return keys_fail(k, k->why);
+	keyring_time_text(activate, t, sizeof(t));
+	if (new_slot == slot)
+		printf("slot %d: revoked, and a new key in its place signing from %s\n", slot, t);
+	else if (new_slot >= 0)
+		printf("slot %d: new key, signing from %s\nslot %d: revoked\n", new_slot, t, slot);
+	else
+		printf("slot %d: revoked\n", slot);
+	printf("tags and SRS addresses signed with the old slot %d key no longer verify\n", slot);
+	if (new_slot >= 0)
+		printf("on every other host: first import the new key (export %d here, import %d "
+		    "there), then revoke %d\n", new_slot, new_slot, slot);
+	else
+		printf("on every other host: revoke %d\n", slot);
+	return EXIT_SUCCESS;
+}
+
+static int
 keys_export(struct keys_ctx *k)
 {
 	unsigned char *secret = sodium_malloc(KEYRING_KEY_BYTES);
@@ -478,6 +505,7 @@ static const struct keys_cmd keys_cmds[] = {
 	{ "list", NULL, 0, keys_list },
 	{ "rotate", NULL, OPT_ACTIVATE | OPT_OWNER, keys_rotate },
 	{ "prune", NULL, OPT_DRY, keys_prune },
+	{ "revoke", "SLOT", OPT_OWNER, keys_revoke },
 	{ "export", "SLOT", 0, keys_export },
 	{ "import", "SLOT", OPT_FORCE | OPT_ACTIVATE | OPT_OWNER, keys_import },
 	{ "sign", "ADDR", 0, keys_sign },

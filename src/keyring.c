@@ -383,11 +383,26 @@ keyring_rotate_slot(const struct keyring *kr, time_t now, time_t window, time_t 
 	return KEYRING_EBUSY;
 }
 
+/* keyring_write_random - a new random key into slot's file, active at activate */
+static int
+keyring_write_random(const char *dir, int slot, time_t activate, uid_t uid, gid_t gid,
+    char *why, size_t whylen)
+{
+	unsigned char *secret = sodium_malloc(KEYRING_KEY_BYTES);
+	int rc;
+
+	if (secret == NULL)
+		return keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory");
+	randombytes_buf(secret, KEYRING_KEY_BYTES);
+	rc = keyfile_write_key(dir, slot, secret, activate, uid, gid, why, whylen);
+	sodium_free(secret);
+	return rc;
+}
+
 int
 keyring_init(const char *dir, time_t now, uid_t uid, gid_t gid, char *why, size_t whylen)
 {
 	struct keyring *kr = NULL;
-	unsigned char *secret;
 	int rc;
 
 	rc = keyfile_mkdir(dir, uid, gid, why, whylen);
@@ -401,12 +416,7 @@ keyring_init(const char *dir, time_t now, uid_t uid, gid_t gid, char *why, size_
 	}
 	if (rc != KEYRING_ENOKEYS)
 		return rc;
-	secret = sodium_malloc(KEYRING_KEY_BYTES);
-	if (secret == NULL)
-		return keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory");
-	randombytes_buf(secret, KEYRING_KEY_BYTES);
-	rc = keyfile_write_key(dir, 0, secret, now, uid, gid, why, whylen);
-	sodium_free(secret);
+	rc = keyring_write_random(dir, 0, now, uid, gid, why, whylen);
 	if (rc == 0)
 		rc = keyfile_write_created(dir, now, uid, gid, why, whylen);
 	return rc;
@@ -450,7 +460,6 @@ static int
 keyring_rotate_in(const struct keyring *kr, const char *dir, time_t now, time_t *activate,
     time_t window, uid_t uid, gid_t gid, int *slot, char *why, size_t whylen)
 {
-	unsigned char *secret;
 	time_t free_at;
 	int rc;
 
@@ -466,13 +475,7 @@ keyring_rotate_in(const struct keyring *kr, const char *dir, time_t now, time_t 
 	*slot = rc;
 	/* two rotations within a second must still order their keys */
 	*activate = keyring_after_all(kr, *activate);
-	secret = sodium_malloc(KEYRING_KEY_BYTES);
-	if (secret == NULL)
-		return keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory");
-	randombytes_buf(secret, KEYRING_KEY_BYTES);
-	rc = keyfile_write_key(dir, *slot, secret, *activate, uid, gid, why, whylen);
-	sodium_free(secret);
-	return rc;
+	return keyring_write_random(dir, *slot, *activate, uid, gid, why, whylen);
 }
 
 int
@@ -510,6 +513,78 @@ keyring_prune(const char *dir, time_t now, time_t window, bool dry_run, unsigned
 		if (rc == 0)
 			*pruned |= 1u << i;
 	}
+	keyring_unref(kr);
+	return rc;
+}
+
+/* keyring_pending - a slot whose key activates after now, or -1 */
+static int
+keyring_pending(const struct keyring *kr, time_t now)
+{
+	int i;
+
+	for (i = 0; i < KEYRING_SLOTS; i++)
+		if (kr->slot[i].present && kr->slot[i].activate > now)
+			return i;
+	return -1;
+}
+
+static int
+keyring_revoke_in(const struct keyring *kr, const char *dir, int slot, time_t now,
+    time_t window, uid_t uid, gid_t gid, int *new_slot, time_t *activate, char *why,
+    size_t whylen)
+{
+	char t[40];
+	int pending, rc;
+
+	if (!keyring_has(kr, slot))
+		return keyfile_why(KEYRING_EEMPTY, why, whylen, "%s/%d.key: no key in slot %d",
+		    dir, slot, slot);
+	if (keyring_signer(kr, now) != slot && keyring_count(kr) == 1)
+		return keyfile_why(KEYRING_EBUSY, why, whylen,
+		    "slot %d holds the only key (pending until %s): nothing done; revoking it "
+		    "would leave no key to sign with", slot,
+		    keyring_time_text(keyring_activate(kr, slot), t, sizeof(t)));
+	if (keyring_signer(kr, now) == slot) {
+		pending = keyring_pending(kr, now);
+		if (pending >= 0)
+			return keyfile_why(KEYRING_EBUSY, why, whylen,
+			    "slot %d signs, and slot %d holds a key pending until %s: a new key "
+			    "could only sign after it, and the key before slot %d would sign again "
+			    "meanwhile. Nothing done: revoke slot %d first (or wait until it signs), "
+			    "then slot %d", slot, pending,
+			    keyring_time_text(keyring_activate(kr, pending), t, sizeof(t)), slot,
+			    pending, slot);
+		*activate = now;
+		rc = keyring_rotate_in(kr, dir, now, activate, window, uid, gid, new_slot, why,
+		    whylen);
+		if (rc != KEYRING_EBUSY)
+			return rc != 0 ? rc : keyfile_remove(dir, slot, why, whylen);
+		/* the next slot's key is still live: replace the revoked key in its own slot,
+		 * in one rename, so that some key signs at every moment */
+		*new_slot = slot;
+		*activate = keyring_after_all(kr, now);
+		return keyring_write_random(dir, slot, *activate, uid, gid, why, whylen);
+	}
+	return keyfile_remove(dir, slot, why, whylen);
+}
+
+int
+keyring_revoke(const char *dir, int slot, time_t now, time_t window, uid_t uid, gid_t gid,
+    int *new_slot, time_t *activate, char *why, size_t whylen)
+{
+	struct keyring *kr;
+	int rc;
+
+	*new_slot = -1;
+	*activate = 0;
+	if (slot < 0 || slot >= KEYRING_SLOTS)
+		return keyfile_why(KEYRING_ESLOT, why, whylen, "bad slot %d: want 0-9", slot);
+	rc = keyring_load(dir, &kr, why, whylen);
+	if (rc != 0)
+		return rc;
+	rc = keyring_revoke_in(kr, dir, slot, now, window, uid, gid, new_slot, activate, why,
+	    whylen);
 	keyring_unref(kr);
 	return rc;
 }
@@ -646,6 +721,7 @@ keyring_strerror(int err)
 	case KEYRING_ENOSIGNER: return "no key is active yet";
 	case KEYRING_ESODIUM: return "libsodium failed to initialise";
 	case KEYRING_EBUSY: return "the slot's key can still verify live tags";
+	case KEYRING_EEMPTY: return "the slot holds no key";
 	}
 	return "unknown key store error";
 }

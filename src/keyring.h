@@ -27,6 +27,7 @@ enum keyring_err {
 	KEYRING_ENOSIGNER = -8,	/* temporary: every key activates in the future */
 	KEYRING_ESODIUM = -9,	/* permanent: sodium_init failed */
 	KEYRING_EBUSY = -10,	/* permanent: the slot's key can still verify live tags */
+	KEYRING_EEMPTY = -11,	/* permanent: the slot holds no key */
 };
 
 /* What a slot's key does at a given time (DESIGN.md "Key store"). */
@@ -103,6 +104,13 @@ int keyring_rotate(const char *dir, time_t now, time_t *activate, time_t window,
 /* keyring_prune - remove (or with dry_run only list) prunable keys; bit K of *pruned per slot */
 int keyring_prune(const char *dir, time_t now, time_t window, bool dry_run, unsigned *pruned,
     char *why, size_t whylen) __attribute__((warn_unused_result));
+/* keyring_revoke - delete slot's key at once, whatever it could still verify. When it is the
+ * signing key, a new key in the next slot signs from now first, so that no older key signs
+ * again: *new_slot says which (-1: none was needed), *activate when. Refused (EBUSY) while a
+ * pending key would leave the new one waiting. */
+int keyring_revoke(const char *dir, int slot, time_t now, time_t window, uid_t uid, gid_t gid,
+    int *new_slot, time_t *activate, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
 /* keyring_import - write a key into slot; a different key there needs force; same is a no-op */
 int keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
     time_t activate, bool force, time_t now, uid_t uid, gid_t gid, bool *changed, char *why,

@@ -1,6 +1,6 @@
 #!/bin/sh
 # backstop-keys.sh: the backstop-keys program against temporary key directories, time set with
-# BACKSTOP_NOW: init, list, rotate, prune, export/import between two hosts, --owner, the
+# BACKSTOP_NOW: init, list, rotate, prune, revoke, export/import between two hosts, --owner, the
 # refusals an admin will meet, exit codes (0 ok, 1 failure, 2 usage), and every row of the
 # prvs known-answer vectors through sign and verify. Prints TAP.
 set -u
@@ -256,6 +256,61 @@ is "$out" "slot 2: new key, signing from 2025-11-27 00:00:02 UTC" \
     "and again: the keys keep their order"
 now=$NOW
 is "$(stat -c %U:%G "$d/2.key")" root:root "--owner with numeric ids"
+
+# ---- revoke: a stolen key ----
+r="$tmp/r/keys"
+mkconf r "$r"
+R="$tmp/r.conf"
+now=$NOW
+run -c "$R" init
+now=$((NOW + DAY))
+run -c "$R" sign alice@example.com
+stolen=$out
+run -c "$R" revoke
+is "$rc" 2 "revoke without a slot: exit 2"
+run -c "$R" revoke 4
+is "$rc" 1 "revoke an empty slot: exit 1"
+contains "$tmp/err" "no key in slot 4" "revoke an empty slot: says so"
+r2="$tmp/r2/keys"
+mkconf r2 "$r2"
+mkdir -p "$tmp/r2" && cp -a "$r" "$r2"
+run -c "$R" revoke 0
+is "$rc" 0 "revoke the signing key: exit 0"
+contains "$tmp/out" "slot 1: new key, signing from 2025-11-28 00:00:00 UTC" \
+    "revoke: a new key signs from now"
+contains "$tmp/out" "slot 0: revoked" "revoke: slot 0 revoked"
+contains "$tmp/out" "on every other host: first import the new key (export 1 here, import 1 there), then revoke 0" \
+    "revoke: says what to do on the other hosts"
+[ -f "$r/0.key" ] && fail "revoke removed 0.key" || pass "revoke removed 0.key"
+is "$(mode "$r/1.key")" 600 "revoke: the new key's mode 0600"
+run -c "$R" verify "$stolen"
+is "$out" "unknown-key alice@example.com" "a tag of the revoked key verifies no more"
+run -c "$R" sign alice@example.com
+case "$out" in prvs=1?????????=alice@example.com) pass "the new key signs" ;;
+*) fail "the new key signs (got $out)" ;; esac
+# a second host that shared slot 0: import the new key, then revoke 0 only removes it
+run -c "$R" export 1
+printf '%s\n' "$out" >"$tmp/new.key"
+is "$(BACKSTOP_NOW=$now "$prog" -c "$tmp/r2.conf" import 1 <"$tmp/new.key")" "slot 1: key imported" \
+    "second host: import the new key"
+run -c "$tmp/r2.conf" revoke 0
+is "$(head -1 "$tmp/out")" "slot 0: revoked" "second host: revoke 0 makes no key of its own"
+is "$(ls "$r2" | tr '\n' ' ')" "1.key created " "second host: only the shared new key"
+run -c "$tmp/r2.conf" verify "$stolen"
+is "$out" "unknown-key alice@example.com" "second host: the stolen key's tag verifies no more"
+run -c "$R" rotate --activate-in 1h
+run -c "$R" revoke 1
+is "$rc" 1 "revoke the signer while a key is pending: exit 1"
+contains "$tmp/err" "revoke slot 2 first" "and says what to do"
+[ -f "$r/1.key" ] && pass "nothing removed" || fail "nothing removed"
+run -c "$R" revoke 2
+is "$out" "slot 2: revoked
+tags and SRS addresses signed with the old slot 2 key no longer verify
+on every other host: revoke 2" \
+    "revoke a pending key: no new key needed"
+run -c "$R" list
+is "$(grep -c '^[0-9]' "$tmp/out")" 1 "one key left"
+contains "$tmp/out" "1    signing" "slot 1 still signs"
 
 # ---- permissions and corruption ----
 chmod 644 "$a/1.key"

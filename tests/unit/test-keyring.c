@@ -512,6 +512,101 @@ test_store_ops(void)
 	keyring_unref(kr);
 }
 
+/* same_key - does slot of dir hold the key that slot of kr held? */
+static bool
+same_key(const struct keyring *kr, const char *dir, int slot)
+{
+	struct keyring *now;
+	char why[512];
+	bool same;
+
+	if (load(dir, &now, why, sizeof(why)) != 0)
+		return false;
+	same = keyring_has(now, slot) && keyring_activate(now, slot) == keyring_activate(kr, slot) &&
+	    sodium_memcmp(keyring_prvs_key(now, slot), keyring_prvs_key(kr, slot),
+		KEYRING_KEY_BYTES) == 0;
+	keyring_unref(now);
+	return same;
+}
+
+static void
+test_revoke(void)
+{
+	char *dir = path_in(base, "revoke/keys"), why[512];
+	const time_t w = keyring_window(7, 21);
+	struct keyring *kr, *before;
+	time_t at;
+	int slot;
+
+	is_int(keyring_init(dir, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)), 0,
+	    "revoke: a store");
+	is_int(keyring_revoke(dir, 3, T0 + 60, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot, &at,
+	    why, sizeof(why)), KEYRING_EEMPTY, "revoke an empty slot: refused");
+	ok(strstr(why, "3.key") != NULL && strstr(why, "no key in slot 3") != NULL, "says so: %s",
+	    why);
+	is_int(keyring_revoke(dir, 10, T0 + 60, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot, &at,
+	    why, sizeof(why)), KEYRING_ESLOT, "revoke slot 10: refused");
+	/* the signing key: a new key signs from now, then the old one is gone */
+	is_int(keyring_revoke(dir, 0, T0 + 60, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot, &at,
+	    why, sizeof(why)), 0, "revoke the signing key");
+	is_int(slot, 1, "a new key in the next slot");
+	is_int(at, T0 + 60, "signing from now");
+	ok(load(dir, &kr, why, sizeof(why)) == 0 && !keyring_has(kr, 0) &&
+	    keyring_signer(kr, T0 + 60) == 1 && keyring_count(kr) == 1, "slot 0 gone, slot 1 signs");
+	keyring_unref(kr);
+	/* a verifying key goes, the signer stays */
+	at = T0 + DAY;
+	is_int(keyring_rotate(dir, T0 + DAY, &at, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
+	    why, sizeof(why)), 0, "rotate again");
+	ok(load(dir, &before, why, sizeof(why)) == 0, "load");
+	is_int(keyring_revoke(dir, 1, T0 + DAY + 60, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
+	    &at, why, sizeof(why)), 0, "revoke a verifying key");
+	is_int(slot, -1, "no new key needed");
+	ok(load(dir, &kr, why, sizeof(why)) == 0 && !keyring_has(kr, 1) &&
+	    keyring_signer(kr, T0 + DAY + 60) == 2, "slot 1 gone, slot 2 still signs");
+	keyring_unref(kr);
+	ok(same_key(before, dir, 2), "and slot 2 is the same key");
+	keyring_unref(before);
+	/* a pending key blocks revoking the signer; revoking the pending key itself is fine */
+	at = T0 + 2 * DAY + 7200;
+	is_int(keyring_rotate(dir, T0 + 2 * DAY, &at, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
+	    why, sizeof(why)), 0, "rotate with a delay");
+	is_int(keyring_revoke(dir, 2, T0 + 2 * DAY, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
+	    &at, why, sizeof(why)), KEYRING_EBUSY, "revoke the signer while slot 3 is pending: refused");
+	ok(strstr(why, "slot 3") != NULL && strstr(why, "pending") != NULL &&
+	    strstr(why, "revoke slot 3 first") != NULL, "says what to do: %s", why);
+	ok(load(dir, &kr, why, sizeof(why)) == 0 && keyring_has(kr, 2) && keyring_has(kr, 3),
+	    "nothing done");
+	keyring_unref(kr);
+	is_int(keyring_revoke(dir, 3, T0 + 2 * DAY, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
+	    &at, why, sizeof(why)), 0, "revoke the pending key");
+	is_int(keyring_revoke(dir, 2, T0 + 2 * DAY, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
+	    &at, why, sizeof(why)), 0, "then the signer");
+	is_int(slot, 3, "a new key in slot 3");
+	/* the next slot still verifies: the new key takes the revoked key's own slot */
+	at = T0 + 2 * DAY + 60;
+	is_int(keyring_import(dir, 4, key_a, T0 + 2 * DAY - 30, false, T0 + 2 * DAY + 60,
+	    KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &(bool){false}, why, sizeof(why)), 0,
+	    "an older key in slot 4 (as if imported from another host)");
+	ok(load(dir, &before, why, sizeof(why)) == 0 && keyring_signer(before, T0 + 2 * DAY + 60) == 3,
+	    "slot 3 signs, slot 4 verifies");
+	is_int(keyring_revoke(dir, 3, T0 + 2 * DAY + 60, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+	    &slot, &at, why, sizeof(why)), 0, "revoke slot 3 when slot 4 is busy");
+	is_int(slot, 3, "the new key replaces it in slot 3");
+	ok(!same_key(before, dir, 3), "a different key");
+	keyring_unref(before);
+	ok(load(dir, &kr, why, sizeof(why)) == 0 && keyring_signer(kr, at) == 3 && at == T0 + 2 * DAY + 60,
+	    "signing from now");
+	keyring_unref(kr);
+	/* the only key, pending: refused */
+	dir = path_in(base, "revoke-one/keys");
+	is_int(keyring_import(dir, 5, key_b, T0 + DAY, false, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+	    &(bool){false}, why, sizeof(why)), 0, "a store with one pending key");
+	is_int(keyring_revoke(dir, 5, T0, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot, &at, why,
+	    sizeof(why)), KEYRING_EBUSY, "revoking the only key: refused");
+	ok(strstr(why, "only key") != NULL, "says so: %s", why);
+}
+
 struct reader_arg {
 	struct keyring_holder *h;
 	int bad;
@@ -624,6 +719,7 @@ main(void)
 	test_lifecycle();
 	test_rotate_slot();
 	test_store_ops();
+	test_revoke();
 	test_holder();
 	test_watch();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
