@@ -132,6 +132,17 @@ check "no errors in the logs" '! grep -qiE "error|failed" "$work/enforce.log" "$
 kill -USR1 "${pids[0]}"
 sleep 1.5
 check "SIGUSR1 reloads" 'logged enforce "reloaded .*(SIGUSR1)"'
+"$bin/backstop-keys" -c "$work/enforce.conf" revoke 0 > "$work/revoke.out" 2>&1
+check "backstop-keys revoke 0 beside the running milter" 'grep -q "slot 0: revoked" "$work/revoke.out"'
+newtag=$(sign alice@example.com)
+sleep 1.5
+check "the milter picked up the revocation by itself" \
+	'logged enforce "reloaded .*(key directory changed): 1 key(s), signing slot 1"'
+run_script enforce bounce-revoked.lua -D newtag="$newtag"
+check "the revoked key's tag logged as refused" \
+	'logged enforce "QREVOKED: to=<$valid> .*verdict=unknown-key action=reject"'
+check "the new key's tag logged as accepted" \
+	'logged enforce "QREVOKED2: to=<$newtag> .*verdict=valid action=accept"'
 kill -TERM "${pids[@]}"
 for p in "${pids[@]}"; do wait "$p"; done
 pids=()
