@@ -37,6 +37,7 @@ static char filter_name[] = "backstop";
 static char macro_qid[] = "i";
 static char macro_auth[] = "{auth_authen}";
 static char macro_daemon[] = "{daemon_name}";
+static char macro_version[] = "v";
 static char code_reject[] = "550", xcode_reject[] = "5.7.1";
 static char code_tempfail[] = "451", xcode_tempfail[] = "4.7.1";
 
@@ -71,6 +72,7 @@ struct conn {
 	sa_family_t family;
 	unsigned char ip[16];
 	bool have_ip;
+	bool reply_addr;	/* put the recipient in reply texts: Sendmail does it itself */
 	struct msg msg;
 };
 
@@ -195,9 +197,14 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	struct conn *c = conn_get(ctx);
 
+	const char *v = smfi_getsymval(ctx, macro_version);
+
 	(void)hostname;
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	/* Postfix sends its name in "v" and quotes a milter's text as it is; Sendmail (no "v" by
+	 * default, else a bare version number) writes "<addr>... " before it */
+	c->reply_addr = v != NULL && strncmp(v, "Postfix", 7) == 0;
 	c->have_ip = false;
 	if (sa != NULL && sa->sa_family == AF_INET) {
 		c->family = AF_INET;
@@ -307,13 +314,17 @@ rcpt_replay(const char *key, struct policy_replay *out, const char **err)
 }
 
 static sfsistat
-rcpt_answer(SMFICTX *ctx, const char *arg, const struct policy_decision *d)
+rcpt_answer(SMFICTX *ctx, const struct conn *c, const char *arg,
+    const struct policy_decision *d)
 {
 	char text[512];
 
 	if (d->action == POLICY_ACCEPT)
 		return SMFIS_CONTINUE;
-	snprintf(text, sizeof(text), "%s: %s", arg, d->why);
+	if (c->reply_addr)
+		snprintf(text, sizeof(text), "%s: %s", arg, d->why);
+	else
+		snprintf(text, sizeof(text), "%s", d->why);
 	if (d->action == POLICY_REJECT) {
 		smfi_setreply(ctx, code_reject, xcode_reject, text);
 		return SMFIS_REJECT;
@@ -372,7 +383,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		rcpt_log(ctx, &c->msg, argv[0], &d, store_err);
 	if (d.action == POLICY_ACCEPT && msg_note(&c->msg, argv[0], key, &r, &d) != 0)
 		return SMFIS_TEMPFAIL;
-	return rcpt_answer(ctx, argv[0], &d);
+	return rcpt_answer(ctx, c, argv[0], &d);
 }
 
 static sfsistat

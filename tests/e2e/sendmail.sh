@@ -124,6 +124,8 @@ check "valid bounce: X-Backstop says it was valid" \
     "grep -q '^X-Backstop: valid <$tag>' '$f'"
 ext '' alice@example.com
 check "untagged bounce: 550 5.7.1 at RCPT" "smtp_said '550 5.7.1'"
+check "untagged bounce: the address once, where Sendmail puts it" \
+    "smtp_said '550 5\.7\.1 <alice@example\.com>\.\.\. bounce to an unsigned address \(backscatter\)\$'"
 c=${tag:14:1}	# the last character of the MAC: changed, the tag is forged
 forged="${tag:0:14}$([ "$c" = 0 ] && echo 1 || echo 0)${tag:15}"
 ext '' "$forged"
