@@ -365,14 +365,19 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 
 	if (c == NULL || !c->msg.active || argv[0] == NULL)
 		return SMFIS_CONTINUE;
-	if (addr_parse(&rcpt, argv[0], strlen(argv[0])) != ADDR_OK)
-		return SMFIS_CONTINUE;	/* the MTA answers for syntax; we have no opinion */
-	if (c->msg.outbound) {
+	if (policy_rcpt_parse(c->snap->conf, argv[0], &rcpt) != ADDR_OK) {
+		/* the MTA answers for syntax, but a bounce it might still deliver to one of
+		 * our domains must not pass unjudged ("x..y@example.com") */
+		if (c->msg.outbound)
+			return SMFIS_CONTINUE;
+		policy_classify_unparsable(c->snap->conf, argv[0], &r);
+	} else if (c->msg.outbound) {
 		if (policy_exempt_rcpt(c->snap->conf, &rcpt))
 			c->msg.rcpt_exempt = true;
 		return SMFIS_CONTINUE;
+	} else {
+		policy_classify(c->snap->conf, c->snap->kr, now, &rcpt, &r);
 	}
-	policy_classify(c->snap->conf, c->snap->kr, now, &rcpt, &r);
 	if (policy_needs_replay(c->snap->conf, c->msg.bounce, &r)) {
 		replay_key(&rcpt, key, sizeof(key));
 		rcpt_replay(key, &rp, &store_err);

@@ -3,6 +3,7 @@
  * gathers facts (client, macros, addresses, replay count) and carries out the result. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -144,6 +145,80 @@ policy_classify_prvs(const struct conf *c, const struct keyring *kr, time_t now,
 	}
 }
 
+/* the domain an unqualified recipient is delivered in: the first of Domains that is not a
+ * ".sub" pattern, else the first one without its dot */
+static const char *
+policy_home_domain(const struct conf *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->domains.n; i++)
+		if (c->domains.v[i][0] != '.')
+			return c->domains.v[i];
+	return c->domains.n > 0 ? c->domains.v[0] + 1 : NULL;
+}
+
+/* policy_bare - text without its angle brackets into buf; false if empty or too long */
+static bool
+policy_bare(const char *text, char *buf, size_t size)
+{
+	size_t len = strlen(text);
+
+	if (len >= 2 && text[0] == '<' && text[len - 1] == '>') {
+		text++;
+		len -= 2;
+	}
+	if (len == 0 || len >= size)
+		return false;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	return true;
+}
+
+int
+policy_rcpt_parse(const struct conf *c, const char *text, struct addr *out)
+{
+	char buf[ADDR_TEXT_MAX + 1];
+	const char *home = policy_home_domain(c);
+	int rc = addr_parse(out, text, strlen(text));
+	size_t len;
+
+	if (rc == ADDR_OK || !policy_bare(text, buf, sizeof(buf)))
+		return rc;
+	len = strlen(buf);
+	if (strchr(buf, '@') == NULL) {
+		if (home == NULL || (size_t)snprintf(buf + len, sizeof(buf) - len, "@%s", home) >=
+		    sizeof(buf) - len)
+			return rc;
+	} else if (len > 2 && buf[len - 1] == '.' && buf[len - 2] != '.' && buf[len - 2] != '@') {
+		buf[len - 1] = '\0';
+	} else {
+		return rc;
+	}
+	return addr_parse(out, buf, strlen(buf)) == ADDR_OK ? ADDR_OK : rc;
+}
+
+void
+policy_classify_unparsable(const struct conf *c, const char *text, struct policy_rcpt *out)
+{
+	char buf[ADDR_TEXT_MAX + 1];
+	const char *at;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	out->cls = POLICY_NOT_OURS;
+	if (!policy_bare(text, buf, sizeof(buf)))
+		return;
+	len = strlen(buf);
+	while (len > 0 && buf[len - 1] == '.')
+		buf[--len] = '\0';
+	at = strrchr(buf, '@');
+	if (at == NULL ||
+	    (c->srs_domain != NULL && strcasecmp(at + 1, c->srs_domain) == 0) ||
+	    addr_domain_in(at + 1, c->domains.v, c->domains.n))
+		out->cls = POLICY_UNPARSABLE;
+}
+
 void
 policy_classify(const struct conf *c, const struct keyring *kr, time_t now,
     const struct addr *rcpt, struct policy_rcpt *out)
@@ -260,6 +335,10 @@ policy_decide_bounce(const struct conf *c, time_t created, time_t now,
 			policy_apply(c, c->on_untagged, "untagged",
 			    "bounce to an unsigned address (backscatter)", out);
 		break;
+	case POLICY_UNPARSABLE:
+		policy_apply(c, c->on_invalid, "malformed",
+		    "bounce to an address of ours that does not parse (backscatter)", out);
+		break;
 	case POLICY_NOT_OURS:
 		break;
 	}
@@ -289,6 +368,7 @@ policy_decide_mail(const struct conf *c, const struct policy_rcpt *r,
 			    "mail to an invalid SRS address", out);
 		break;
 	case POLICY_UNTAGGED:
+	case POLICY_UNPARSABLE:
 	case POLICY_NOT_OURS:
 		break;
 	}

@@ -20,6 +20,7 @@ enum policy_class {
 	POLICY_UNTAGGED,	/* ours, no tag */
 	POLICY_PRVS,		/* ours, prvs tagged (see .prvs) */
 	POLICY_SRS,		/* at SRSDomain (see .srs_err) */
+	POLICY_UNPARSABLE,	/* ours (a domain of ours, or unqualified) but does not parse */
 };
 
 struct policy_rcpt {
@@ -76,6 +77,13 @@ enum policy_sign policy_sign(const struct conf *c, const struct keyring *kr, tim
     const struct addr *sender, bool rcpt_exempt, struct addr *out);
 /* policy_sign_name - a word for each policy_sign outcome, for the log */
 const char *policy_sign_name(enum policy_sign s);
+/* policy_rcpt_parse - a recipient as the MTA will deliver it: as addr_parse, but a root dot
+ * after the domain is dropped and an unqualified local part gets the first of Domains (as
+ * Postfix's append_at_myorigin or Sendmail's local delivery would); 0 or addr_parse's error */
+int policy_rcpt_parse(const struct conf *c, const char *text, struct addr *out);
+/* policy_classify_unparsable - what a recipient policy_rcpt_parse refused is: POLICY_UNPARSABLE
+ * when its domain is ours (or it has none), else POLICY_NOT_OURS */
+void policy_classify_unparsable(const struct conf *c, const char *text, struct policy_rcpt *out);
 /* policy_classify - what an inbound recipient is, and its plain form */
 void policy_classify(const struct conf *c, const struct keyring *kr, time_t now,
     const struct addr *rcpt, struct policy_rcpt *out);

@@ -156,6 +156,13 @@ pf_send_ext '' alice@example.com
 check "untagged bounce: 550 5.7.1 at RCPT, nothing queued" 'refused_57 alice@example.com'
 check "untagged bounce: the reply names the address once, as Postfix's own do" \
     "smtp_said '550 5\.7\.1 <alice@example\.com>: bounce to an unsigned address \(backscatter\)\$'"
+# spellings Postfix still delivers to alice (it drops a root dot, appends myorigin)
+pf_send_ext '' alice@example.com.
+check "untagged bounce to alice@example.com.: 550 5.7.1 at RCPT, nothing queued" \
+    'refused_57 "alice@example\.com\."'
+pf_send_ext '' alice
+check "untagged bounce to an unqualified alice: 550 5.7.1 at RCPT, nothing queued" \
+    'refused_57 alice'
 forged="${valid_tag:0:10}$([ "${valid_tag:10:1}" = 0 ] && echo 1 || echo 0)${valid_tag:11}"
 pf_send_ext '' "$forged"
 check "forged bounce: 550 5.7.1 at RCPT, nothing queued" 'refused_57 "$forged"'

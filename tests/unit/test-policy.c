@@ -322,6 +322,89 @@ test_mixed_recipients(void)
 	conf_free(c);
 }
 
+/* The spellings an MTA still delivers to one of our users must be judged like the plain form. */
+static void
+test_rcpt_spellings(void)
+{
+	static const struct {
+		const char *text;
+		int rc;			/* of policy_rcpt_parse */
+		const char *as;		/* what it parses to */
+	} spell[] = {
+		{ "alice@example.com", ADDR_OK, "alice@example.com" },
+		{ "<alice@example.com.>", ADDR_OK, "alice@example.com" },
+		{ "alice@EXAMPLE.COM.", ADDR_OK, "alice@EXAMPLE.COM" },
+		{ "<alice>", ADDR_OK, "alice@example.com" },
+		{ "postmaster", ADDR_OK, "postmaster@example.com" },
+		{ "<@hop.example:alice@example.com>", ADDR_OK, "alice@example.com" },
+		{ "alice@example.com..", ADDR_EDOMAIN, NULL },
+		{ "alice@.", ADDR_EDOMAIN, NULL },
+		{ "x..y@example.com", ADDR_ELOCAL, NULL },
+	};
+	static const struct {
+		const char *text;
+		enum policy_class cls;
+	} unparsable[] = {
+		{ "x..y@example.com", POLICY_UNPARSABLE },
+		{ "<x..y@EXAMPLE.com.>", POLICY_UNPARSABLE },
+		{ "x..y@sub.example.net", POLICY_UNPARSABLE },
+		{ "x..y@fwd.example.com", POLICY_UNPARSABLE },
+		{ "x..y", POLICY_UNPARSABLE },
+		{ "x..y@example.org", POLICY_NOT_OURS },
+		{ "<>", POLICY_NOT_OURS },
+		{ "", POLICY_NOT_OURS },
+	};
+	struct conf *c = conf_of("");
+	const char *wild_text = "Domains .example.org\n";
+	struct conf *wild = NULL;
+	struct policy_replay rp = { POLICY_REPLAY_OFF, 0 };
+	struct policy_decision d;
+	struct policy_rcpt r;
+	struct addr a;
+	char buf[ADDR_TEXT_MAX];
+	size_t i;
+
+	if (conf_parse(wild_text, strlen(wild_text), "wild.conf", &wild, buf, sizeof(buf)) != 0)
+		bail_out(buf);
+	for (i = 0; i < sizeof(spell) / sizeof(spell[0]); i++) {
+		int rc = policy_rcpt_parse(c, spell[i].text, &a);
+
+		is_int(rc, spell[i].rc, "policy_rcpt_parse(%s)", spell[i].text);
+		if (spell[i].as != NULL && rc == ADDR_OK) {
+			addr_format(&a, buf, sizeof(buf));
+			is_str(buf, spell[i].as, "%s is delivered as %s", spell[i].text, spell[i].as);
+		}
+	}
+	ok(policy_rcpt_parse(wild, "bob", &a) == ADDR_OK && strcmp(a.domain, "example.org") == 0,
+	    "only .example.org in Domains: bob is bob@example.org");
+	for (i = 0; i < sizeof(unparsable) / sizeof(unparsable[0]); i++) {
+		policy_classify_unparsable(c, unparsable[i].text, &r);
+		is_int(r.cls, unparsable[i].cls, "%s is %s", unparsable[i].text,
+		    unparsable[i].cls == POLICY_NOT_OURS ? "none of ours" : "ours, unparsable");
+	}
+	/* a bounce to "alice@example.com." is an untagged bounce, judged as one */
+	if (policy_rcpt_parse(c, "alice@example.com.", &a) != ADDR_OK)
+		bail_out("alice@example.com.");
+	policy_classify(c, kr, NOW, &a, &r);
+	policy_decide(c, 0, NOW, true, &r, &rp, &d);
+	ok(d.action == POLICY_REJECT && strcmp(d.verdict, "untagged") == 0,
+	    "bounce to alice@example.com.: rejected as untagged");
+	policy_classify_unparsable(c, "x..y@example.com", &r);
+	policy_decide(c, 0, NOW, true, &r, &rp, &d);
+	ok(d.action == POLICY_REJECT && strcmp(d.verdict, "malformed") == 0 && d.mark &&
+	    !d.rewrite && !d.count, "bounce to an unparsable address of ours: OnInvalid, malformed");
+	policy_decide(c, 0, NOW, false, &r, &rp, &d);
+	ok(d.action == POLICY_ACCEPT && !d.rewrite && !d.count,
+	    "mail (not a bounce) to it: the MTA's business");
+	conf_free(c);
+	c = conf_of("OnInvalid tempfail\n");
+	policy_classify_unparsable(c, "x..y@example.com", &r);
+	policy_decide(c, 0, NOW, true, &r, &rp, &d);
+	ok(d.action == POLICY_TEMPFAIL, "OnInvalid tempfail applies to it");
+	conf_free(c);
+	conf_free(wild);
+}
+
 int
 main(void)
 {
@@ -340,6 +423,7 @@ main(void)
 	test_bounce_senders();
 	test_sign();
 	test_mixed_recipients();
+	test_rcpt_spellings();
 	keyring_unref(kr);
 	return done_testing();
 }
