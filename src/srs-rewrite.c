@@ -47,7 +47,7 @@ static const struct subcommand subcommands[] = {
 	{ "forward", "ADDR...", "rewrite senders into the SRS domain", 1, true, cmd_forward },
 	{ "reverse", "ADDR...", "validate SRS addresses and print the previous address", 1, true,
 	    cmd_reverse },
-	{ "serve", "[--tcp-table] [-f]", "answer Postfix socketmap: or tcp: lookups (see -h)", 0,
+	{ "serve", "[OPTION...]", "answer Postfix socketmap: or tcp: lookups (options below)", 0,
 	    false, cmd_serve },
 };
 
@@ -68,8 +68,10 @@ usage(FILE *fp)
 	fprintf(fp, "usage: %s [-c FILE] COMMAND [ARG...]\n       %s -h | -V\n\n", PROG, PROG);
 	fprintf(fp, "commands:\n");
 	for (i = 0; i < N_SUBCOMMANDS; i++)
-		fprintf(fp, "  %s %-10s %s\n", subcommands[i].name, subcommands[i].args,
+		fprintf(fp, "  %-7s %-11s %s\n", subcommands[i].name, subcommands[i].args,
 		    subcommands[i].help);
+	fprintf(fp, "\nserve options (srs-rewrite serve -h shows them too):\n");
+	srs_serve_options(fp);
 	fprintf(fp, "\noptions:\n"
 	    "  -c FILE  configuration file (default %s)\n"
 	    "  -h       show this help\n"

@@ -1,6 +1,7 @@
-/* srs-serve: "srs-rewrite serve" answers Postfix socketmap (forward/reverse) or, with
- * --tcp-table, postsrsd 1.x's two tcp: maps. Order: bind, detach, pid file, drop privileges,
- * start the workers; the main thread then only waits for signals and key changes. */
+/* srs-serve: "srs-rewrite serve" answers Postfix socketmap (prvs, and forward/reverse when
+ * SRSDomain is set) or, with --tcp-table, postsrsd 1.x's two tcp: maps (SRS only). Order: bind,
+ * detach, pid file, drop privileges, start the workers; the main thread then only waits for
+ * signals (SIGUSR1 reloads the configuration and keys) and key changes. */
 #include "config.h"
 
 #include <errno.h>
@@ -44,16 +45,28 @@ struct serve_opts {
 
 #define SERVE_SLOTS_MAX 64	/* worker threads, at most (mapserver caps them there) */
 
-/* A worker's key snapshot (see serve_batch_begin). */
+/* A configuration snapshot; workers hold a reference until a reload bumps the generation. */
+struct serve_cfg {
+	atomic_uint refs;
+	struct conf *conf;
+	struct srs_params params;	/* points into conf */
+};
+
+/* A worker's key and configuration snapshot (see serve_batch_begin). */
 struct serve_slot {
 	struct keyring *kr;
+	struct serve_cfg *cfg;
 	unsigned gen;
 	time_t now;
 };
 
 struct serve {
-	struct conf *conf;
-	struct srs_params params;
+	const char *conf_path;
+	struct conf *conf;		/* the start-up configuration: sockets, user, pid file */
+	struct serve_cfg *boot;		/* owns conf */
+	struct serve_cfg *cfg;		/* the current one (cfg_lock; only main writes it) */
+	pthread_mutex_t cfg_lock;
+	bool tcp_table;
 	bool use_syslog;
 	struct keyring_holder *keys;	/* the current snapshot */
 	atomic_uint gen;		/* bumped after each reload */
@@ -82,6 +95,54 @@ serve_fail(const struct serve *s, const char *fmt, ...)
 	log_msg(LOG_ERR, "%s", msg);
 	if (s->use_syslog)
 		fprintf(stderr, "%s: %s\n", PROG, msg);
+}
+
+/* ---- configuration snapshots ---- */
+
+static struct serve_cfg *
+serve_cfg_new(struct conf *c)
+{
+	struct serve_cfg *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg == NULL)
+		return NULL;
+	atomic_init(&cfg->refs, 1);
+	cfg->conf = c;
+	policy_srs_params(c, &cfg->params);
+	return cfg;
+}
+
+static void
+serve_cfg_put(struct serve_cfg *cfg)
+{
+	if (cfg == NULL || atomic_fetch_sub(&cfg->refs, 1) != 1)
+		return;
+	conf_free(cfg->conf);
+	free(cfg);
+}
+
+/* serve_cfg_get - a new reference to the current configuration */
+static struct serve_cfg *
+serve_cfg_get(struct serve *s)
+{
+	struct serve_cfg *cfg;
+
+	pthread_mutex_lock(&s->cfg_lock);
+	cfg = s->cfg;
+	atomic_fetch_add(&cfg->refs, 1);
+	pthread_mutex_unlock(&s->cfg_lock);
+	return cfg;
+}
+
+/* serve_maps - which maps answer, for the logs and -n */
+static const char *
+serve_maps(const struct serve_cfg *cfg, bool tcp_table)
+{
+	if (tcp_table)
+		return "maps: forward, reverse (tcp_table)";
+	if (cfg->params.domain == NULL)
+		return "maps: prvs; forward and reverse answer NOTFOUND (SRS is off: no SRSDomain)";
+	return "maps: prvs, forward, reverse";
 }
 
 /* ---- the lookup: runs in the worker threads ---- */
@@ -125,7 +186,9 @@ serve_batch_begin(void *ctx)
 		return NULL;	/* the lookup answers TEMP */
 	if (sl->kr == NULL || sl->gen != gen) {
 		keyring_unref(sl->kr);
+		serve_cfg_put(sl->cfg);
 		sl->kr = keyring_holder_get(s->keys);
+		sl->cfg = serve_cfg_get(s);
 		sl->gen = gen;
 	}
 	sl->now = clock_now();
@@ -171,11 +234,10 @@ serve_format(const struct addr *a, char *out, size_t outsize)
  * we hold (valid or expired), so Postfix's recipient check lets exactly those through and
  * the milter then judges expiry and replays; NOTFOUND for forged, unknown-key, malformed. */
 static enum mapserver_status
-serve_prvs(const struct serve *s, const struct serve_slot *b, const struct addr *in,
-    char *out, size_t outsize)
+serve_prvs(const struct serve_slot *b, const struct addr *in, char *out, size_t outsize)
 {
 	struct addr plain;
-	enum prvs_verdict v = prvs_verify(b->kr, in, b->now, s->conf->tag_validity, &plain);
+	enum prvs_verdict v = prvs_verify(b->kr, in, b->now, b->cfg->conf->tag_validity, &plain);
 
 	if (v == PRVS_EXPIRED && prvs_strip(in, &plain) != 0)
 		v = PRVS_MALFORMED;
@@ -190,7 +252,6 @@ static enum mapserver_status
 serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out,
     size_t outsize)
 {
-	struct serve *s = ctx;
 	const struct serve_slot *b = batch;
 	bool prvs = strcmp(map, "prvs") == 0;
 	srs_fn fn = strcmp(map, "forward") == 0 ? srs_forward :
@@ -202,9 +263,15 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
 		snprintf(out, outsize, "unknown map '%.64s': use forward, reverse or prvs", map);
 		return MAPSERVER_PERM;
 	}
+	(void)ctx;
 	if (b == NULL) {
 		snprintf(out, outsize, "out of memory");
 		return MAPSERVER_TEMP;
+	}
+	/* NOTFOUND, not PERM: Postfix takes PERM for a broken table (see serve_status) */
+	if (fn != NULL && b->cfg->params.domain == NULL) {
+		snprintf(out, outsize, "SRS is off: SRSDomain is not set");
+		return MAPSERVER_NOTFOUND;
 	}
 	err = addr_parse(&in, key, strlen(key));
 	if (err != ADDR_OK) {
@@ -212,8 +279,8 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
 		return MAPSERVER_NOTFOUND;
 	}
 	if (prvs)
-		return serve_prvs(s, b, &in, out, outsize);
-	err = fn(&s->params, b->kr, b->now, &in, &res);
+		return serve_prvs(b, &in, out, outsize);
+	err = fn(&b->cfg->params, b->kr, b->now, &in, &res);
 	if (err != SRS_OK) {
 		snprintf(out, outsize, "%s", srs_strerror(err));
 		return serve_status(err);
@@ -223,20 +290,28 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
 
 /* ---- start-up ---- */
 
-static int
-serve_usage(FILE *fp, int rc)
+void
+srs_serve_options(FILE *fp)
 {
-	fprintf(fp, "usage: %s [-c FILE] serve [--tcp-table] [-fn] [--idle-timeout SEC]\n"
-	    "           [--max-connections N] [--threads N]\n"
-	    "  --tcp-table          postsrsd 1.x tcp: maps: forward on MapSocket's port,\n"
-	    "                       reverse on the next port (default: socketmap on MapSocket)\n"
+	fprintf(fp,
+	    "  --tcp-table          postsrsd 1.x tcp: maps (SRS only): forward on MapSocket's\n"
+	    "                       port, reverse on the next (default: socketmap on MapSocket,\n"
+	    "                       maps prvs, and forward, reverse when SRSDomain is set)\n"
 	    "  -f                   stay in the foreground (overrides Background)\n"
 	    "  -n                   check the configuration, the key store and MapSocket,\n"
 	    "                       then exit 0 (good) or 1\n"
 	    "  --idle-timeout SEC   close connections idle this long (default %u)\n"
-	    "  --max-connections N  refuse connections beyond N (default %u)\n"
+	    "  --max-connections N  close new connections beyond N at once (default %u)\n"
 	    "  --threads N          worker threads (default: one per two CPUs, at least one)\n",
-	    PROG, MAPSERVER_IDLE_MS / 1000, MAPSERVER_CONN_MAX);
+	    MAPSERVER_IDLE_MS / 1000, MAPSERVER_CONN_MAX);
+}
+
+static int
+serve_usage(FILE *fp, int rc)
+{
+	fprintf(fp, "usage: %s [-c FILE] serve [--tcp-table] [-fn] [--idle-timeout SEC]\n"
+	    "           [--max-connections N] [--threads N]\n", PROG);
+	srs_serve_options(fp);
 	return rc;
 }
 
@@ -338,10 +413,15 @@ serve_check(const struct serve *s, const struct serve_opts *o)
 		    s->conf->path, s->conf->map_socket);
 		return EXIT_FAILURE;
 	}
-	printf("%s: %s: configuration OK; SRS for %s; %d key(s) in %s, slot %d signs; "
-	    "would serve %s on %s\n", PROG, s->conf->path, s->conf->srs_domain, n,
+	if (s->conf->srs_domain != NULL)
+		printf("%s: %s: configuration OK; SRS for %s; ", PROG, s->conf->path,
+		    s->conf->srs_domain);
+	else
+		printf("%s: %s: configuration OK; SRS is off (no SRSDomain); ", PROG,
+		    s->conf->path);
+	printf("%d key(s) in %s, slot %d signs; would serve %s on %s; %s\n", n,
 	    s->conf->key_directory, signer, o->tcp_table ? "tcp_table" : "socketmap",
-	    s->conf->map_socket);
+	    s->conf->map_socket, serve_maps(s->boot, o->tcp_table));
 	return EXIT_SUCCESS;
 }
 
@@ -417,26 +497,37 @@ serve_server(struct serve *s, const struct serve_opts *o)
 	return serve_listen(s, o);
 }
 
+/* The text of a tcp_table mode without SRSDomain: the start-up error and the reload's. */
+#define SERVE_TCP_NEEDS_SRS "--tcp-table serves SRS only, and SRSDomain is not set in %s: " \
+	"set SRSDomain, or serve the prvs map without --tcp-table"
+
 /* Load the configuration and keys, and resolve UserID: everything that can fail early. */
 static int
 serve_load(struct serve *s, const char *conf_path)
 {
 	char why[1024];
 	struct keyring *kr;
-	int err = conf_load(conf_path, &s->conf, why, sizeof(why));
+	struct conf *c;
+	int err = conf_load(conf_path, &c, why, sizeof(why));
 
 	if (err != CONF_OK) {
 		fprintf(stderr, "%s: %s\n", PROG, why);
 		return EXIT_FAILURE;
 	}
-	s->use_syslog = s->conf->syslog;
-	log_open(PROG, s->use_syslog, s->conf->syslog_facility, s->conf->log_level);
-	if (s->conf->srs_domain == NULL) {
-		serve_fail(s, "SRSDomain is not set in %s: SRS is off; set SRSDomain to the "
-		    "domain that SRS addresses use", conf_path);
+	if ((s->boot = serve_cfg_new(c)) == NULL) {
+		conf_free(c);
+		fprintf(stderr, "%s: out of memory\n", PROG);
 		return EXIT_FAILURE;
 	}
-	policy_srs_params(s->conf, &s->params);
+	s->conf = c;
+	s->cfg = s->boot;
+	atomic_fetch_add(&s->boot->refs, 1);	/* one for boot, one for cfg */
+	s->use_syslog = s->conf->syslog;
+	log_open(PROG, s->use_syslog, s->conf->syslog_facility, s->conf->log_level);
+	if (s->tcp_table && s->conf->srs_domain == NULL) {
+		serve_fail(s, SERVE_TCP_NEEDS_SRS, conf_path);
+		return EXIT_FAILURE;
+	}
 	err = keyring_load(s->conf->key_directory, &kr, why, sizeof(why));
 	if (err != KEYRING_OK) {
 		serve_fail(s, "%s", why);
@@ -494,12 +585,12 @@ mono_s(void)
 }
 
 static void
-serve_reload(struct serve *s, const char *trigger)
+serve_reload_keys(struct serve *s, const char *trigger)
 {
 	struct keyring *kr;
 	char why[1024];
 
-	if (keyring_holder_reload(s->keys, s->conf->key_directory, why, sizeof(why)) !=
+	if (keyring_holder_reload(s->keys, s->cfg->conf->key_directory, why, sizeof(why)) !=
 	    KEYRING_OK) {
 		log_msg(LOG_ERR, "key reload (%s) failed, keeping the loaded keys: %s", trigger,
 		    why);
@@ -509,6 +600,92 @@ serve_reload(struct serve *s, const char *trigger)
 	kr = keyring_holder_get(s->keys);
 	log_msg(LOG_INFO, "keys reloaded (%s): %d key(s)", trigger, keyring_count(kr));
 	keyring_unref(kr);
+}
+
+static bool
+str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* serve_warn_fixed - name the settings that differ from those the server started with: they
+ * need a restart (the sockets are bound, the user dropped to, the logging opened) */
+static void
+serve_warn_fixed(const struct conf *boot, const struct conf *c)
+{
+	static const char fmt[] = "%s changed in %s: it takes effect at restart";
+
+	if (str_differs(boot->map_socket, c->map_socket))
+		log_msg(LOG_WARNING, fmt, "MapSocket", c->path);
+	if (str_differs(boot->user_id, c->user_id))
+		log_msg(LOG_WARNING, fmt, "UserID", c->path);
+	if (str_differs(boot->pid_file, c->pid_file))
+		log_msg(LOG_WARNING, fmt, "PidFile", c->path);
+	if (boot->background != c->background)
+		log_msg(LOG_WARNING, fmt, "Background", c->path);
+	if (boot->syslog != c->syslog || boot->syslog_facility != c->syslog_facility ||
+	    boot->log_level != c->log_level)
+		log_msg(LOG_WARNING, fmt, "Syslog, SyslogFacility or LogLevel", c->path);
+}
+
+/* serve_load_new - the configuration file and its key store, ready to swap in; why on failure */
+static struct serve_cfg *
+serve_load_new(const struct serve *s, struct keyring **kr, char *why, size_t whylen)
+{
+	struct conf *c;
+	struct serve_cfg *cfg;
+
+	if (conf_load(s->conf_path, &c, why, whylen) != CONF_OK)
+		return NULL;
+	if (s->tcp_table && c->srs_domain == NULL) {
+		snprintf(why, whylen, SERVE_TCP_NEEDS_SRS, c->path);
+		conf_free(c);
+		return NULL;
+	}
+	if (keyring_load(c->key_directory, kr, why, whylen) != KEYRING_OK) {
+		conf_free(c);
+		return NULL;
+	}
+	if ((cfg = serve_cfg_new(c)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		keyring_unref(*kr);
+		conf_free(c);
+	}
+	return cfg;
+}
+
+/* serve_reload - SIGUSR1: the configuration and keys together, or neither (and say why) */
+static void
+serve_reload(struct serve *s, const char *trigger)
+{
+	char why[1024];
+	struct keyring *kr = NULL;
+	struct serve_cfg *cfg = serve_load_new(s, &kr, why, sizeof(why)), *old;
+
+	if (cfg == NULL) {
+		log_msg(LOG_ERR, "reload (%s) failed, keeping the running configuration and keys: "
+		    "%s", trigger, why);
+		return;
+	}
+	pthread_mutex_lock(&s->cfg_lock);
+	old = s->cfg;
+	s->cfg = cfg;
+	pthread_mutex_unlock(&s->cfg_lock);
+	keyring_holder_swap(s->keys, kr);
+	atomic_fetch_add_explicit(&s->gen, 1, memory_order_release);
+	if (strcmp(old->conf->key_directory, cfg->conf->key_directory) != 0) {
+		if (s->watch != NULL)
+			keywatch_close(s->watch);
+		s->watch = keywatch_open(cfg->conf->key_directory, mono_s());
+	}
+	serve_warn_fixed(s->conf, cfg->conf);
+	kr = keyring_holder_get(s->keys);
+	log_msg(LOG_NOTICE, "reloaded %s (%s): %s; %d key(s)", cfg->conf->path, trigger,
+	    serve_maps(cfg, s->tcp_table), keyring_count(kr));
+	keyring_unref(kr);
+	serve_cfg_put(old);
 }
 
 /* The main thread's loop: signals arrive through sigtimedwait, never in a handler. */
@@ -527,7 +704,7 @@ serve_loop(struct serve *s, const sigset_t *set)
 		if (sig == SIGUSR1)
 			serve_reload(s, "SIGUSR1");
 		else if (s->watch != NULL && keywatch_changed(s->watch, mono_s()))
-			serve_reload(s, "key directory changed");
+			serve_reload_keys(s, "key directory changed");
 	}
 }
 
@@ -539,17 +716,19 @@ serve_cleanup(struct serve *s)
 	mapserver_free(s->ms);	/* stops the workers, removes a unix socket */
 	for (i = 0; i < s->nslots; i++) {
 		keyring_unref(s->slots[i]->kr);
+		serve_cfg_put(s->slots[i]->cfg);
 		free(s->slots[i]);
 	}
 	pthread_mutex_destroy(&s->slots_lock);
+	pthread_mutex_destroy(&s->cfg_lock);
 	if (s->pid_written)
 		daemon_pidfile_remove(s->conf->pid_file);
 	if (s->watch != NULL)
 		keywatch_close(s->watch);
 	if (s->keys != NULL)
 		keyring_holder_free(s->keys);
-	if (s->conf != NULL)
-		conf_free(s->conf);
+	serve_cfg_put(s->cfg);
+	serve_cfg_put(s->boot);	/* owns s->conf */
 }
 
 static int
@@ -573,7 +752,12 @@ serve_run(struct serve *s, const struct serve_opts *o)
 		serve_fail(s, "cannot start the worker threads");
 		return EXIT_FAILURE;
 	}
-	log_msg(LOG_INFO, "serving SRS for %s", s->conf->srs_domain);
+	if (s->conf->srs_domain != NULL)
+		log_msg(LOG_INFO, "serving SRS for %s; %s", s->conf->srs_domain,
+		    serve_maps(s->cfg, o->tcp_table));
+	else
+		log_msg(LOG_INFO, "SRS is off (no SRSDomain in %s); %s", s->conf->path,
+		    serve_maps(s->cfg, o->tcp_table));
 	serve_loop(s, &set);
 	mapserver_stop(s->ms);
 	return EXIT_SUCCESS;
@@ -593,6 +777,9 @@ srs_serve(const char *conf_path, int argc, char **argv)
 	s.gid = (gid_t)-1;
 	atomic_init(&s.gen, 0);
 	pthread_mutex_init(&s.slots_lock, NULL);
+	pthread_mutex_init(&s.cfg_lock, NULL);
+	s.conf_path = conf_path;
+	s.tcp_table = o.tcp_table;
 	rc = serve_load(&s, conf_path);
 	if (rc == EXIT_SUCCESS && o.check) {
 		rc = serve_check(&s, &o);
