@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -25,6 +26,8 @@
 
 #define EXIT_USAGE 2
 #define PROG "backstop-keys"
+/* longest --activate-in: a pending key blocks rotate and revoke until it activates */
+#define KEYS_MAX_DELAY_DAYS 30
 
 /* which options a command takes */
 enum { OPT_OWNER = 1, OPT_ACTIVATE = 2, OPT_FORCE = 4, OPT_DRY = 8 };
@@ -203,6 +206,9 @@ keys_option(struct keys_ctx *k, const struct keys_cmd *c, char **argv, int *i, i
 	if (need == OPT_ACTIVATE && keys_duration(*val, &k->delay) != 0)
 		return keys_bad_usage("--activate-in %s: want a duration like 2h, 30m, 1d, 3600s",
 		    *val);
+	if (need == OPT_ACTIVATE && k->delay > KEYS_MAX_DELAY_DAYS * CLOCK_DAY)
+		return keys_bad_usage("--activate-in %s: at most %dd (a pending key blocks rotate "
+		    "and revoke until it activates)", *val, KEYS_MAX_DELAY_DAYS);
 	return 0;
 }
 
@@ -354,6 +360,22 @@ keys_revoke(struct keys_ctx *k)
 	return EXIT_SUCCESS;
 }
 
+/* A file others could read must not receive a secret: 0 if standard output may. */
+static int
+keys_stdout_private(int slot)
+{
+	struct stat st;
+
+	if (fstat(STDOUT_FILENO, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & (S_IRWXG | S_IRWXO)) == 0)
+		return 0;
+	fprintf(stderr, "%s: standard output is a file that others can read (mode %04o): "
+	    "nothing written, as the key is a secret. Write it with (umask 077; " PROG
+	    " export %d > %d.key), or pipe it: " PROG " export %d | ssh HOST " PROG " import %d\n",
+	    PROG, (unsigned)(st.st_mode & 07777), slot, slot, slot, slot);
+	return -1;
+}
+
 static int
 keys_export(struct keys_ctx *k)
 {
@@ -367,6 +389,8 @@ keys_export(struct keys_ctx *k)
 		keys_fail(k, "out of memory");
 		goto done;
 	}
+	if (keys_stdout_private(slot) != 0)
+		goto done;
 	if (keyfile_read(k->conf->key_directory, slot, secret, &activate, &present, k->why,
 		sizeof(k->why)) != 0) {
 		keys_fail(k, k->why);
@@ -376,7 +400,7 @@ keys_export(struct keys_ctx *k)
 		fprintf(stderr, "%s: no key in %s/%d.key\n", PROG, k->conf->key_directory, slot);
 		goto done;
 	}
-	n = keyfile_format(secret, activate, text, KEYFILE_TEXT_MAX);
+	n = keyfile_format_slot(secret, activate, slot, text, KEYFILE_TEXT_MAX);
 	if (n > 0 && fwrite(text, 1, (size_t)n, stdout) == (size_t)n && fflush(stdout) == 0)
 		rc = EXIT_SUCCESS;
 	else
@@ -407,6 +431,19 @@ keys_read_stdin(char **buf, size_t *len)
 	return 0;
 }
 
+/* an imported key file that would stay pending for too long */
+static int
+keys_too_late(struct keys_ctx *k, time_t activate)
+{
+	char when[40];
+
+	snprintf(k->why, sizeof(k->why), "the key file on standard input activates at %s, more "
+	    "than %dd from now (a pending key blocks rotate and revoke): nothing done; check the "
+	    "clocks, or set the time with --activate-in",
+	    keyring_time_text(activate, when, sizeof(when)), KEYS_MAX_DELAY_DAYS);
+	return keys_fail(k, k->why);
+}
+
 static int
 keys_import_secret(struct keys_ctx *k, int slot, const unsigned char *secret, time_t activate)
 {
@@ -414,6 +451,8 @@ keys_import_secret(struct keys_ctx *k, int slot, const unsigned char *secret, ti
 
 	if (k->activate_in != NULL)
 		activate = k->now + k->delay;
+	else if (activate > k->now + KEYS_MAX_DELAY_DAYS * CLOCK_DAY)
+		return keys_too_late(k, activate);
 	if (keyring_import(k->conf->key_directory, slot, secret, activate, k->force, k->now,
 		k->uid, k->gid, &changed, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
@@ -424,11 +463,13 @@ keys_import_secret(struct keys_ctx *k, int slot, const unsigned char *secret, ti
 	return EXIT_SUCCESS;
 }
 
+#define STDIN_NAME "(standard input)"
+
 static int
 keys_import(struct keys_ctx *k)
 {
 	unsigned char *secret = sodium_malloc(KEYRING_KEY_BYTES);
-	int slot = keys_slot(k->arg), rc = EXIT_FAILURE;
+	int slot = keys_slot(k->arg), rc = EXIT_FAILURE, named;
 	char *text = NULL;
 	time_t activate;
 	size_t len;
@@ -437,9 +478,16 @@ keys_import(struct keys_ctx *k)
 		keys_fail(k, "cannot read the key file from standard input");
 		goto done;
 	}
-	if (keyfile_parse(text, len, "(standard input)", secret, &activate, k->why,
-		sizeof(k->why)) != 0) {
+	if (keyfile_parse(text, len, STDIN_NAME, secret, &activate, k->why, sizeof(k->why)) != 0 ||
+	    keyfile_slot_named(text, len, STDIN_NAME, &named, k->why, sizeof(k->why)) != 0) {
 		keys_fail(k, k->why);
+		goto done;
+	}
+	if (named >= 0 && named != slot && !k->force) {
+		fprintf(stderr, "%s: the key file on standard input is the key of slot %d, not slot "
+		    "%d: nothing done. A key keeps its slot on every host (else the others' tags "
+		    "are unknown-key here): import %d, or import %d --force if you mean it\n", PROG,
+		    named, slot, named, slot);
 		goto done;
 	}
 	rc = keys_import_secret(k, slot, secret, activate);

@@ -201,13 +201,23 @@ int
 keyfile_format(const unsigned char secret[KEYRING_KEY_BYTES], time_t activate, char *buf,
     size_t size)
 {
-	char b64[KEYFILE_B64_LEN + 1];
+	return keyfile_format_slot(secret, activate, -1, buf, size);
+}
+
+int
+keyfile_format_slot(const unsigned char secret[KEYRING_KEY_BYTES], time_t activate, int slot,
+    char *buf, size_t size)
+{
+	char b64[KEYFILE_B64_LEN + 1], head[32];
 	int n;
 
+	if (slot >= 0 && slot < KEYRING_SLOTS)
+		snprintf(head, sizeof(head), KEYFILE_SLOT_COMMENT "%d", slot);
+	else
+		snprintf(head, sizeof(head), "# backstop key");
 	sodium_bin2base64(b64, sizeof(b64), secret, KEYRING_KEY_BYTES,
 	    sodium_base64_VARIANT_ORIGINAL);
-	n = snprintf(buf, size, "# backstop key\nactivate %lld\nsecret %s\n", (long long)activate,
-	    b64);
+	n = snprintf(buf, size, "%s\nactivate %lld\nsecret %s\n", head, (long long)activate, b64);
 	sodium_memzero(b64, sizeof(b64));
 	if (n < 0 || (size_t)n >= size) {
 		if (size > 0)
@@ -215,6 +225,55 @@ keyfile_format(const unsigned char secret[KEYRING_KEY_BYTES], time_t activate, c
 		return KEYRING_ENOMEM;
 	}
 	return n;
+}
+
+/* The slot a comment line names: -1 if it is not a slot comment, -2 if it is a bad one. */
+static int
+keyfile_slot_line(const char *p, const char *eol)
+{
+	size_t plen = strlen(KEYFILE_SLOT_COMMENT);
+
+	while (eol > p && keyfile_space(eol[-1]))
+		eol--;
+	while (p < eol && keyfile_space(*p))
+		p++;
+	if ((size_t)(eol - p) < plen || memcmp(p, KEYFILE_SLOT_COMMENT, plen) != 0)
+		return -1;
+	p += plen;
+	if (eol - p != 1 || *p < '0' || *p > '9')
+		return -2;
+	return *p - '0';
+}
+
+int
+keyfile_slot_named(const char *text, size_t len, const char *name, int *slot, char *why,
+    size_t whylen)
+{
+	const char *p = text, *end = text + len, *eol;
+	unsigned line = 0, first = 0;
+	int s;
+
+	*slot = -1;
+	for (; p < end; p = eol < end ? eol + 1 : end) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (eol == NULL)
+			eol = end;
+		line++;
+		s = keyfile_slot_line(p, eol);
+		if (s == -1)
+			continue;
+		if (s == -2)
+			return keyfile_why(KEYRING_ECORRUPT, why, whylen, "%s:%u: the comment '"
+			    KEYFILE_SLOT_COMMENT "' must end in one slot digit 0-9", name, line);
+		if (*slot >= 0 && s != *slot)
+			return keyfile_why(KEYRING_ECORRUPT, why, whylen,
+			    "%s:%u: names slot %d, but line %u names slot %d", name, line, s, first,
+			    *slot);
+		if (*slot < 0)
+			first = line;
+		*slot = s;
+	}
+	return KEYRING_OK;
 }
 
 int
@@ -226,6 +285,15 @@ keyfile_path(const char *dir, int slot, char *buf, size_t size)
 		return KEYRING_ESLOT;
 	n = snprintf(buf, size, "%s/%d.key", dir, slot);
 	return n < 0 || (size_t)n >= size ? KEYRING_ENOMEM : KEYRING_OK;
+}
+
+/* Who besides the owner may write a file of this mode, for messages. */
+static const char *
+keyfile_writers(mode_t mode)
+{
+	if ((mode & S_IWGRP) != 0 && (mode & S_IWOTH) != 0)
+		return "its group and by others";
+	return (mode & S_IWGRP) != 0 ? "its group" : "others";
 }
 
 int
@@ -245,8 +313,8 @@ keyfile_check_dir(const char *dir, char *why, size_t whylen)
 		    "%s is not a directory: KeyDirectory must name the key directory", dir);
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
 		return keyfile_why(KEYRING_EPERM, why, whylen,
-		    "key directory %s is writable by others (mode %04o): run chmod 700 %s", dir,
-		    (unsigned)(st.st_mode & 07777), dir);
+		    "key directory %s is writable by %s (mode %04o): run chmod 700 %s", dir,
+		    keyfile_writers(st.st_mode), (unsigned)(st.st_mode & 07777), dir);
 	return KEYRING_OK;
 }
 
@@ -292,7 +360,8 @@ keyfile_check_mode(const char *path, const struct stat *st, bool secret, char *w
 
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
 		return keyfile_why(KEYRING_EPERM, why, whylen,
-		    "%s is writable by others (mode %04o): run chmod %s %s", path, mode, fix, path);
+		    "%s is writable by %s (mode %04o): run chmod %s %s", path,
+		    keyfile_writers(st->st_mode), mode, fix, path);
 	if (secret && (st->st_mode & S_IROTH) != 0)
 		return keyfile_why(KEYRING_EPERM, why, whylen,
 		    "%s is readable by others (mode %04o): run chmod %s %s", path, mode, fix, path);

@@ -15,6 +15,8 @@
 #define KEYFILE_MAX 4096
 /* The creation record's file name in the key directory. */
 #define KEYFILE_CREATED "created"
+/* The first line of an exported key file, before its slot digit; the parser skips it. */
+#define KEYFILE_SLOT_COMMENT "# backstop key, slot "
 /* Room for a formatted key file. */
 #define KEYFILE_TEXT_MAX 128
 /* Owner ids meaning "leave as created". */
@@ -31,6 +33,12 @@ int keyfile_parse(const char *text, size_t len, const char *name,
 /* keyfile_format - write a key file's text into buf; its length, or KEYRING_ENOMEM */
 int keyfile_format(const unsigned char secret[KEYRING_KEY_BYTES], time_t activate, char *buf,
     size_t size);
+/* keyfile_format_slot - as keyfile_format, naming slot (0-9; -1: none) in the first comment */
+int keyfile_format_slot(const unsigned char secret[KEYRING_KEY_BYTES], time_t activate, int slot,
+    char *buf, size_t size);
+/* keyfile_slot_named - the slot a KEYFILE_SLOT_COMMENT line names into *slot, -1 if none */
+int keyfile_slot_named(const char *text, size_t len, const char *name, int *slot, char *why,
+    size_t whylen) __attribute__((warn_unused_result));
 /* keyfile_path - dir/K.key into buf; 0 or KEYRING_ESLOT/KEYRING_ENOMEM */
 int keyfile_path(const char *dir, int slot, char *buf, size_t size);
 /* keyfile_check_dir - dir exists, is a directory, and only its owner can write it */

@@ -609,6 +609,30 @@ keyring_import_same(const char *dir, int slot, const unsigned char *secret, time
 	return rc;
 }
 
+/* Another slot of dir that holds secret already: *other, or -1. */
+static int
+keyring_import_dup(const char *dir, int slot, const unsigned char *secret, int *other,
+    char *why, size_t whylen)
+{
+	unsigned char *old = sodium_malloc(KEYRING_KEY_BYTES);
+	time_t activate;
+	bool present;
+	int i, rc = KEYRING_OK;
+
+	*other = -1;
+	if (old == NULL)
+		return keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory");
+	for (i = 0; i < KEYRING_SLOTS && rc == 0 && *other < 0; i++) {
+		if (i == slot)
+			continue;
+		rc = keyfile_read(dir, i, old, &activate, &present, why, whylen);
+		if (rc == 0 && present && sodium_memcmp(old, secret, KEYRING_KEY_BYTES) == 0)
+			*other = i;
+	}
+	sodium_free(old);
+	return rc;
+}
+
 int
 keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
     time_t activate, bool force, time_t now, uid_t uid, gid_t gid, bool *changed, char *why,
@@ -616,7 +640,7 @@ keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY
 {
 	time_t created;
 	bool present, same;
-	int rc;
+	int other, rc;
 
 	*changed = false;
 	if (slot < 0 || slot >= KEYRING_SLOTS)
@@ -628,6 +652,14 @@ keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY
 		rc = keyring_import_same(dir, slot, secret, activate, &present, &same, why, whylen);
 	if (rc != 0 || same)
 		return rc;
+	rc = keyring_import_dup(dir, slot, secret, &other, why, whylen);
+	if (rc != 0)
+		return rc;
+	if (other >= 0)
+		return keyfile_why(KEYRING_EEXIST, why, whylen,
+		    "%s/%d.key holds this key already: nothing done, and --force does not change "
+		    "that (one key in two slots confuses list and rotation); a key keeps its slot "
+		    "on every host: import it as slot %d", dir, other, other);
 	if (present && !force)
 		return keyfile_why(KEYRING_EEXIST, why, whylen,
 		    "%s/%d.key holds a different key: nothing done (import into another slot, "

@@ -111,7 +111,8 @@ int keyring_prune(const char *dir, time_t now, time_t window, bool dry_run, unsi
 int keyring_revoke(const char *dir, int slot, time_t now, time_t window, uid_t uid, gid_t gid,
     int *new_slot, time_t *activate, char *why, size_t whylen)
 	__attribute__((warn_unused_result));
-/* keyring_import - write a key into slot; a different key there needs force; same is a no-op */
+/* keyring_import - write a key into slot; a different key there needs force; same is a no-op;
+ * refused (EEXIST, even with force) when another slot holds the same secret */
 int keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
     time_t activate, bool force, time_t now, uid_t uid, gid_t gid, bool *changed, char *why,
     size_t whylen) __attribute__((warn_unused_result));

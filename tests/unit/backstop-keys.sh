@@ -53,6 +53,15 @@ contains "$tmp/err" "bad slot 12" "bad slot: named"
 run -c "$A" rotate --activate-in 2x
 is "$rc" 2 "bad duration: exit 2"
 contains "$tmp/err" "--activate-in 2x" "bad duration: named"
+run -c "$A" rotate --activate-in 99999999d
+is "$rc" 2 "rotate --activate-in 99999999d: exit 2"
+contains "$tmp/err" "--activate-in 99999999d: at most 30d" "--activate-in too long: names the limit"
+run -c "$A" rotate --activate-in 721h
+is "$rc" 2 "rotate --activate-in 721h (30 days and an hour): exit 2"
+run -c "$A" import 3 --activate-in 31d </dev/null
+is "$rc" 2 "import --activate-in 31d: exit 2"
+contains "$tmp/err" "at most 30d" "import --activate-in too long: names the limit"
+[ -e "$a" ] && fail "refused usage created nothing" || pass "refused usage created nothing"
 run -c "$A" prune --force
 is "$rc" 2 "option of another command: exit 2"
 run -c "$A" init --owner no-such-user-here
@@ -153,11 +162,19 @@ now=$NOW
 BACKSTOP_NOW=$now "$prog" -c "$A" export 0 | BACKSTOP_NOW=$now "$prog" -c "$B" import 0 \
     >"$tmp/out" 2>"$tmp/err"
 is "$?" 0 "host b starts with host a's first key"
-BACKSTOP_NOW=$now "$prog" -c "$A" export 1 >"$tmp/k1"
-is "$?" 0 "export: exit 0"
-is "$(sed -n 1,2p "$tmp/k1" | tr '\n' ' ')" "# backstop key activate $((NOW + 7200)) " \
-    "export: a key file with its activation"
-is "$(cat "$tmp/k1")" "$(cat "$a/1.key")" "export: the file itself"
+(umask 077; BACKSTOP_NOW=$now "$prog" -c "$A" export 1 >"$tmp/k1")
+is "$?" 0 "export into a private file: exit 0"
+is "$(sed -n 1,2p "$tmp/k1" | tr '\n' ' ')" "# backstop key, slot 1 activate $((NOW + 7200)) " \
+    "export: a key file naming its slot, with its activation"
+is "$(sed 1d "$tmp/k1")" "$(sed 1d "$a/1.key")" "export: the key file's fields"
+BACKSTOP_NOW=$now "$prog" -c "$A" export 1 >"$tmp/k1-open" 2>"$tmp/err"
+is "$?" 1 "export into a file others can read: exit 1"
+contains "$tmp/err" "standard output is a file that others can read (mode 0644)" \
+    "export into a 0644 file: says so"
+contains "$tmp/err" "(umask 077; backstop-keys export 1 > 1.key)" "export into a 0644 file: the fix"
+is "$(wc -c <"$tmp/k1-open")" 0 "export into a 0644 file: the secret is not written"
+is "$(BACKSTOP_NOW=$now "$prog" -c "$A" export 1 | sed 1d)" "$(sed 1d "$a/1.key")" \
+    "export into a pipe"
 BACKSTOP_NOW=$now "$prog" -c "$B" import 1 <"$tmp/k1" >"$tmp/out" 2>"$tmp/err"
 is "$?" 0 "import on host b: exit 0"
 is "$(cat "$tmp/out")" "slot 1: key imported" "import: says so"
@@ -165,7 +182,7 @@ is "$(mode "$b/1.key")" 600 "import: key mode 0600"
 BACKSTOP_NOW=$now "$prog" -c "$B" import 1 <"$tmp/k1" >"$tmp/out" 2>"$tmp/err"
 is "$?" 0 "import of the same key again: exit 0"
 contains "$tmp/out" "already holds this key" "import again: a no-op"
-BACKSTOP_NOW=$now "$prog" -c "$A" export 2 | BACKSTOP_NOW=$now "$prog" -c "$B" import 1 \
+BACKSTOP_NOW=$now "$prog" -c "$A" export 2 | sed 1d | BACKSTOP_NOW=$now "$prog" -c "$B" import 1 \
     >"$tmp/out" 2>"$tmp/err"
 is "$?" 1 "import of a different key over slot 1: exit 1"
 contains "$tmp/err" "$b/1.key holds a different key" "import over a different key: names the file"
@@ -180,9 +197,52 @@ contains "$tmp/err" "(standard input):2: secret is 4 characters" "import: names 
 head -c 5000 /dev/zero | BACKSTOP_NOW=$now "$prog" -c "$B" import 6 >"$tmp/out" 2>"$tmp/err"
 is "$?" 1 "import of a huge file: exit 1"
 contains "$tmp/err" "(standard input): too large" "import of a huge file: says so"
-BACKSTOP_NOW=$now "$prog" -c "$A" export 7 >"$tmp/out" 2>"$tmp/err"
-is "$?" 1 "export of an empty slot: exit 1"
+BACKSTOP_NOW=$now "$prog" -c "$A" export 7 2>"$tmp/err" | cat >"$tmp/out"
+is "$(wc -c <"$tmp/out")" 0 "export of an empty slot: no output"
 contains "$tmp/err" "no key in $a/7.key" "export of an empty slot: names the file"
+# a key keeps its slot: an export names it, import refuses another slot without --force
+BACKSTOP_NOW=$now "$prog" -c "$A" export 3 | BACKSTOP_NOW=$now "$prog" -c "$B" import 4 \
+    >"$tmp/out" 2>"$tmp/err"
+is "$?" 1 "import of slot 3's export as slot 4: exit 1"
+contains "$tmp/err" "is the key of slot 3, not slot 4: nothing done" \
+    "import into another slot: names both slots"
+contains "$tmp/err" "import 3, or import 4 --force" "import into another slot: names --force"
+[ -e "$b/4.key" ] && fail "import into another slot: nothing written" ||
+    pass "import into another slot: nothing written"
+BACKSTOP_NOW=$now "$prog" -c "$A" export 3 | sed 1d | BACKSTOP_NOW=$now "$prog" -c "$B" import 4 \
+    >"$tmp/out" 2>"$tmp/err"
+is "$?" 0 "a key file without the slot comment imports into any slot"
+printf '# backstop key, slot 3\n# backstop key, slot 4\n%s\n' "$(sed 1d "$tmp/k1")" |
+    BACKSTOP_NOW=$now "$prog" -c "$B" import 6 >"$tmp/out" 2>"$tmp/err"
+is "$?" 1 "a key file naming two slots: exit 1"
+contains "$tmp/err" "(standard input):2: names slot 4, but line 1 names slot 3" \
+    "a key file naming two slots: says where"
+# one key in two slots: refused, --force or not
+BACKSTOP_NOW=$now "$prog" -c "$A" export 3 | BACKSTOP_NOW=$now "$prog" -c "$B" import 7 --force \
+    >"$tmp/out" 2>"$tmp/err"
+is "$?" 1 "import of a key held in another slot, with --force: exit 1"
+contains "$tmp/err" "$b/4.key holds this key already: nothing done, and --force does not" \
+    "the same key in two slots: names the other slot's file"
+contains "$tmp/err" "import it as slot 4" "the same key in two slots: says which slot"
+[ -e "$b/7.key" ] && fail "the same key in two slots: nothing written" ||
+    pass "the same key in two slots: nothing written"
+BACKSTOP_NOW=$now "$prog" -c "$B" export 0 | sed 1d | BACKSTOP_NOW=$now "$prog" -c "$B" import 1 \
+    --force >"$tmp/out" 2>"$tmp/err"
+is "$?" 1 "export 0 | import 1 --force on one host: exit 1"
+contains "$tmp/err" "$b/0.key holds this key already" "export 0 | import 1: names 0.key"
+BACKSTOP_NOW=$now "$prog" -c "$B" export 1 | BACKSTOP_NOW=$now "$prog" -c "$B" import 1 \
+    >"$tmp/out" 2>"$tmp/err"
+is "$?" 0 "the key already in that very slot: still a no-op"
+rm "$b/4.key"
+# an imported key that would stay pending for longer than --activate-in allows
+printf '# backstop key\nactivate %s\nsecret %s\n' $((now + 31 * DAY)) \
+    "$(head -c 32 /dev/urandom | base64)" |
+    BACKSTOP_NOW=$now "$prog" -c "$B" import 8 >"$tmp/out" 2>"$tmp/err"
+is "$?" 1 "import of a key activating in 31 days: exit 1"
+contains "$tmp/err" "activates at 2025-12-28 00:00:00 UTC, more than 30d from now" \
+    "import of a key activating in 31 days: says so"
+[ -e "$b/8.key" ] && fail "a key activating in 31 days: nothing written" ||
+    pass "a key activating in 31 days: nothing written"
 now=$((NOW + 3600))
 run -c "$B" sign bob@example.com
 btag0=$out
@@ -289,9 +349,8 @@ run -c "$R" sign alice@example.com
 case "$out" in prvs=1?????????=alice@example.com) pass "the new key signs" ;;
 *) fail "the new key signs (got $out)" ;; esac
 # a second host that shared slot 0: import the new key, then revoke 0 only removes it
-run -c "$R" export 1
-printf '%s\n' "$out" >"$tmp/new.key"
-is "$(BACKSTOP_NOW=$now "$prog" -c "$tmp/r2.conf" import 1 <"$tmp/new.key")" "slot 1: key imported" \
+is "$(BACKSTOP_NOW=$now "$prog" -c "$R" export 1 |
+    BACKSTOP_NOW=$now "$prog" -c "$tmp/r2.conf" import 1)" "slot 1: key imported" \
     "second host: import the new key"
 run -c "$tmp/r2.conf" revoke 0
 is "$(head -1 "$tmp/out")" "slot 0: revoked" "second host: revoke 0 makes no key of its own"
@@ -321,13 +380,24 @@ contains "$tmp/err" "$a/1.key is readable by others (mode 0644): run chmod 600 $
 chmod 660 "$a/1.key"
 run -c "$A" sign alice@example.com
 is "$rc" 1 "group-writable key: sign fails"
-contains "$tmp/err" "$a/1.key is writable by others (mode 0660)" "group-writable key: says so"
+contains "$tmp/err" "$a/1.key is writable by its group (mode 0660)" "group-writable key: says so"
+chmod 602 "$a/1.key"
+run -c "$A" list
+contains "$tmp/err" "$a/1.key is writable by others (mode 0602)" "world-writable key: says so"
+chmod 666 "$a/1.key"
+run -c "$A" list
+contains "$tmp/err" "$a/1.key is writable by its group and by others (mode 0666)" \
+    "group- and world-writable key: says so"
 chmod 600 "$a/1.key"
 chmod 775 "$a"
 run -c "$A" verify "$tag1"
 is "$rc" 1 "group-writable directory: exit 1"
-contains "$tmp/err" "key directory $a is writable by others (mode 0775): run chmod 700 $a" \
+contains "$tmp/err" "key directory $a is writable by its group (mode 0775): run chmod 700 $a" \
     "group-writable directory: names it and the fix"
+chmod 703 "$a"
+run -c "$A" list
+contains "$tmp/err" "key directory $a is writable by others (mode 0703)" \
+    "world-writable directory: says so"
 chmod 700 "$a"
 cp "$a/2.key" "$tmp/2.key.good"
 printf 'activate 5\nsecret %s\n' 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=' >>"$a/2.key"

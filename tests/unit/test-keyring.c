@@ -111,6 +111,51 @@ test_format(void)
 	is_int(act, 7, "activation read in the second form");
 }
 
+/* an exported key file names its slot in its first line, a comment the parser skips */
+static void
+test_slot_comment(void)
+{
+	const char *text = "# backstop key, slot 4\nactivate 1764183600\n"
+	    "secret AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n";
+	unsigned char want[KEYRING_KEY_BYTES], got[KEYRING_KEY_BYTES];
+	char buf[KEYFILE_TEXT_MAX], why[256];
+	time_t act = 0;
+	int i, slot = 99;
+
+	for (i = 0; i < KEYRING_KEY_BYTES; i++)
+		want[i] = (unsigned char)i;
+	is_int(keyfile_format_slot(want, 1764183600, 4, buf, sizeof(buf)), (long long)strlen(text),
+	    "format with a slot: length");
+	is_str(buf, text, "format with a slot: the slot in the first comment");
+	is_int(keyfile_parse(text, strlen(text), "x", got, &act, why, sizeof(why)), 0,
+	    "the slot comment is skipped by the parser");
+	ok(memcmp(got, want, sizeof(want)) == 0 && act == 1764183600, "and the key reads back");
+	is_int(keyfile_slot_named(text, strlen(text), "x", &slot, why, sizeof(why)), 0,
+	    "slot comment read");
+	is_int(slot, 4, "it names slot 4");
+	is_int(keyfile_format_slot(want, 9, -1, buf, sizeof(buf)), keyfile_format(want, 9, why,
+	    sizeof(why)), "slot -1: the plain format");
+	is_str(buf, why, "the same text");
+	is_int(keyfile_slot_named(buf, strlen(buf), "x", &slot, why, sizeof(why)), 0,
+	    "no slot comment: fine");
+	is_int(slot, -1, "no slot named");
+	text = "# an old key, slot 3 on mx2\n  # backstop key, slot 7 \r\nactivate 1\n";
+	is_int(keyfile_slot_named(text, strlen(text), "x", &slot, why, sizeof(why)), 0,
+	    "other comments are not slot comments; spaces and CR around it are fine");
+	is_int(slot, 7, "slot 7");
+	text = "# backstop key, slot 1\n# backstop key, slot 2\n";
+	is_int(keyfile_slot_named(text, strlen(text), "in", &slot, why, sizeof(why)),
+	    KEYRING_ECORRUPT, "two slots named: refused");
+	is_str(why, "in:2: names slot 2, but line 1 names slot 1", "says where");
+	text = "# backstop key, slot 1\n# backstop key, slot 1\n";
+	is_int(keyfile_slot_named(text, strlen(text), "in", &slot, why, sizeof(why)), 0,
+	    "the same slot twice: fine");
+	text = "activate 1\n# backstop key, slot 12\n";
+	is_int(keyfile_slot_named(text, strlen(text), "in", &slot, why, sizeof(why)),
+	    KEYRING_ECORRUPT, "slot 12: refused");
+	ok(strstr(why, "in:2:") != NULL && strstr(why, "0-9") != NULL, "says so: %s", why);
+}
+
 static void
 test_load_good(void)
 {
@@ -193,9 +238,9 @@ test_permissions(void)
 	static const struct { mode_t mode; const char *fix; const char *what; } bad[] = {
 		{ 0644, "readable by others (mode 0644)", "world-readable key" },
 		{ 0604, "readable by others (mode 0604)", "world-readable only" },
-		{ 0620, "writable by others (mode 0620)", "group-writable key" },
-		{ 0602, "writable by others (mode 0602)", "world-writable key" },
-		{ 0666, "writable by others (mode 0666)", "0666 key" },
+		{ 0620, "is writable by its group (mode 0620)", "group-writable key" },
+		{ 0602, "is writable by others (mode 0602)", "world-writable key" },
+		{ 0666, "writable by its group and by others (mode 0666)", "0666 key" },
 	};
 	char *dir = new_dir("perm"), *key = path_in(dir, "4.key"), fix[600];
 	struct keyring *kr;
@@ -216,16 +261,16 @@ test_permissions(void)
 	if (chmod(dir, 0770) != 0)
 		bail_out("chmod");
 	snprintf(fix, sizeof(fix), "run chmod 700 %s", dir);
-	refused(dir, KEYRING_EPERM, "writable by others (mode 0770)", fix, "group-writable dir");
+	refused(dir, KEYRING_EPERM, "is writable by its group (mode 0770)", fix, "group-writable dir");
 	if (chmod(dir, 0703) != 0)
 		bail_out("chmod");
-	refused(dir, KEYRING_EPERM, "writable by others (mode 0703)", fix, "world-writable dir");
+	refused(dir, KEYRING_EPERM, "is writable by others (mode 0703)", fix, "world-writable dir");
 	if (chmod(dir, 0755) != 0)
 		bail_out("chmod");
 	ok(load(dir, &kr, why, sizeof(why)) == 0, "a 0755 directory is allowed");
 	keyring_unref(kr);
 	write_raw(path_in(dir, "created"), "created 5\n", 10, 0666);
-	refused(dir, KEYRING_EPERM, "created is writable by others", "chmod 644",
+	refused(dir, KEYRING_EPERM, "created is writable by its group and by others", "chmod 644",
 	    "writable creation record");
 }
 
@@ -504,6 +549,17 @@ test_store_ops(void)
 	is_int(keyring_import(dir, 4, key_b, T0, true, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
 	    &changed, why, sizeof(why)), 0, "a different key with force");
 	ok(changed, "replaces it");
+	is_int(keyring_import(dir, 6, key_b, T0, false, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+	    &changed, why, sizeof(why)), KEYRING_EEXIST, "the key of slot 4 into slot 6: refused");
+	ok(strstr(why, "4.key holds this key already") != NULL &&
+	    strstr(why, "import it as slot 4") != NULL, "says which slot holds it: %s", why);
+	is_int(keyring_import(dir, 6, key_b, T0 + 5, true, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+	    &changed, why, sizeof(why)), KEYRING_EEXIST, "with force and another activation too");
+	ok(!changed && access(path_in(dir, "6.key"), F_OK) != 0, "nothing written");
+	is_int(keyring_import(dir, 1, key_b, T0, true, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+	    &changed, why, sizeof(why)), KEYRING_EEXIST, "nor over another key with force");
+	is_int(keyring_import(dir, 4, key_b, T0 + 9, true, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+	    &changed, why, sizeof(why)), 0, "its own slot with a new activation and force: fine");
 	is_int(keyring_import(path_in(base, "fresh"), 0, key_a, T0, false, T0 + 5,
 	    KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &changed, why, sizeof(why)), 0,
 	    "import into a new store creates it");
@@ -710,6 +766,7 @@ main(void)
 	randombytes_buf(key_a, sizeof(key_a));
 	randombytes_buf(key_b, sizeof(key_b));
 	test_format();
+	test_slot_comment();
 	test_load_good();
 	test_no_keys();
 	test_permissions();
