@@ -168,6 +168,11 @@ run -h
 is "$rc" 0 "-h: exit 0"
 contains "$tmp/out" "forward ADDR" "-h: lists forward"
 contains "$tmp/out" "reverse ADDR" "-h: lists reverse"
+contains "$tmp/out" "serve   [OPTION...]" "-h: lists serve"
+contains "$tmp/out" "  -n " "-h: lists serve's -n"
+contains "$tmp/out" "--max-connections N  close new connections beyond N at once" \
+    "-h: lists serve's --max-connections, worded as the man page"
+contains "$tmp/out" "--tcp-table" "-h: lists serve's --tcp-table"
 run -V
 is "$rc" 0 "-V: exit 0"
 contains "$tmp/out" "backstop" "-V: the package"
@@ -197,5 +202,24 @@ is "$rc" 1 "serve -n: exit 1 without keys"
 contains "$tmp/err" "no keys in $tmp/nokeys" "serve -n: names the empty key directory"
 run -c "$conf" serve -h
 contains "$tmp/out" "-n " "serve -h: lists -n"
+
+# ---- serve without SRSDomain: the prvs map alone; tcp_table (SRS only) refuses ----
+grep -v '^SRSDomain' "$conf" >"$tmp/nosrs-serve.conf"
+run -c "$tmp/nosrs-serve.conf" serve -n
+is "$rc" 0 "serve -n without SRSDomain: exit 0"
+contains "$tmp/out" "configuration OK; SRS is off (no SRSDomain); 1 key(s)" \
+    "serve -n without SRSDomain: says SRS is off"
+contains "$tmp/out" "maps: prvs; forward and reverse answer NOTFOUND" \
+    "serve -n without SRSDomain: names the maps on"
+run -c "$conf" serve -n
+contains "$tmp/out" "maps: prvs, forward, reverse" "serve -n with SRSDomain: all three maps"
+run -c "$tmp/nosrs-serve.conf" serve --tcp-table -n
+is "$rc" 1 "serve --tcp-table -n without SRSDomain: exit 1"
+contains "$tmp/err" "--tcp-table serves SRS only, and SRSDomain is not set in $tmp/nosrs-serve.conf" \
+    "serve --tcp-table -n without SRSDomain: why"
+run -c "$tmp/nosrs-serve.conf" serve --tcp-table -f
+is "$rc" 1 "serve --tcp-table without SRSDomain: refuses to start, exit 1"
+contains "$tmp/err" "--tcp-table serves SRS only, and SRSDomain is not set in $tmp/nosrs-serve.conf" \
+    "serve --tcp-table without SRSDomain: why, and what to do"
 
 tap_done

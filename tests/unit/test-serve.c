@@ -1,6 +1,7 @@
 /* test-serve: "srs-rewrite serve" driven over raw sockets. Every row of the SRS vectors through
  * socketmap and tcp_table (one server per parameter set, time from BACKSTOP_NOW), 10,000
- * requests on one connection, 200 at once, malformed frames, reload on SIGUSR1, SIGTERM. */
+ * requests on one connection, 200 at once, malformed frames, reload on SIGUSR1 (keys and
+ * configuration), a configuration without SRSDomain (the prvs map alone), SIGTERM. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -172,6 +173,7 @@ enum mode { MODE_UNIX, MODE_TCP, MODE_V6 };	/* socketmap, tcp_table, socketmap o
 struct server {
 	pid_t pid;
 	char conf[512], sock[512], pidfile[512];
+	char head[1536];	/* the configuration's lines before the caller's extra ones */
 	enum mode mode;
 	int port;
 };
@@ -242,6 +244,9 @@ wait_ready(struct server *s)
 	return 0;
 }
 
+/* When set, servers log at LogLevel info to this file instead of at err to stderr. */
+static const char *server_log;
+
 /* server_start - write a configuration with extra lines and run serve -f with now */
 static int
 server_start(struct server *s, const char *name, const char *extra, const char *now,
@@ -263,11 +268,18 @@ server_start(struct server *s, const char *name, const char *extra, const char *
 			snprintf(spec, sizeof(spec), "inet:[::1]:%d", s->port);
 		else
 			snprintf(spec, sizeof(spec), "unix:%s:0600", s->sock);
-		snprintf(text, sizeof(text), "MapSocket %s\nPidFile %s\nSyslog no\nLogLevel err\n"
-		    "Background yes\n%s", spec, s->pidfile, extra);
+		snprintf(s->head, sizeof(s->head), "MapSocket %s\nPidFile %s\nSyslog no\n"
+		    "LogLevel %s\nBackground yes\n", spec, s->pidfile,
+		    server_log != NULL ? "info" : "err");
+		snprintf(text, sizeof(text), "%s%s", s->head, extra);
 		write_file(s->conf, text, 0644);
 		s->pid = fork();
 		if (s->pid == 0) {
+			int fd = server_log != NULL ? open(server_log, O_WRONLY | O_CREAT |
+			    O_TRUNC, 0644) : -1;
+
+			if (fd >= 0)
+				dup2(fd, 2);
 			if (now != NULL)
 				setenv("BACKSTOP_NOW", now, 1);
 			execl(prog, prog, "-c", s->conf, "serve", "-f",
@@ -791,6 +803,161 @@ test_prvs_map(void)
 	server_stop(&s);
 }
 
+/* ---- no SRSDomain, and SIGUSR1 reloading the configuration ---- */
+
+/* ask - one request "map addr" on its own connection; the reply in out */
+static void
+ask(struct server *s, const char *map, const char *addr, char *out, size_t size)
+{
+	struct client c;
+	char req[600];
+
+	client_init(&c, sc_unix(s->sock));
+	snprintf(req, sizeof(req), "%s %s", map, addr);
+	send_ns(c.fd, req);
+	if (read_ns(&c, out, size) != 1)
+		snprintf(out, size, "(no reply)");
+	close(c.fd);
+}
+
+/* ask_changed - ask until the reply differs from old (a reload has taken), 3 s at most */
+static void
+ask_changed(struct server *s, const char *map, const char *addr, const char *old, char *out,
+    size_t size)
+{
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		ask(s, map, addr, out, size);
+		if (strcmp(out, old) != 0)
+			return;
+		usleep(10000);
+	}
+}
+
+/* log_has - does the server's log (server_log) hold needle within 3 s? */
+static int
+log_has(const char *needle)
+{
+	char buf[16384];
+	size_t n;
+	FILE *fp;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		if ((fp = fopen(server_log, "r")) != NULL) {
+			n = fread(buf, 1, sizeof(buf) - 1, fp);
+			buf[n] = '\0';
+			fclose(fp);
+			if (strstr(buf, needle) != NULL)
+				return 1;
+		}
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* rewrite_conf - the server's configuration with new extra lines (head kept) */
+static void
+rewrite_conf(const struct server *s, const char *head, const char *extra)
+{
+	char text[3000];
+
+	snprintf(text, sizeof(text), "%s%s", head, extra);
+	write_file(s->conf, text, 0644);
+}
+
+#define FWD_SRS0 "SRS0=jxsu4=2W=otherdomain.com=test@fwd.example.com"
+#define SRS_OFF "NOTFOUND SRS is off: SRSDomain is not set"
+
+/* A configuration without SRSDomain: prvs answers, forward and reverse are NOTFOUND. */
+static void
+nosrs_answers(struct server *s, const char *when)
+{
+	char reply[1024];
+
+	ask(s, "prvs", "prvs=02697ff83e=userx@test.ex", reply, sizeof(reply));
+	is_str(reply, "OK userx@test.ex", "no SRSDomain (%s): prvs map, valid tag", when);
+	ask(s, "prvs", "prvs=02697f083e=userx@test.ex", reply, sizeof(reply));
+	is_str(reply, "NOTFOUND badmac", "no SRSDomain (%s): prvs map, forged tag", when);
+	ask(s, "forward", "test@otherdomain.com", reply, sizeof(reply));
+	is_str(reply, SRS_OFF, "no SRSDomain (%s): forward is NOTFOUND, not PERM", when);
+	ask(s, "reverse", FWD_SRS0, reply, sizeof(reply));
+	is_str(reply, SRS_OFF, "no SRSDomain (%s): reverse is NOTFOUND, not PERM", when);
+}
+
+/* test_nosrs_reload - serve without SRSDomain, then SIGUSR1 after changing SRSDomain and
+ * Domains, an invalid file (kept out, logged), MapSocket (needs a restart), SRS off again */
+static void
+test_nosrs_reload(void)
+{
+	char logpath[600], nosrs[700], srs1[800], srs2[800], head[1600], reply[1024], *p;
+	struct server s;
+
+	snprintf(logpath, sizeof(logpath), "%s/reload.log", tmpdir);
+	server_log = logpath;
+	snprintf(nosrs, sizeof(nosrs), "Domains example.com\nKeyDirectory %s\n", keydir);
+	snprintf(srs1, sizeof(srs1), "SRSDomain fwd.example.com\n%s", nosrs);
+	snprintf(srs2, sizeof(srs2), "SRSDomain srs.example.net\nDomains example.org\n"
+	    "KeyDirectory %s\n", keydir);
+	write_keys(keydir, rows[0].secrets);
+	if (!ok(server_start(&s, "nosrs", nosrs, "1577836860", MODE_UNIX),
+	    "serve starts without SRSDomain")) {
+		server_log = NULL;
+		return;
+	}
+	ok(log_has("maps: prvs; forward and reverse answer NOTFOUND (SRS is off"),
+	    "the start-up log names the maps on");
+	nosrs_answers(&s, "at start");
+
+	rewrite_conf(&s, s.head, srs1);
+	kill(s.pid, SIGUSR1);
+	ask_changed(&s, "forward", "test@otherdomain.com", SRS_OFF, reply, sizeof(reply));
+	is_str(reply, "OK " FWD_SRS0, "SIGUSR1 after setting SRSDomain: forward rewrites");
+	ask(&s, "reverse", FWD_SRS0, reply, sizeof(reply));
+	is_str(reply, "OK test@otherdomain.com", "SIGUSR1 after setting SRSDomain: reverse");
+	ask(&s, "forward", "user@example.com", reply, sizeof(reply));
+	is_str(reply, "NOTFOUND local domain", "Domains example.com: not rewritten");
+	ok(log_has("maps: prvs, forward, reverse; 1 key(s)"), "the reload is logged");
+
+	rewrite_conf(&s, s.head, srs2);
+	kill(s.pid, SIGUSR1);
+	ask_changed(&s, "forward", "user@example.com", "NOTFOUND local domain", reply,
+	    sizeof(reply));
+	ok(strncmp(reply, "OK SRS0=", 8) == 0 && (p = strstr(reply, "=example.com=user@")) !=
+	    NULL && strcmp(p, "=example.com=user@srs.example.net") == 0,
+	    "SIGUSR1 after changing Domains and SRSDomain: rewritten into the new domain: %s",
+	    reply);
+	ask(&s, "reverse", FWD_SRS0, reply, sizeof(reply));
+	is_str(reply, "NOTFOUND not our SRS domain", "the old SRSDomain is no longer ours");
+
+	rewrite_conf(&s, s.head, "SRSDomain broken.example\nNoSuchSetting 1\n");
+	kill(s.pid, SIGUSR1);
+	ok(log_has("reload (SIGUSR1) failed, keeping the running configuration and keys: ") &&
+	    log_has("NoSuchSetting"), "an invalid file: the reload fails and the log says why");
+	ask(&s, "forward", "user@example.com", reply, sizeof(reply));
+	ok((p = strchr(reply, '@')) != NULL && strcmp(p, "@srs.example.net") == 0,
+	    "an invalid file: the running configuration stays: %s", reply);
+
+	snprintf(head, sizeof(head), "%s", s.head);
+	if ((p = strstr(head, "nosrs.sock")) != NULL)
+		memcpy(p, "other", 5);
+	rewrite_conf(&s, head, srs2);
+	kill(s.pid, SIGUSR1);
+	ok(log_has("MapSocket changed in ") && log_has("it takes effect at restart"),
+	    "a new MapSocket: the log says a restart applies it");
+	ask(&s, "prvs", "prvs=02697ff83e=userx@test.ex", reply, sizeof(reply));
+	is_str(reply, "OK userx@test.ex", "a new MapSocket: the old socket still answers");
+
+	ask(&s, "forward", "test@otherdomain.com", head, sizeof(head));
+	rewrite_conf(&s, s.head, nosrs);
+	kill(s.pid, SIGUSR1);
+	ask_changed(&s, "forward", "test@otherdomain.com", head, reply, sizeof(reply));
+	nosrs_answers(&s, "after a reload");
+	is_int(server_stop(&s), 0, "the server without SRSDomain exits 0 on SIGTERM");
+	server_log = NULL;
+}
+
 static void
 test_server(void)
 {
@@ -816,6 +983,7 @@ test_server(void)
 	test_tcp_details();
 	test_ipv6();
 	test_reload(&s);
+	test_nosrs_reload();
 	test_daemon();
 	is_int(server_stop(&s), 0, "SIGTERM: exit status 0");
 	ok(stat(s.sock, &st) != 0, "SIGTERM: unix socket removed");
