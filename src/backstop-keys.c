@@ -72,7 +72,8 @@ keys_usage(FILE *f)
 	    "                                      store the key file read on stdin\n"
 	    "  sign ADDR                           print the prvs form of ADDR\n"
 	    "  verify ADDR                         print the verdict and the original address\n"
-	    "DURATION is a number with s, m, h or d (3600s, 30m, 2h, 1d).\n"
+	    "DURATION is a number with s, m, h or d (3600s, 30m, 2h, 1d), at most 30d.\n"
+	    "The output of export is a secret: pipe it, or (umask 077; ... > FILE).\n"
 	    "The configuration file defaults to %s.\n", conf_default_path());
 }
 
