@@ -886,6 +886,41 @@ nosrs_answers(struct server *s, const char *when)
 	is_str(reply, SRS_OFF, "no SRSDomain (%s): reverse is NOTFOUND, not PERM", when);
 }
 
+/* tcp_get - "get key" on the tcp_table port; the reply line in out */
+static void
+tcp_get(int port, const char *key, char *out, size_t size)
+{
+	struct client c;
+	char req[600];
+
+	client_init(&c, dial_tcp(port, 0));
+	snprintf(req, sizeof(req), "get %s\n", key);
+	send_str(c.fd, req);
+	if (read_line(&c, out, size) != 1)
+		snprintf(out, size, "(no reply)");
+	close(c.fd);
+}
+
+/* test_tcp_reload - tcp_table is SRS only: a reload to a file without SRSDomain is refused */
+static void
+test_tcp_reload(const char *srs, const char *nosrs)
+{
+	struct server s;
+	char reply[1024];
+
+	if (!ok(server_start(&s, "tcpreload", srs, "1577836860", MODE_TCP),
+	    "tcp_table server up (for reloads)"))
+		return;
+	rewrite_conf(&s, s.head, nosrs);
+	kill(s.pid, SIGUSR1);
+	ok(log_has("reload (SIGUSR1) failed, keeping the running configuration and keys: "
+	    "--tcp-table serves SRS only, and SRSDomain is not set in "),
+	    "tcp_table: a reload without SRSDomain is refused, and the log says why");
+	tcp_get(s.port, "test@otherdomain.com", reply, sizeof(reply));
+	is_str(reply, "200 " FWD_SRS0, "tcp_table: the running configuration stays");
+	is_int(server_stop(&s), 0, "tcp_table server exits 0");
+}
+
 /* test_nosrs_reload - serve without SRSDomain, then SIGUSR1 after changing SRSDomain and
  * Domains, an invalid file (kept out, logged), MapSocket (needs a restart), SRS off again */
 static void
@@ -955,6 +990,7 @@ test_nosrs_reload(void)
 	ask_changed(&s, "forward", "test@otherdomain.com", head, reply, sizeof(reply));
 	nosrs_answers(&s, "after a reload");
 	is_int(server_stop(&s), 0, "the server without SRSDomain exits 0 on SIGTERM");
+	test_tcp_reload(srs1, nosrs);
 	server_log = NULL;
 }
 
