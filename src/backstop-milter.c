@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -653,17 +654,70 @@ durability_of(enum conf_durability d)
 }
 
 /* check_only - the -n answer: configuration and keys load, and a key can sign */
+/* check_store_as - can uid/gid keep the replay store in dir? Asked in a child that becomes
+ * that user, so that supplementary groups count as they will. */
+static int
+check_store_as(const char *dir, uid_t uid, gid_t gid)
+{
+	char why[512];
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return 0;	/* cannot tell; the start will */
+	if (pid == 0) {
+		if (geteuid() != uid && daemon_drop(uid, gid) != 0)
+			_exit(0);
+		if (replay_check_dir(dir, why, sizeof(why)) == REPLAY_OK)
+			_exit(0);
+		fprintf(stderr, "backstop-milter: ReplayDatabase in %s: %s\n", conf_path, why);
+		_exit(1);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* check_user - UserID exists and this process can become it; its ids in uid/gid */
+static int
+check_user(const struct conf *cf, uid_t *uid, gid_t *gid)
+{
+	int rc;
+
+	*uid = geteuid();
+	*gid = getegid();
+	if (cf->user_id == NULL)
+		return 0;
+	if ((rc = daemon_user(cf->user_id, uid, gid)) != 0) {
+		fprintf(stderr, "backstop-milter: UserID %s in %s: %s\n", cf->user_id, conf_path,
+		    daemon_strerror(rc));
+		return -1;
+	}
+	if (!daemon_can_become(*uid, *gid)) {
+		fprintf(stderr, "backstop-milter: UserID %s in %s: this user (uid %ld) cannot switch "
+		    "to it: start as root, or as that user\n", cf->user_id, conf_path,
+		    (long)getuid());
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_only(void)
 {
 	const struct snap *s = snap_current;
 	int signer = keyring_signer(s->kr, clock_now());
+	uid_t uid;
+	gid_t gid;
 
 	if (signer < 0) {
 		fprintf(stderr, "backstop-milter: %s: %s\n", s->conf->key_directory,
 		    keyring_strerror(signer));
 		return 1;
 	}
+	if (check_user(s->conf, &uid, &gid) != 0 || (s->conf->replay_database != NULL &&
+	    check_store_as(s->conf->replay_database, uid, gid) != 0))
+		return 1;
 	printf("backstop-milter: %s: configuration OK; %d key(s) in %s, slot %d signs\n",
 	    conf_path, keyring_count(s->kr), s->conf->key_directory, signer);
 	return 0;
@@ -704,9 +758,14 @@ listen_socket(const struct conf *cf, bool have_user, uid_t uid, gid_t gid)
 {
 	const char *path = NULL;
 
+	int e;
+
+	errno = 0;
 	if (smfi_setconn(cf->socket) != MI_SUCCESS || smfi_opensocket(true) != MI_SUCCESS) {
-		log_msg(LOG_ERR, "cannot listen on %s (Socket in %s): is another milter using it?",
-		    cf->socket, conf_path);
+		e = errno;
+		log_msg(LOG_ERR, "cannot listen on %s (Socket in %s): %s", cf->socket, conf_path,
+		    e == EADDRINUSE ? "the address is in use: is another milter running?" :
+		    e != 0 ? strerror(e) : "libmilter could not open it");
 		return -1;
 	}
 	nodelay_listeners();
@@ -749,7 +808,7 @@ become_daemon(const struct conf *cf, bool foreground, bool have_user, uid_t uid,
 	rc = replay_open(cf->replay_database, durability_of(cf->durability), &store, why,
 	    sizeof(why));
 	if (rc != 0) {
-		log_msg(LOG_ERR, "replay store %s: %s", cf->replay_database, why);
+		log_msg(LOG_ERR, "replay store: %s", why);
 		return -1;
 	}
 	return 0;
@@ -769,6 +828,11 @@ run(bool foreground)
 
 	if (have_user && (rc = daemon_user(cf->user_id, &uid, &gid)) != 0) {
 		log_msg(LOG_ERR, "UserID %s in %s: %s", cf->user_id, conf_path, daemon_strerror(rc));
+		return 1;
+	}
+	if (have_user && !daemon_can_become(uid, gid)) {
+		log_msg(LOG_ERR, "UserID %s in %s: started as uid %ld, which cannot switch to it: "
+		    "start as root, or as that user", cf->user_id, conf_path, (long)getuid());
 		return 1;
 	}
 	if (smfi_register(filter) != MI_SUCCESS) {

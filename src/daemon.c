@@ -124,11 +124,22 @@ daemon_pidfile_remove(const char *path)
 		unlink(path);
 }
 
+bool
+daemon_can_become(uid_t uid, gid_t gid)
+{
+	return geteuid() == 0 ||
+	    (getuid() == uid && geteuid() == uid && getgid() == gid && getegid() == gid);
+}
+
 int
 daemon_drop(uid_t uid, gid_t gid)
 {
-	struct passwd *pw = getpwuid(uid);
+	struct passwd *pw;
 
+	/* already that user (systemd's User=, or su): nothing to drop, and no right to */
+	if (getuid() == uid && geteuid() == uid && getgid() == gid && getegid() == gid)
+		return DAEMON_OK;
+	pw = getpwuid(uid);
 	if (pw != NULL ? initgroups(pw->pw_name, gid) != 0 : setgroups(1, &gid) != 0)
 		return DAEMON_EPRIV;
 	if (setgid(gid) != 0 || setuid(uid) != 0)

@@ -4,6 +4,7 @@
 #define BACKSTOP_DAEMON_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 enum daemon_err {
@@ -23,7 +24,9 @@ int daemon_detach(void) __attribute__((warn_unused_result));
 int daemon_pidfile_write(const char *path) __attribute__((warn_unused_result));
 /* daemon_pidfile_remove - remove the pid file if it still holds our pid */
 void daemon_pidfile_remove(const char *path);
-/* daemon_drop - switch to uid/gid with their supplementary groups */
+/* daemon_can_become - can this process run as uid/gid (root, or it already is)? */
+bool daemon_can_become(uid_t uid, gid_t gid);
+/* daemon_drop - switch to uid/gid with their supplementary groups (nothing to do if already) */
 int daemon_drop(uid_t uid, gid_t gid) __attribute__((warn_unused_result));
 /* daemon_strerror - text for a daemon_err code */
 const char *daemon_strerror(int err);

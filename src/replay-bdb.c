@@ -246,8 +246,8 @@ bdb_txn(struct bdb *b, bdb_txn_fn fn, void *arg, u_int32_t extra)
 	return bdb_guard(b, bdb_txn_loop, &c);
 }
 
-static int
-bdb_check_dir(const char *dir, char *why, size_t whylen)
+int
+replay_check_dir(const char *dir, char *why, size_t whylen)
 {
 	struct stat st;
 
@@ -320,7 +320,7 @@ bdb_open(const char *dir, enum replay_durability dur, void **state, char *why, s
 	int rc;
 
 	if ((rc = bdb_check_version(why, whylen)) != REPLAY_OK ||
-	    (rc = bdb_check_dir(dir, why, whylen)) != REPLAY_OK)
+	    (rc = replay_check_dir(dir, why, whylen)) != REPLAY_OK)
 		return rc;
 	if ((b = calloc(1, sizeof(*b))) == NULL || (b->dir = strdup(dir)) == NULL) {
 		free(b);

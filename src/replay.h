@@ -65,6 +65,9 @@ typedef int (*replay_iter_fn)(const char *addr, const struct replay_entry *e, vo
 
 struct replay;
 
+/* replay_check_dir - can this process keep a store in dir (an existing directory it can
+ * write)? REPLAY_OK, or REPLAY_ENOTDIR/EACCES with why naming the fix */
+int replay_check_dir(const char *dir, char *why, size_t whylen);
 /* replay_open - open (creating if needed) the store in directory dir; dir NULL: a disabled
  * handle on which every call succeeds and counts nothing. On failure why names the cause. */
 int replay_open(const char *dir, enum replay_durability dur, struct replay **out, char *why,

@@ -83,6 +83,27 @@ echo "# valid=$valid expired=$expired badmac=$badmac srs=$srsvalid"
 case "$valid" in prvs=0?????????=alice@example.com) ;; *)
 	echo "Bail out! backstop-keys sign gave '$valid'"; exit 1;; esac
 
+# ---- -n: what would stop a start is found before it ----
+nck() { "$bin/backstop-milter" -n -c "$work/$1.conf" > "$work/$1.n" 2>&1; r=$?; }
+mkdir -p "$work/enforce.db"
+nck enforce
+check "-n: a good configuration: exit 0, says OK" \
+	'[ $r -eq 0 ] && grep -q "configuration OK; 1 key(s)" "$work/enforce.n"'
+write_conf nodb ""
+sed -i "s|^ReplayDatabase .*|ReplayDatabase $work/no-such-dir|" "$work/nodb.conf"
+nck nodb
+check "-n: a missing ReplayDatabase directory: exit 1, says to create it" \
+	'[ $r -eq 1 ] && grep -q "no-such-dir: No such file or directory: create it" "$work/nodb.n"'
+write_conf nouser "UserID no-such-user"
+nck nouser
+check "-n: an unknown UserID: exit 1, named" \
+	'[ $r -eq 1 ] && grep -q "UserID no-such-user in .*: no such user" "$work/nouser.n"'
+write_conf rodb "UserID nobody"
+mkdir -p "$work/rodb.db"
+nck rodb
+check "-n: a store UserID cannot reach: exit 1, says so" \
+	'[ $r -eq 1 ] && grep -q "ReplayDatabase in .*rodb.db: .*daemon.s user" "$work/rodb.n"'
+
 start enforce || { echo "Bail out! milter did not start"; exit 1; }
 start dryrun || { echo "Bail out! DryRun milter did not start"; exit 1; }
 start load || { echo "Bail out! load milter did not start"; exit 1; }
@@ -150,6 +171,25 @@ check "the revoked key's tag logged as refused" \
 	'logged enforce "QREVOKED: to=<$valid> .*verdict=unknown-key action=reject"'
 check "the new key's tag logged as accepted" \
 	'logged enforce "QREVOKED2: to=<$newtag> .*verdict=valid action=accept"'
+# started as its UserID already (systemd's User=backstop): runs; as another user: says why
+chmod 711 "$work"
+mkdir "$work/run" && chown nobody:nogroup "$work/run"	# what systemd's RuntimeDirectory= makes
+printf 'Socket unix:%s\nKeyDirectory %s\nReplayDatabase none\nDomains example.com\nSyslog no\nBackground no\n' \
+    "$work/run/asuser.sock" "$work/keys-nobody" > "$work/asuser.base"
+{ cat "$work/asuser.base"; echo "UserID nobody"; } > "$work/asuser.conf"
+"$bin/backstop-keys" -c "$work/asuser.conf" init --owner nobody > "$work/asuser-init.out" 2>&1
+setpriv --reuid=nobody --regid=nogroup --init-groups "$bin/backstop-milter" -f -c "$work/asuser.conf" \
+    2> "$work/asuser.log" &
+pids+=($!)
+for _ in $(seq 100); do logged asuser "starting on" && break; sleep 0.05; done
+check "started as nobody with UserID nobody: it runs" \
+	'[ -S "$work/run/asuser.sock" ] && logged asuser "starting on"'
+{ cat "$work/asuser.base"; echo "UserID root"; } > "$work/asroot.conf"
+setpriv --reuid=nobody --regid=nogroup --init-groups "$bin/backstop-milter" -f -c "$work/asroot.conf" \
+    > "$work/asroot.log" 2>&1
+asroot=$?
+check "started as nobody with UserID root: refuses, saying why" \
+	'[ $asroot -ne 0 ] && grep -q "UserID root in .*cannot switch to it: start as root" "$work/asroot.log"'
 kill -TERM "${pids[@]}"
 for p in "${pids[@]}"; do wait "$p"; done
 pids=()
