@@ -458,11 +458,16 @@ eom_rewrite(SMFICTX *ctx, const struct rcpt *t)
 	plain[0] = '<';
 	addr_format(&t->plain, plain + 1, sizeof(plain) - 2);
 	strcat(plain, ">");
-	if (smfi_delrcpt(ctx, t->arg) != MI_SUCCESS || smfi_addrcpt(ctx, plain) != MI_SUCCESS)
-		log_msg(LOG_ERR, "%s: to=%s: the MTA refused to replace it with %s",
+	/* add first: if the MTA then refuses the delete, alice gets the message twice rather
+	 * than not at all */
+	if (smfi_addrcpt(ctx, plain) != MI_SUCCESS)
+		log_msg(LOG_ERR, "%s: to=%s: the MTA refused to add %s: left as it is",
 		    queue_id(ctx), t->arg, plain);
+	else if (smfi_delrcpt(ctx, t->arg) != MI_SUCCESS)
+		log_msg(LOG_ERR, "%s: to=%s: %s added, but the MTA refused to remove the tagged "
+		    "form: both stay", queue_id(ctx), t->arg, plain);
 	else
-		log_msg(LOG_INFO, "%s: to=%s delivered as %s", queue_id(ctx), t->arg, plain);
+		log_msg(LOG_INFO, "%s: to=%s rewritten to %s", queue_id(ctx), t->arg, plain);
 }
 
 static sfsistat

@@ -129,5 +129,5 @@ for kind in outbound bounce; do
 	done
 done
 echo "signed=$(grep -c "signed as <prvs=" "$BS_W/milter.log")" \
-    "stripped=$(grep -c "delivered as <alice@example.com>" "$BS_W/milter.log")" \
+    "stripped=$(grep -c "rewritten to <alice@example.com>" "$BS_W/milter.log")" \
     "rounds=$rounds msgs=$msgs inet_msgs=$inet_msgs sessions=$sessions"

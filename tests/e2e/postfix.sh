@@ -150,7 +150,7 @@ check "bounce: X-Backstop header names the verdict" \
 check "bounce: Postfix logged the delivery to alice" \
     'maillog_has "$qid: to=<alice@example.com>.*status=sent \\(delivered to mailbox\\)"'
 check "bounce: the milter logged verdict=valid and the untagging" \
-    'milterlog_has "to=<$valid_tag> from=<> bounce=yes verdict=valid action=accept" && milterlog_has "$qid: to=<$valid_tag> delivered as <alice@example.com>"'
+    'milterlog_has "to=<$valid_tag> from=<> bounce=yes verdict=valid action=accept" && milterlog_has "$qid: to=<$valid_tag> rewritten to <alice@example.com>"'
 
 pf_send_ext '' alice@example.com
 check "untagged bounce: 550 5.7.1 at RCPT, nothing queued" 'refused_57 alice@example.com'

@@ -119,7 +119,7 @@ check "an unparsable address of ours: logged, refused as malformed" \
 	'logged enforce "QUNTAGGED: to=<x..y@example.com> .*verdict=malformed action=reject: bounce to an address of ours that does not parse"'
 check "an unparsable foreign address: not logged, none of ours" '! logged enforce "x..y@elsewhere"'
 run_script enforce bounce-valid.lua
-check "valid bounce logged, stripped" 'logged enforce "QVALID: to=<$valid> .*verdict=valid action=accept" && logged enforce "QVALID: to=<$valid> delivered as <alice@example.com>"'
+check "valid bounce logged, stripped" 'logged enforce "QVALID: to=<$valid> .*verdict=valid action=accept" && logged enforce "QVALID: to=<$valid> rewritten to <alice@example.com>"'
 run_script enforce bounce-invalid.lua
 for v in expired badmac unknown-key malformed; do
 	check "$v tag logged as rejected" 'logged enforce "QINVALID: .*verdict=$v action=reject"'
