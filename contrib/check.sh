@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ -f config.status ]; then
+	echo "check: this source tree is configured in place (./configure was run here), and" \
+	    "configure refuses a second build beside it: run 'make distclean' here first" >&2
+	exit 1
+fi
 autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 rm -rf _build
 mkdir _build

@@ -12,8 +12,12 @@ DEMO=${BACKSTOP_DEMO_DIR:-/var/tmp/backstop-demo}
 die() { echo "demo: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run me as root: Postfix's private instance and apt-get need it"
 
+# the build directory: _build, or the source tree itself when it was configured in place
+# (README's "./configure && make"), where a second, separate build is refused by configure
+builddir() { if [ -f "$top/config.status" ]; then echo "$top"; else echo "$top/_build"; fi; }
+
 load_lib() {
-	top_builddir="$top/_build" top_srcdir="$top"
+	top_builddir=$(builddir) top_srcdir="$top"
 	export top_builddir top_srcdir
 	# shellcheck source=../tests/e2e/lib.sh
 	. "$top/tests/e2e/lib.sh"
@@ -41,12 +45,13 @@ stop_demo > /dev/null
 
 echo "== installing the Debian packages backstop needs"
 "$top/contrib/install-deps.sh" || die "package installation failed"
-echo "== building backstop in $top/_build"
+b=$(builddir)
+echo "== building backstop in $b"
 (
 	cd "$top" && { [ -x configure ] || autoreconf -fi > /dev/null 2>&1; } &&
-	mkdir -p _build && cd _build &&
-	{ [ -f Makefile ] || ../configure > configure.out 2>&1; } && make -j2 > make.out 2>&1
-) || die "the build failed: see $top/_build/configure.out and make.out"
+	mkdir -p "$b" && cd "$b" &&
+	{ [ -f Makefile ] || "$top/configure" > configure.out 2>&1; } && make -j2 > make.out 2>&1
+) || die "the build failed: see $b/configure.out and $b/make.out"
 
 load_lib
 unset BACKSTOP_NOW	# real time: the milter warns about a frozen clock
