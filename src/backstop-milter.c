@@ -720,6 +720,9 @@ check_only(void)
 		    keyring_strerror(signer));
 		return 1;
 	}
+	if (s->conf->background && !s->conf->syslog)
+		fprintf(stderr, "backstop-milter: warning: Syslog no with Background yes in %s: "
+		    "once detached, log lines go nowhere (fine only with -f)\n", conf_path);
 	if (check_user(s->conf, &uid, &gid) != 0 || (s->conf->replay_database != NULL &&
 	    check_store_as(s->conf->replay_database, uid, gid) != 0))
 		return 1;
@@ -798,6 +801,9 @@ become_daemon(const struct conf *cf, bool foreground, bool have_user, uid_t uid,
 	char why[512];
 	int rc;
 
+	if (cf->background && !foreground && !cf->syslog)
+		log_msg(LOG_WARNING, "Syslog no with Background yes in %s: once detached, log lines "
+		    "go nowhere; set Syslog yes, or Background no (or -f)", conf_path);
 	if (cf->background && !foreground && (rc = daemon_detach()) != 0) {
 		log_msg(LOG_ERR, "%s", daemon_strerror(rc));
 		return -1;

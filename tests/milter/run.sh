@@ -98,6 +98,11 @@ write_conf nouser "UserID no-such-user"
 nck nouser
 check "-n: an unknown UserID: exit 1, named" \
 	'[ $r -eq 1 ] && grep -q "UserID no-such-user in .*: no such user" "$work/nouser.n"'
+write_conf quiet ""
+sed -i 's/^Background no$/Background yes/' "$work/quiet.conf"
+nck quiet
+check "-n: Syslog no with Background yes: still 0, but a warning that logs would go nowhere" \
+	'[ $r -eq 0 ] && grep -q "warning: Syslog no with Background yes" "$work/quiet.n"'
 write_conf rodb "UserID nobody"
 mkdir -p "$work/rodb.db"
 nck rodb
