@@ -100,6 +100,7 @@ check "-n: an unknown UserID: exit 1, named" \
 	'[ $r -eq 1 ] && grep -q "UserID no-such-user in .*: no such user" "$work/nouser.n"'
 write_conf quiet ""
 sed -i 's/^Background no$/Background yes/' "$work/quiet.conf"
+mkdir -p "$work/quiet.db"
 nck quiet
 check "-n: Syslog no with Background yes: still 0, but a warning that logs would go nowhere" \
 	'[ $r -eq 0 ] && grep -q "warning: Syslog no with Background yes" "$work/quiet.n"'
