@@ -538,35 +538,14 @@ static struct smfiDesc filter = {
 	.xxfi_negotiate = mlfi_negotiate,
 };
 
-static bool
-str_differs(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a != b;
-	return strcmp(a, b) != 0;
-}
-
 /* reload_warn_fixed - name the settings a running milter cannot change */
 static void
 reload_warn_fixed(const struct conf *old, const struct conf *new)
 {
-	static const char fmt[] = "%s changed in the configuration: it takes effect at restart";
+	const unsigned fixed = CONF_FIXED_SOCKET | CONF_FIXED_USER | CONF_FIXED_PID_FILE |
+	    CONF_FIXED_STORE | CONF_FIXED_BACKGROUND | CONF_FIXED_LOGGING;
 
-	if (str_differs(old->socket, new->socket))
-		log_msg(LOG_WARNING, fmt, "Socket");
-	if (str_differs(old->user_id, new->user_id))
-		log_msg(LOG_WARNING, fmt, "UserID");
-	if (str_differs(old->pid_file, new->pid_file))
-		log_msg(LOG_WARNING, fmt, "PidFile");
-	if (str_differs(old->replay_database, new->replay_database))
-		log_msg(LOG_WARNING, fmt, "ReplayDatabase");
-	if (old->durability != new->durability)
-		log_msg(LOG_WARNING, fmt, "Durability");
-	if (old->background != new->background)
-		log_msg(LOG_WARNING, fmt, "Background");
-	if (old->syslog != new->syslog || old->syslog_facility != new->syslog_facility ||
-	    old->log_level != new->log_level)
-		log_msg(LOG_WARNING, fmt, "Syslog, SyslogFacility or LogLevel");
+	log_restart_needed(conf_fixed_changes(old, new, fixed), new->path);
 }
 
 /* reload - swap in a new snapshot; a failure keeps the old one and says why */

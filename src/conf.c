@@ -1027,3 +1027,50 @@ conf_free(struct conf *c)
 	free(c->path);
 	free(c);
 }
+
+static bool
+conf_str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+unsigned
+conf_fixed_changes(const struct conf *a, const struct conf *b, unsigned which)
+{
+	unsigned d = 0;
+
+	if (conf_str_differs(a->socket, b->socket))
+		d |= CONF_FIXED_SOCKET;
+	if (conf_str_differs(a->map_socket, b->map_socket))
+		d |= CONF_FIXED_MAP_SOCKET;
+	if (conf_str_differs(a->user_id, b->user_id))
+		d |= CONF_FIXED_USER;
+	if (conf_str_differs(a->pid_file, b->pid_file))
+		d |= CONF_FIXED_PID_FILE;
+	if (conf_str_differs(a->replay_database, b->replay_database) ||
+	    a->durability != b->durability)
+		d |= CONF_FIXED_STORE;
+	if (a->background != b->background)
+		d |= CONF_FIXED_BACKGROUND;
+	if (a->syslog != b->syslog || a->syslog_facility != b->syslog_facility ||
+	    a->log_level != b->log_level)
+		d |= CONF_FIXED_LOGGING;
+	return d & which;
+}
+
+const char *
+conf_fixed_name(unsigned bit)
+{
+	switch (bit) {
+	case CONF_FIXED_SOCKET: return "Socket";
+	case CONF_FIXED_MAP_SOCKET: return "MapSocket";
+	case CONF_FIXED_USER: return "UserID";
+	case CONF_FIXED_PID_FILE: return "PidFile";
+	case CONF_FIXED_STORE: return "ReplayDatabase or Durability";
+	case CONF_FIXED_BACKGROUND: return "Background";
+	case CONF_FIXED_LOGGING: return "Syslog, SyslogFacility or LogLevel";
+	}
+	return "a setting";
+}

@@ -75,6 +75,23 @@ int conf_parse(const char *text, size_t len, const char *name, struct conf **out
     size_t errlen) __attribute__((warn_unused_result));
 /* conf_free - release a configuration */
 void conf_free(struct conf *c);
+
+/* Settings a running daemon cannot take over on a reload: it bound, switched to or opened
+ * them at start. One bit each, for conf_fixed_changes. */
+enum conf_fixed {
+	CONF_FIXED_SOCKET = 1,		/* Socket */
+	CONF_FIXED_MAP_SOCKET = 2,	/* MapSocket */
+	CONF_FIXED_USER = 4,		/* UserID */
+	CONF_FIXED_PID_FILE = 8,	/* PidFile */
+	CONF_FIXED_STORE = 16,		/* ReplayDatabase, Durability */
+	CONF_FIXED_BACKGROUND = 32,	/* Background */
+	CONF_FIXED_LOGGING = 64,	/* Syslog, SyslogFacility, LogLevel */
+	CONF_FIXED_LAST = CONF_FIXED_LOGGING
+};
+/* conf_fixed_changes - which of the settings in the set which differ between a and b */
+unsigned conf_fixed_changes(const struct conf *a, const struct conf *b, unsigned which);
+/* conf_fixed_name - the setting names of one enum conf_fixed bit, for a log line */
+const char *conf_fixed_name(unsigned bit);
 /* conf_net_contains - is the address (struct in_addr/in6_addr bytes) in the list? */
 bool conf_nets_contain(const struct conf_nets *nets, sa_family_t family, const void *addr);
 /* conf_action_name - "reject", "tempfail", "accept", "mark" */

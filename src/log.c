@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "log.h"
 
 #define LOG_LINE_MAX 2048
@@ -120,4 +121,15 @@ log_msg(int prio, const char *fmt, ...)
 		syslog(prio, "%s", msg);
 	else
 		log_stderr(prio, msg);
+}
+
+void
+log_restart_needed(unsigned changes, const char *path)
+{
+	unsigned bit;
+
+	for (bit = 1; bit <= CONF_FIXED_LAST; bit <<= 1)
+		if ((changes & bit) != 0)
+			log_msg(LOG_WARNING, "%s changed in %s: it takes effect at restart",
+			    conf_fixed_name(bit), path);
 }

@@ -602,32 +602,15 @@ serve_reload_keys(struct serve *s, const char *trigger)
 	keyring_unref(kr);
 }
 
-static bool
-str_differs(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a != b;
-	return strcmp(a, b) != 0;
-}
-
 /* serve_warn_fixed - name the settings that differ from those the server started with: they
  * need a restart (the sockets are bound, the user dropped to, the logging opened) */
 static void
 serve_warn_fixed(const struct conf *boot, const struct conf *c)
 {
-	static const char fmt[] = "%s changed in %s: it takes effect at restart";
+	const unsigned fixed = CONF_FIXED_MAP_SOCKET | CONF_FIXED_USER | CONF_FIXED_PID_FILE |
+	    CONF_FIXED_BACKGROUND | CONF_FIXED_LOGGING;
 
-	if (str_differs(boot->map_socket, c->map_socket))
-		log_msg(LOG_WARNING, fmt, "MapSocket", c->path);
-	if (str_differs(boot->user_id, c->user_id))
-		log_msg(LOG_WARNING, fmt, "UserID", c->path);
-	if (str_differs(boot->pid_file, c->pid_file))
-		log_msg(LOG_WARNING, fmt, "PidFile", c->path);
-	if (boot->background != c->background)
-		log_msg(LOG_WARNING, fmt, "Background", c->path);
-	if (boot->syslog != c->syslog || boot->syslog_facility != c->syslog_facility ||
-	    boot->log_level != c->log_level)
-		log_msg(LOG_WARNING, fmt, "Syslog, SyslogFacility or LogLevel", c->path);
+	log_restart_needed(conf_fixed_changes(boot, c, fixed), c->path);
 }
 
 /* serve_load_new - the configuration file and its key store, ready to swap in; why on failure */

@@ -668,9 +668,54 @@ test_log_stderr(void)
 	log_open("backstop", false, LOG_MAIL, LOG_INFO);
 }
 
+/* What a reload cannot apply: each restart-only setting is seen, and only when asked for. */
+static void
+test_fixed_changes(void)
+{
+	static const struct {
+		const char *extra;
+		unsigned bit;
+	} rows[] = {
+		{ "Socket inet:9999@127.0.0.1\n", CONF_FIXED_SOCKET },
+		{ "MapSocket inet:127.0.0.1:9998\n", CONF_FIXED_MAP_SOCKET },
+		{ "UserID nobody\n", CONF_FIXED_USER },
+		{ "PidFile /run/x.pid\n", CONF_FIXED_PID_FILE },
+		{ "ReplayDatabase /var/lib/other\n", CONF_FIXED_STORE },
+		{ "Durability sync\n", CONF_FIXED_STORE },
+		{ "Background no\n", CONF_FIXED_BACKGROUND },
+		{ "LogLevel debug\n", CONF_FIXED_LOGGING },
+		{ "SyslogFacility local3\n", CONF_FIXED_LOGGING },
+		{ "Domains example.org\nTagValidity 9\n", 0 },
+	};
+	const char *base = "Domains example.com\n";
+	struct conf *a = NULL, *b = NULL;
+	char text[256], err[256];
+	size_t i;
+
+	if (parse(base, &a, err, sizeof(err)) != 0)
+		bail_out(err);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", strncmp(rows[i].extra, "Domains", 7) == 0 ?
+		    "" : base, rows[i].extra);
+		if (parse(text, &b, err, sizeof(err)) != 0)
+			bail_out(err);
+		is_int((long)conf_fixed_changes(a, b, ~0u), (long)rows[i].bit,
+		    "reload with %.*s: restart-only change %s", (int)strcspn(rows[i].extra, "\n"),
+		    rows[i].extra, rows[i].bit != 0 ? conf_fixed_name(rows[i].bit) : "none");
+		is_int((long)conf_fixed_changes(a, b, ~0u & ~rows[i].bit), 0,
+		    "and nothing when that one is not asked for");
+		conf_free(b);
+		b = NULL;
+	}
+	is_str(conf_fixed_name(CONF_FIXED_LOGGING), "Syslog, SyslogFacility or LogLevel",
+	    "the logging settings are named together");
+	conf_free(a);
+}
+
 int
 main(void)
 {
+	test_fixed_changes();
 	test_tables();
 	test_lines();
 	test_file_lists();
