@@ -74,6 +74,7 @@ struct conn {
 	unsigned char ip[16];
 	bool have_ip;
 	bool reply_addr;	/* put the recipient in reply texts: Sendmail does it itself */
+	char client[320];	/* "host[ip]", as Postfix logs a client */
 	struct msg msg;
 };
 
@@ -193,6 +194,19 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	return SMFIS_CONTINUE;
 }
 
+/* conn_client - "host[ip]" for the log lines, "host" when the MTA gave no address */
+static void
+conn_client(struct conn *c, const char *hostname)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+	const char *h = hostname != NULL && hostname[0] != '\0' ? hostname : "unknown";
+
+	if (c->have_ip && inet_ntop(c->family, c->ip, ip, sizeof(ip)) != NULL)
+		snprintf(c->client, sizeof(c->client), "%.255s[%s]", h, ip);
+	else
+		snprintf(c->client, sizeof(c->client), "%.255s", h);
+}
+
 static sfsistat
 mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
@@ -216,6 +230,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		memcpy(c->ip, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, 16);
 		c->have_ip = true;
 	}
+	conn_client(c, hostname);
 	return reply_none(c, SMFIP_NR_CONN);
 }
 
@@ -336,9 +351,10 @@ rcpt_answer(SMFICTX *ctx, const struct conn *c, const char *arg,
 
 /* rcpt_log - the one line that says what happened to this recipient and why */
 static void
-rcpt_log(SMFICTX *ctx, const struct msg *m, const char *arg, const struct policy_decision *d,
+rcpt_log(SMFICTX *ctx, const struct conn *c, const char *arg, const struct policy_decision *d,
     const char *store_err)
 {
+	const struct msg *m = &c->msg;
 	char from[ADDR_TEXT_MAX] = "";
 	int prio = d->action != POLICY_ACCEPT ? LOG_NOTICE :
 	    !m->bounce && !d->mark ? LOG_DEBUG : LOG_INFO;
@@ -346,8 +362,9 @@ rcpt_log(SMFICTX *ctx, const struct msg *m, const char *arg, const struct policy
 	if (m->sender_ok)
 		addr_format(&m->sender, from, sizeof(from));
 	log_msg(prio,
-	    "%s: to=%s from=<%s> bounce=%s verdict=%s action=%s%s: %s%s%s", queue_id(ctx), arg,
-	    from, m->bounce ? "yes" : "no", d->verdict, policy_action_name(d->action),
+	    "%s: to=%s from=<%s> client=%s bounce=%s verdict=%s action=%s%s: %s%s%s",
+	    queue_id(ctx), arg, from, c->client, m->bounce ? "yes" : "no", d->verdict,
+	    policy_action_name(d->action),
 	    d->dry_run ? " (DryRun: would have refused)" : "", d->why, store_err ? ": " : "",
 	    store_err ? store_err : "");
 }
@@ -386,7 +403,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	policy_decide(c->snap->conf, keyring_created(c->snap->kr), now, c->msg.bounce, &r, &rp,
 	    &d);
 	if (r.cls != POLICY_NOT_OURS || store_err != NULL)
-		rcpt_log(ctx, &c->msg, argv[0], &d, store_err);
+		rcpt_log(ctx, c, argv[0], &d, store_err);
 	if (d.action == POLICY_ACCEPT && msg_note(&c->msg, argv[0], key, &r, &d) != 0)
 		return SMFIS_TEMPFAIL;
 	return rcpt_answer(ctx, c, argv[0], &d);
@@ -450,7 +467,10 @@ eom_count(SMFICTX *ctx, const struct rcpt *t)
 		    count);
 }
 
-static void
+/* eom_rewrite - swap the tagged recipient for the plain one; -1 if the MTA refused. Delete
+ * first: Sendmail's delrcpt removes every recipient that resolves like the one named, which
+ * after an add would include the plain one. */
+static int
 eom_rewrite(SMFICTX *ctx, const struct rcpt *t)
 {
 	char plain[ADDR_TEXT_MAX + 2];
@@ -458,16 +478,13 @@ eom_rewrite(SMFICTX *ctx, const struct rcpt *t)
 	plain[0] = '<';
 	addr_format(&t->plain, plain + 1, sizeof(plain) - 2);
 	strcat(plain, ">");
-	/* add first: if the MTA then refuses the delete, alice gets the message twice rather
-	 * than not at all */
-	if (smfi_addrcpt(ctx, plain) != MI_SUCCESS)
-		log_msg(LOG_ERR, "%s: to=%s: the MTA refused to add %s: left as it is",
-		    queue_id(ctx), t->arg, plain);
-	else if (smfi_delrcpt(ctx, t->arg) != MI_SUCCESS)
-		log_msg(LOG_ERR, "%s: to=%s: %s added, but the MTA refused to remove the tagged "
-		    "form: both stay", queue_id(ctx), t->arg, plain);
-	else
-		log_msg(LOG_INFO, "%s: to=%s rewritten to %s", queue_id(ctx), t->arg, plain);
+	if (smfi_delrcpt(ctx, t->arg) != MI_SUCCESS || smfi_addrcpt(ctx, plain) != MI_SUCCESS) {
+		log_msg(LOG_ERR, "%s: to=%s: the MTA refused to replace it with %s: message "
+		    "temporarily refused, so that nothing is lost", queue_id(ctx), t->arg, plain);
+		return -1;
+	}
+	log_msg(LOG_INFO, "%s: to=%s rewritten to %s", queue_id(ctx), t->arg, plain);
+	return 0;
 }
 
 static sfsistat
@@ -483,11 +500,14 @@ mlfi_eom(SMFICTX *ctx)
 	if (m->outbound)
 		eom_sign(ctx, c);
 	for (i = 0; i < m->n; i++) {
-		if (m->rcpts[i].rewrite)
-			eom_rewrite(ctx, &m->rcpts[i]);
+		if (m->rcpts[i].rewrite && eom_rewrite(ctx, &m->rcpts[i]) != 0) {
+			msg_reset(m);
+			return SMFIS_TEMPFAIL;	/* before counting: the retry will count */
+		}
+	}
+	for (i = 0; i < m->n; i++)
 		if (m->rcpts[i].count && store != NULL)
 			eom_count(ctx, &m->rcpts[i]);
-	}
 	for (i = m->forged_headers; i > 0; i--)
 		smfi_chgheader(ctx, header_name, (int)i, NULL);
 	if (m->forged_headers > 0)

@@ -116,11 +116,11 @@ start load || { echo "Bail out! load milter did not start"; exit 1; }
 
 run_script enforce bounce-untagged.lua
 check "untagged bounce logged with the reason" \
-	'logged enforce "QUNTAGGED: to=<alice@example.com> from=<> bounce=yes verdict=untagged action=reject: bounce to an unsigned address (backscatter)"'
+	'logged enforce "QUNTAGGED: to=<alice@example.com> from=<> client=client.example.net\[192.0.2.10\] bounce=yes verdict=untagged action=reject: bounce to an unsigned address (backscatter)"'
 check "a root dot does not get past: judged as untagged" \
-	'logged enforce "QUNTAGGED: to=<alice@example.com.> from=<> bounce=yes verdict=untagged action=reject"'
+	'logged enforce "QUNTAGGED: to=<alice@example.com.> from=<> .* bounce=yes verdict=untagged action=reject"'
 check "nor a recipient without a domain" \
-	'logged enforce "QUNTAGGED: to=<alice> from=<> bounce=yes verdict=untagged action=reject"'
+	'logged enforce "QUNTAGGED: to=<alice> from=<> .* bounce=yes verdict=untagged action=reject"'
 check "an unparsable address of ours: logged, refused as malformed" \
 	'logged enforce "QUNTAGGED: to=<x..y@example.com> .*verdict=malformed action=reject: bounce to an address of ours that does not parse"'
 check "an unparsable foreign address: not logged, none of ours" '! logged enforce "x..y@elsewhere"'
