@@ -658,6 +658,22 @@ durability_of(enum conf_durability d)
 }
 
 /* check_only - the -n answer: configuration and keys load, and a key can sign */
+/* risks_report - conf_risks, on stderr (for -n) or in the log */
+static void
+risks_report(const struct conf *cf, bool to_stderr)
+{
+	char buf[1024], *line, *save = NULL;
+
+	if (conf_risks(cf, clock_now(), buf, sizeof(buf)) == 0)
+		return;
+	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if (to_stderr)
+			fprintf(stderr, "backstop-milter: warning: %s: %s\n", conf_path, line);
+		else
+			log_msg(LOG_WARNING, "%s: %s", conf_path, line);
+	}
+}
+
 /* check_store_as - can uid/gid keep the replay store in dir? Asked in a child that becomes
  * that user, so that supplementary groups count as they will. */
 static int
@@ -722,6 +738,7 @@ check_only(void)
 	if (s->conf->background && !s->conf->syslog)
 		fprintf(stderr, "backstop-milter: warning: Syslog no with Background yes in %s: "
 		    "once detached, log lines go nowhere (fine only with -f)\n", conf_path);
+	risks_report(s->conf, true);
 	if (check_user(s->conf, &uid, &gid) != 0 || (s->conf->replay_database != NULL &&
 	    check_store_as(s->conf->replay_database, uid, gid) != 0))
 		return 1;
@@ -922,5 +939,6 @@ main(int argc, char **argv)
 		return check_only();
 	log_open("backstop-milter", snap_current->conf->syslog,
 	    snap_current->conf->syslog_facility, snap_current->conf->log_level);
+	risks_report(snap_current->conf, false);
 	return run(foreground);
 }

@@ -1074,3 +1074,43 @@ conf_fixed_name(unsigned bit)
 	}
 	return "a setting";
 }
+
+/* conf_risk_add - one more line of conf_risks into buf */
+static unsigned __attribute__((format(printf, 3, 4)))
+conf_risk_add(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 1 >= size)
+		return 1;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, size - used, fmt, ap);
+	va_end(ap);
+	used = strlen(buf);
+	if (used + 1 < size)
+		strcat(buf, "\n");
+	return 1;
+}
+
+unsigned
+conf_risks(const struct conf *c, time_t now, char *buf, size_t size)
+{
+	unsigned n = 0;
+	size_t i;
+
+	if (size == 0)
+		return 0;
+	buf[0] = '\0';
+	for (i = 0; i < c->internal_hosts.n; i++)
+		if (c->internal_hosts.v[i].prefix == 0)
+			n += conf_risk_add(buf, size, "InternalHosts has a /0 network: every client is "
+			    "internal, so all mail counts as outbound and no bounce is checked");
+	if (c->srs_domain != NULL && c->srs_hash_min < 4)
+		n += conf_risk_add(buf, size, "SRSHashMin %u: a forged SRS address passes 1 time in "
+		    "2^%u; keep 4 or more", c->srs_hash_min, 5 * c->srs_hash_min);
+	if (c->tagging_since != CONF_TAGGING_AUTO && c->tagging_since > now)
+		n += conf_risk_add(buf, size, "TaggingSince is in the future: untagged bounces are "
+		    "accepted until %u days after it", c->tag_validity);
+	return n;
+}

@@ -88,6 +88,9 @@ enum conf_fixed {
 	CONF_FIXED_LOGGING = 64,	/* Syslog, SyslogFacility, LogLevel */
 	CONF_FIXED_LAST = CONF_FIXED_LOGGING
 };
+/* conf_risks - settings that parse but are probably mistakes, as lines "Name ...: why" into
+ * buf (each ending in a newline); returns how many */
+unsigned conf_risks(const struct conf *c, time_t now, char *buf, size_t size);
 /* conf_fixed_changes - which of the settings in the set which differ between a and b */
 unsigned conf_fixed_changes(const struct conf *a, const struct conf *b, unsigned which);
 /* conf_fixed_name - the setting names of one enum conf_fixed bit, for a log line */

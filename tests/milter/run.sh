@@ -104,6 +104,12 @@ mkdir -p "$work/quiet.db"
 nck quiet
 check "-n: Syslog no with Background yes: still 0, but a warning that logs would go nowhere" \
 	'[ $r -eq 0 ] && grep -q "warning: Syslog no with Background yes" "$work/quiet.n"'
+write_conf risky "InternalHosts 0.0.0.0/0"
+sed -i '/^InternalHosts 127.0.0.0\/8$/d' "$work/risky.conf"
+mkdir -p "$work/risky.db"
+nck risky
+check "-n: InternalHosts 0.0.0.0/0: still 0, but a warning that no bounce would be checked" \
+	'[ $r -eq 0 ] && grep -q "warning: .*InternalHosts has a /0 network" "$work/risky.n"'
 write_conf rodb "UserID nobody"
 mkdir -p "$work/rodb.db"
 nck rodb

@@ -712,9 +712,50 @@ test_fixed_changes(void)
 	conf_free(a);
 }
 
+/* Settings that parse but are probably mistakes are named, and a sane file gets none. */
+static void
+test_risks(void)
+{
+	static const struct {
+		const char *extra;
+		const char *says;	/* NULL: no warning */
+	} rows[] = {
+		{ "", NULL },
+		{ "InternalHosts 127.0.0.0/8, 192.0.2.0/24\n", NULL },
+		{ "InternalHosts 127.0.0.0/8, 0.0.0.0/0\n", "InternalHosts has a /0 network" },
+		{ "InternalHosts ::/0\n", "every client is internal" },
+		{ "SRSDomain fwd.example.com\nSRSHashMin 2\n", "SRSHashMin 2: a forged SRS address "
+		    "passes 1 time in 2^10" },
+		{ "SRSDomain fwd.example.com\nSRSHashMin 4\n", NULL },
+		{ "SRSHashMin 1\n", NULL },	/* SRS is off: nothing to forge */
+		{ "TaggingSince 2099-01-01\n", "TaggingSince is in the future" },
+		{ "TaggingSince 2020-01-01\n", NULL },
+	};
+	char text[256], err[256], buf[512];
+	struct conf *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		unsigned n;
+
+		snprintf(text, sizeof(text), "Domains example.com\n%s", rows[i].extra);
+		if (parse(text, &c, err, sizeof(err)) != 0)
+			bail_out(err);
+		n = conf_risks(c, 1764201600, buf, sizeof(buf));
+		if (rows[i].says == NULL)
+			is_int(n, 0, "no warning for '%.*s'", (int)strcspn(rows[i].extra, "\n"),
+			    rows[i].extra);
+		else
+			ok(n == 1 && strstr(buf, rows[i].says) != NULL && buf[strlen(buf) - 1] == '\n',
+			    "'%.*s' warned: %s", (int)strcspn(rows[i].extra, "\n"), rows[i].extra, buf);
+		conf_free(c);
+	}
+}
+
 int
 main(void)
 {
+	test_risks();
 	test_fixed_changes();
 	test_tables();
 	test_lines();
