@@ -3,7 +3,9 @@
  * the list reader itself is the same code that splits inline lists.
  * Invariants: a failure has a code and a "fuzz:LINE: message" text; a success has the
  * required Domains and a hash minimum no longer than the hash; its MapSocket then goes
- * through mapserver_addr_parse, the other parser of configuration text. */
+ * through mapserver_addr_parse, the other parser of configuration text; conf_risks writes a
+ * NUL-terminated text whatever the values, and a configuration differs from itself in no
+ * restart-only setting. */
 #include "config.h"
 
 #include <string.h>
@@ -36,6 +38,10 @@ fuzz_conf(const uint8_t *data, size_t size)
 	FUZZ_CHECK(c->map_socket != NULL);
 	rc = mapserver_addr_parse(c->map_socket, &ma);
 	FUZZ_CHECK(rc == MAPSERVER_OK || rc == MAPSERVER_ESPEC);
+	memset(err, 'x', sizeof(err));
+	if (conf_risks(c, 1764201600, err, sizeof(err)) > 0)
+		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && strchr(err, '\n') != NULL);
+	FUZZ_CHECK(conf_fixed_changes(c, c, ~0u) == 0);
 	conf_free(c);
 	return 0;
 }
