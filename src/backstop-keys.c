@@ -526,6 +526,9 @@ keys_sign(struct keys_ctx *k)
 	}
 	addr_format(&out, buf, sizeof(buf));
 	printf("%s\n", buf);
+	if (!addr_domain_in(a.domain, k->conf->domains.v, k->conf->domains.n))
+		fprintf(stderr, "%s: note: %s is not in Domains of %s: backstop-milter would not "
+		    "sign this sender\n", PROG, a.domain, k->conf->path);
 	return EXIT_SUCCESS;
 }
 

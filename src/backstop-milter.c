@@ -435,8 +435,13 @@ eom_sign(SMFICTX *ctx, struct conn *c)
 	s = policy_sign(c->snap->conf, c->snap->kr, clock_now(), &m->sender, m->rcpt_exempt,
 	    &tagged);
 	addr_format(&m->sender, from, sizeof(from));
-	if (s == POLICY_SIGN_NOT_OURS)
+	if (s == POLICY_SIGN_NOT_OURS) {
+		/* outbound mail from a foreign sender (a list, a forward): normal, but an admin
+		 * who forgot a domain in Domains looks for this line */
+		log_msg(LOG_DEBUG, "%s: from=<%s> not signed: the sender's domain is not in Domains",
+		    queue_id(ctx), from);
 		return;
+	}
 	if (s != POLICY_SIGN_OK) {
 		log_msg(s == POLICY_SIGN_NOKEY ? LOG_ERR : LOG_INFO, "%s: from=<%s> not signed: %s",
 		    queue_id(ctx), from, policy_sign_name(s));

@@ -149,6 +149,8 @@ check "exempt sender not signed" 'logged enforce "QOUT2: from=<noreply@example.c
 check "exempt recipient leaves it unsigned" 'logged enforce "QOUT3: from=<alice@example.com> not signed: exempt recipient"'
 check "outbound null sender not rejected nor signed" '! logged enforce "QOUT4: .*action=reject"'
 check "an empty sender is the null sender, not a parse error" '! logged enforce "QOUT6: sender"'
+check "a foreign sender is left unsigned, and the debug log says why" \
+	'logged enforce "QOUT7: from=<someone@other.example> not signed: the sender.s domain is not in Domains"'
 check "the unix socket is open to the MTA's user (0666 without UserID)" '[ "$(stat -c %a "$work/enforce.sock")" = 666 ]'
 check "authenticated sender signed" 'logged enforce "QOUT5: from=<bob@example.com> signed as <prvs="'
 count=$("$bin/backstop-replay" -c "$work/enforce.conf" show "$replaytag" 2>&1)

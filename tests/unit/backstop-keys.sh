@@ -348,6 +348,11 @@ is "$out" "unknown-key alice@example.com" "a tag of the revoked key verifies no 
 run -c "$R" sign alice@example.com
 case "$out" in prvs=1?????????=alice@example.com) pass "the new key signs" ;;
 *) fail "the new key signs (got $out)" ;; esac
+is "$(cat "$tmp/err")" "" "sign inside Domains: no note"
+run -c "$R" sign bob@other.example
+is "$rc" 0 "sign outside Domains: exit 0"
+contains "$tmp/err" "note: other.example is not in Domains of $R: backstop-milter would not sign" \
+    "sign outside Domains: a note on stderr"
 # a second host that shared slot 0: import the new key, then revoke 0 only removes it
 is "$(BACKSTOP_NOW=$now "$prog" -c "$R" export 1 |
     BACKSTOP_NOW=$now "$prog" -c "$tmp/r2.conf" import 1)" "slot 1: key imported" \
