@@ -185,25 +185,6 @@ check "the revoked key's tag logged as refused" \
 	'logged enforce "QREVOKED: to=<$valid> .*verdict=unknown-key action=reject"'
 check "the new key's tag logged as accepted" \
 	'logged enforce "QREVOKED2: to=<$newtag> .*verdict=valid action=accept"'
-# started as its UserID already (systemd's User=backstop): runs; as another user: says why
-chmod 711 "$work"
-mkdir "$work/run" && chown nobody:nogroup "$work/run"	# what systemd's RuntimeDirectory= makes
-printf 'Socket unix:%s\nKeyDirectory %s\nReplayDatabase none\nDomains example.com\nSyslog no\nBackground no\n' \
-    "$work/run/asuser.sock" "$work/keys-nobody" > "$work/asuser.base"
-{ cat "$work/asuser.base"; echo "UserID nobody"; } > "$work/asuser.conf"
-"$bin/backstop-keys" -c "$work/asuser.conf" init --owner nobody > "$work/asuser-init.out" 2>&1
-setpriv --reuid=nobody --regid=nogroup --init-groups "$bin/backstop-milter" -f -c "$work/asuser.conf" \
-    2> "$work/asuser.log" &
-pids+=($!)
-for _ in $(seq 100); do logged asuser "starting on" && break; sleep 0.05; done
-check "started as nobody with UserID nobody: it runs" \
-	'[ -S "$work/run/asuser.sock" ] && logged asuser "starting on"'
-{ cat "$work/asuser.base"; echo "UserID root"; } > "$work/asroot.conf"
-setpriv --reuid=nobody --regid=nogroup --init-groups "$bin/backstop-milter" -f -c "$work/asroot.conf" \
-    > "$work/asroot.log" 2>&1
-asroot=$?
-check "started as nobody with UserID root: refuses, saying why" \
-	'[ $asroot -ne 0 ] && grep -q "UserID root in .*cannot switch to it: start as root" "$work/asroot.log"'
 kill -TERM "${pids[@]}"
 for p in "${pids[@]}"; do wait "$p"; done
 pids=()
