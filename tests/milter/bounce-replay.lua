@@ -1,5 +1,5 @@
 -- MaxBouncesPerTag (3 in the test configuration) bounces to one tag are accepted;
--- the next is a replay and is rejected.
+-- the next is a replay and is rejected, however the tag is spelled (upper case, a root dot).
 dofile(srcdir .. "/common.lua")
 local conn = open("192.0.2.13")
 for i = 1, 3 do
@@ -9,4 +9,9 @@ for i = 1, 3 do
 end
 mail(conn, "<>", "QREPLAY4")
 check(rcpt(conn, "<" .. replaytag .. ">") == SMFIR_REPLYCODE, "4th bounce not rejected")
+mt.disconnect(conn)
+conn = open("192.0.2.13")
+mail(conn, "<>", "QREPLAY5")
+check(rcpt(conn, "<" .. string.upper(replaytag) .. ".>") == SMFIR_REPLYCODE,
+    "4th bounce, spelled in upper case with a root dot, not rejected")
 mt.disconnect(conn)

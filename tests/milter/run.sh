@@ -138,6 +138,8 @@ for v in expired badmac unknown-key malformed; do
 done
 run_script enforce bounce-replay.lua
 check "replay logged" 'logged enforce "QREPLAY4: .*verdict=replay action=reject: too many bounces"'
+check "the same tag spelled otherwise is the same record: replay" \
+	'logged enforce "QREPLAY5: .*verdict=replay action=reject"'
 run_script enforce bounce-srs.lua
 check "SRS decisions logged" 'logged enforce "QSRS: .*verdict=srs-invalid action=reject" && logged enforce "QSRS: .*verdict=srs-valid action=accept"'
 run_script enforce bounce-mixed.lua
