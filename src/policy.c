@@ -179,13 +179,15 @@ int
 policy_rcpt_parse(const struct conf *c, const char *text, struct addr *out)
 {
 	char buf[ADDR_TEXT_MAX + 1];
-	const char *home = policy_home_domain(c);
+	const char *home;
 	int rc = addr_parse(out, text, strlen(text));
 	size_t len;
 
+	/* the common case ends here: nothing more on the per-recipient path */
 	if (rc == ADDR_OK || !policy_bare(text, buf, sizeof(buf)))
 		return rc;
 	len = strlen(buf);
+	home = policy_home_domain(c);
 	if (strchr(buf, '@') == NULL) {
 		if (home == NULL || (size_t)snprintf(buf + len, sizeof(buf) - len, "@%s", home) >=
 		    sizeof(buf) - len)
