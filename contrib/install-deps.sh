@@ -12,7 +12,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 PACKAGES="build-essential autoconf automake libtool pkgconf make
 	libsodium-dev libdb5.3-dev db5.3-util libmilter-dev
-	postfix miltertest swaks postsrsd
+	postfix miltertest swaks postsrsd iproute2
 	clang libclang-rt-14-dev valgrind
 	m4 libwrap0 libldap-2.5-0 libsasl2-2 libnsl2 libssl3"
 # Sendmail for tests/e2e/sendmail.sh. Its package conflicts with postfix, so its binary
@@ -51,7 +51,12 @@ if [ ! -e "$policy" ]; then
 	chmod 755 "$policy"
 	made_policy=yes
 fi
-cleanup() { [ "$made_policy" = yes ] && rm -f "$policy"; }
+# keep the script's own exit status: a last "[ ... ] && ..." that is false would become it
+cleanup() {
+	status=$?
+	if [ "$made_policy" = yes ]; then rm -f "$policy"; fi
+	exit "$status"
+}
 trap cleanup EXIT
 
 apt-get update -qq
