@@ -517,6 +517,21 @@ keyfile_sync_dir(const char *dir, char *why, size_t whylen)
 	return KEYRING_OK;
 }
 
+/* Give the open temp file uid/gid, unless it has them already: a user who is not root may
+ * then still write into a directory of its own. */
+static int
+keyfile_fchown(int fd, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	if ((uid == KEYFILE_KEEP_UID || uid == st.st_uid) &&
+	    (gid == KEYFILE_KEEP_GID || gid == st.st_gid))
+		return 0;
+	return fchown(fd, uid, gid);
+}
+
 /* Mode, owner, contents and fsync of the open temp file. */
 static int
 keyfile_fill(int fd, const char *tmp, const void *text, size_t len, mode_t mode, uid_t uid,
@@ -527,7 +542,7 @@ keyfile_fill(int fd, const char *tmp, const void *text, size_t len, mode_t mode,
 
 	if (fchmod(fd, mode) != 0)
 		goto fail;
-	if ((uid != KEYFILE_KEEP_UID || gid != KEYFILE_KEEP_GID) && fchown(fd, uid, gid) != 0)
+	if (keyfile_fchown(fd, uid, gid) != 0)
 		goto fail;
 	while (len > 0) {
 		n = write(fd, p, len);
@@ -545,6 +560,24 @@ fail:
 	return keyfile_why(KEYRING_EIO, why, whylen, "cannot write %s: %s", tmp, strerror(errno));
 }
 
+/* The owner a new file gets: the one asked for, else the directory's. A file created by
+ * root in a store that belongs to the daemons' user would be one the daemons cannot read:
+ * their reload would fail, and they would go on with the old keys, a revoked one included. */
+static int
+keyfile_owner(const char *dir, uid_t *uid, gid_t *gid, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (*uid != KEYFILE_KEEP_UID || *gid != KEYFILE_KEEP_GID)
+		return KEYRING_OK;
+	if (stat(dir, &st) != 0)
+		return keyfile_why(KEYRING_EIO, why, whylen, "cannot stat %s: %s", dir,
+		    strerror(errno));
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return KEYRING_OK;
+}
+
 int
 keyfile_write(const char *dir, const char *name, const void *text, size_t len, mode_t mode,
     uid_t uid, gid_t gid, char *why, size_t whylen)
@@ -552,6 +585,9 @@ keyfile_write(const char *dir, const char *name, const void *text, size_t len, m
 	char tmp[PATH_MAX], path[PATH_MAX];
 	int fd, rc;
 
+	rc = keyfile_owner(dir, &uid, &gid, why, whylen);
+	if (rc != 0)
+		return rc;
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
 	    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= (int)sizeof(tmp))
 		return keyfile_why(KEYRING_ENOMEM, why, whylen, "%s/%s: path too long", dir, name);
@@ -573,6 +609,18 @@ keyfile_write(const char *dir, const char *name, const void *text, size_t len, m
 	return keyfile_sync_dir(dir, why, whylen);
 }
 
+/* 0600, or 0640 in a directory its group may read (0750): the group is then the daemons'
+ * way in (root:backstop), and a new key must keep it. */
+static mode_t
+keyfile_key_mode(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0 && (st.st_mode & S_IRGRP) != 0 && (st.st_mode & S_IXGRP) != 0)
+		return 0640;
+	return 0600;
+}
+
 int
 keyfile_write_key(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
     time_t activate, uid_t uid, gid_t gid, char *why, size_t whylen)
@@ -586,7 +634,8 @@ keyfile_write_key(const char *dir, int slot, const unsigned char secret[KEYRING_
 	n = keyfile_format(secret, activate, text, sizeof(text));
 	if (n < 0)
 		return keyfile_why(n, why, whylen, "%s/%s: cannot format the key", dir, name);
-	rc = keyfile_write(dir, name, text, (size_t)n, 0600, uid, gid, why, whylen);
+	rc = keyfile_write(dir, name, text, (size_t)n, keyfile_key_mode(dir), uid, gid, why,
+	    whylen);
 	sodium_memzero(text, sizeof(text));
 	return rc;
 }

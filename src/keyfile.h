@@ -54,10 +54,11 @@ int keyfile_read_created(const char *dir, time_t *created, char *why, size_t why
 /* keyfile_mkdir - create dir with mode 0700 (and owner) unless it exists */
 int keyfile_mkdir(const char *dir, uid_t uid, gid_t gid, char *why, size_t whylen)
 	__attribute__((warn_unused_result));
-/* keyfile_write - atomically replace dir/name with text: temp file, fsync, rename, dir fsync */
+/* keyfile_write - atomically replace dir/name with text: temp file, fsync, rename, dir fsync;
+ * owned by uid/gid, or with KEYFILE_KEEP_UID/GID by the directory's owner and group */
 int keyfile_write(const char *dir, const char *name, const void *text, size_t len, mode_t mode,
     uid_t uid, gid_t gid, char *why, size_t whylen) __attribute__((warn_unused_result));
-/* keyfile_write_key - atomically write slot's key file, mode 0600 */
+/* keyfile_write_key - atomically write slot's key file, mode 0600 (0640 in a 0750 directory) */
 int keyfile_write_key(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
     time_t activate, uid_t uid, gid_t gid, char *why, size_t whylen)
 	__attribute__((warn_unused_result));

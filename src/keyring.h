@@ -49,6 +49,10 @@ int keyring_add(struct keyring *kr, int slot, const unsigned char secret[KEYRING
 /* keyring_load - read a key directory; on failure why names the file and the fix */
 int keyring_load(const char *dir, struct keyring **out, char *why, size_t whylen)
 	__attribute__((warn_unused_result));
+/* keyring_load_as - could uid/gid (the daemons' user) load dir? Asked in a child process
+ * that becomes them; KEYRING_OK without asking when this process cannot become them */
+int keyring_load_as(const char *dir, uid_t uid, gid_t gid, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
 /* keyring_ref - take a reference to a snapshot */
 struct keyring *keyring_ref(struct keyring *kr);
 /* keyring_unref - drop a reference; the last one wipes and frees the snapshot */

@@ -395,12 +395,18 @@ serve_check(const struct serve *s, const struct serve_opts *o)
 	struct mapserver_addr a;
 	struct keyring *kr = keyring_holder_get(s->keys);
 	int signer = keyring_signer(kr, clock_now()), n = keyring_count(kr), err;
-	char rev[512];
+	char rev[512], why[1024];
 
 	keyring_unref(kr);
 	if (signer < 0) {
 		fprintf(stderr, "%s: %s: %s\n", PROG, s->conf->key_directory,
 		    keyring_strerror(signer));
+		return EXIT_FAILURE;
+	}
+	if (s->conf->user_id != NULL && keyring_load_as(s->conf->key_directory, s->uid, s->gid,
+	    why, sizeof(why)) != KEYRING_OK) {
+		fprintf(stderr, "%s: %s: UserID %s cannot load the key store, so every reload "
+		    "would fail: %s\n", PROG, s->conf->path, s->conf->user_id, why);
 		return EXIT_FAILURE;
 	}
 	if ((err = mapserver_addr_parse(s->conf->map_socket, &a)) != MAPSERVER_OK) {
