@@ -351,9 +351,12 @@ load_vectors(const char *file, int forward)
 			    tsv_col(&t, "local_domains"), tsv_col(&t, "hash_length"),
 			    tsv_col(&t, "separator"));
 		else
+			/* SRSHashLength as short as the row's minimum: these servers only
+			 * reverse, and a shorter SRSHashMin would need SRSHashLengthChanged */
 			snprintf(r->extra, sizeof(r->extra), "SRSDomain %s\nDomains example.com\n"
-			    "SRSMaxAge %s\nSRSHashMin %s\n", tsv_col(&t, "srs_domain"),
-			    tsv_col(&t, "max_age_days"), tsv_col(&t, "hash_min"));
+			    "SRSMaxAge %s\nSRSHashLength %s\nSRSHashMin %s\n",
+			    tsv_col(&t, "srs_domain"), tsv_col(&t, "max_age_days"),
+			    tsv_col(&t, "hash_min"), tsv_col(&t, "hash_min"));
 		snprintf(group, sizeof(group), "%.16s|%.600s|%.32s|%.1000s", r->map, r->secrets,
 		    r->now, r->extra);
 		memcpy(r->group, group, sizeof(r->group));
