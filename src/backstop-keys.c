@@ -43,6 +43,7 @@ struct keys_ctx {
 	uid_t uid;
 	gid_t gid;
 	time_t delay;		/* --activate-in, seconds */
+	uid_t user;		/* UserID's: key files it owns are trusted beside root's */
 	struct conf *conf;
 	time_t now;
 	char why[1024];
@@ -253,7 +254,7 @@ keys_window(const struct keys_ctx *k)
 static int
 keys_load(struct keys_ctx *k, struct keyring **kr)
 {
-	int rc = keyring_load(k->conf->key_directory, kr, k->why, sizeof(k->why));
+	int rc = keyring_load(k->conf->key_directory, k->user, kr, k->why, sizeof(k->why));
 
 	if (rc != 0)
 		keys_fail(k, k->why);
@@ -309,7 +310,7 @@ keys_init(struct keys_ctx *k)
 	const char *dir = k->conf->key_directory;
 
 	keys_default_owner(k);
-	if (keyring_init(dir, k->now, k->uid, k->gid, k->why, sizeof(k->why)) != 0)
+	if (keyring_init(dir, k->user, k->now, k->uid, k->gid, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
 	printf("created %s: a key in slot 0, signing from now\n", dir);
 	return keys_daemons_read(k, "") == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -356,8 +357,8 @@ keys_rotate(struct keys_ctx *k)
 	char t[40];
 	int slot;
 
-	if (keyring_rotate(k->conf->key_directory, k->now, &activate, keys_window(k), k->uid,
-		k->gid, &slot, k->why, sizeof(k->why)) != 0)
+	if (keyring_rotate(k->conf->key_directory, k->user, k->now, &activate, keys_window(k),
+		k->uid, k->gid, &slot, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
 	printf("slot %d: new key, signing from %s\n", slot, keyring_time_text(activate, t, sizeof(t)));
 	return keys_daemons_read(k, ", without the new one") == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -369,8 +370,8 @@ keys_prune(struct keys_ctx *k)
 	unsigned pruned;
 	int i;
 
-	if (keyring_prune(k->conf->key_directory, k->now, keys_window(k), k->dry_run, &pruned,
-		k->why, sizeof(k->why)) != 0)
+	if (keyring_prune(k->conf->key_directory, k->user, k->now, keys_window(k), k->dry_run,
+		&pruned, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
 	for (i = 0; i < KEYRING_SLOTS; i++)
 		if ((pruned & (1u << i)) != 0)
@@ -387,8 +388,8 @@ keys_revoke(struct keys_ctx *k)
 	time_t activate;
 	char t[40], kept[120];
 
-	if (keyring_revoke(k->conf->key_directory, slot, k->now, keys_window(k), k->uid, k->gid,
-		&new_slot, &activate, k->why, sizeof(k->why)) != 0)
+	if (keyring_revoke(k->conf->key_directory, k->user, slot, k->now, keys_window(k), k->uid,
+		k->gid, &new_slot, &activate, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
 	snprintf(kept, sizeof(kept), ", the revoked slot %d included: its tags and SRS addresses "
 	    "still verify there", slot);
@@ -441,7 +442,7 @@ keys_export(struct keys_ctx *k)
 	}
 	if (keys_stdout_private(slot) != 0)
 		goto done;
-	if (keyfile_read(k->conf->key_directory, slot, secret, &activate, &present, k->why,
+	if (keyfile_read(k->conf->key_directory, k->user, slot, secret, &activate, &present, k->why,
 		sizeof(k->why)) != 0) {
 		keys_fail(k, k->why);
 		goto done;
@@ -504,8 +505,8 @@ keys_import_secret(struct keys_ctx *k, int slot, const unsigned char *secret, ti
 		activate = k->now + k->delay;
 	else if (activate > k->now + KEYS_MAX_DELAY_DAYS * CLOCK_DAY)
 		return keys_too_late(k, activate);
-	if (keyring_import(k->conf->key_directory, slot, secret, activate, k->force, k->now,
-		k->uid, k->gid, &changed, k->why, sizeof(k->why)) != 0)
+	if (keyring_import(k->conf->key_directory, k->user, slot, secret, activate, k->force,
+		k->now, k->uid, k->gid, &changed, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
 	if (changed)
 		printf("slot %d: key imported\n", slot);
@@ -659,6 +660,7 @@ keys_run(struct keys_ctx *k, const struct keys_cmd *c)
 	if (rc != 0)
 		return keys_fail(k, k->why);
 	k->now = clock_now();
+	k->user = daemon_user_uid(k->conf->user_id);
 	rc = c->run(k);
 	conf_free(k->conf);
 	return rc;

@@ -118,7 +118,8 @@ snap_load(const char *path, char *why, size_t whylen)
 	}
 	atomic_init(&s->refs, 1);
 	if (conf_load(path, &s->conf, why, whylen) != 0 ||
-	    keyring_load(s->conf->key_directory, &s->kr, why, whylen) != 0) {
+	    keyring_load(s->conf->key_directory, daemon_user_uid(s->conf->user_id), &s->kr, why,
+		whylen) != 0) {
 		snap_put(s);
 		return NULL;
 	}

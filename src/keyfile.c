@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -296,8 +297,26 @@ keyfile_writers(mode_t mode)
 	return (mode & S_IWGRP) != 0 ? "its group" : "others";
 }
 
+/* Root, this process, and the daemons' user (UserID) may own the store; a file of anyone
+ * else's could be a key that user put there, or one that user can read. */
+static int
+keyfile_check_owner(const char *what, const char *path, const struct stat *st, uid_t user,
+    char *why, size_t whylen)
+{
+	struct passwd *pw;
+
+	if (st->st_uid == 0 || st->st_uid == geteuid() ||
+	    (user != KEYRING_NO_USER && st->st_uid == user))
+		return KEYRING_OK;
+	pw = getpwuid(st->st_uid);
+	return keyfile_why(KEYRING_EPERM, why, whylen,
+	    "%s%s belongs to %s (uid %ld), not to root or the daemons' user (UserID): another user "
+	    "could have written it; check it, then chown it to root or to UserID",
+	    what, path, pw != NULL ? pw->pw_name : "an unknown user", (long)st->st_uid);
+}
+
 int
-keyfile_check_dir(const char *dir, char *why, size_t whylen)
+keyfile_check_dir(const char *dir, uid_t user, char *why, size_t whylen)
 {
 	struct stat st;
 
@@ -315,7 +334,7 @@ keyfile_check_dir(const char *dir, char *why, size_t whylen)
 		return keyfile_why(KEYRING_EPERM, why, whylen,
 		    "key directory %s is writable by %s (mode %04o): run chmod 700 %s", dir,
 		    keyfile_writers(st.st_mode), (unsigned)(st.st_mode & 07777), dir);
-	return KEYRING_OK;
+	return keyfile_check_owner("key directory ", dir, &st, user, why, whylen);
 }
 
 /* Open path without following a symlink; *fd is -1 (and 0 returned) when it does not exist. */
@@ -396,7 +415,8 @@ keyfile_slurp(int fd, const char *path, char **buf, size_t *len, char *why, size
 
 /* Open, check and read path; *buf is NULL when the file does not exist. */
 static int
-keyfile_load(const char *path, bool secret, char **buf, size_t *len, char *why, size_t whylen)
+keyfile_load(
+    const char *path, uid_t user, bool secret, char **buf, size_t *len, char *why, size_t whylen)
 {
 	struct stat st;
 	int fd, rc;
@@ -406,6 +426,8 @@ keyfile_load(const char *path, bool secret, char **buf, size_t *len, char *why, 
 	if (rc != 0 || fd < 0)
 		return rc;
 	rc = keyfile_check_mode(path, &st, secret, why, whylen);
+	if (rc == 0)
+		rc = keyfile_check_owner("", path, &st, user, why, whylen);
 	if (rc == 0)
 		rc = keyfile_slurp(fd, path, buf, len, why, whylen);
 	close(fd);
@@ -417,7 +439,7 @@ keyfile_load(const char *path, bool secret, char **buf, size_t *len, char *why, 
 }
 
 int
-keyfile_read(const char *dir, int slot, unsigned char secret[KEYRING_KEY_BYTES],
+keyfile_read(const char *dir, uid_t user, int slot, unsigned char secret[KEYRING_KEY_BYTES],
     time_t *activate, bool *present, char *why, size_t whylen)
 {
 	char path[PATH_MAX], *buf;
@@ -427,7 +449,7 @@ keyfile_read(const char *dir, int slot, unsigned char secret[KEYRING_KEY_BYTES],
 	*present = false;
 	if (keyfile_path(dir, slot, path, sizeof(path)) != 0)
 		return keyfile_why(KEYRING_ESLOT, why, whylen, "%s: bad slot %d", dir, slot);
-	rc = keyfile_load(path, true, &buf, &len, why, whylen);
+	rc = keyfile_load(path, user, true, &buf, &len, why, whylen);
 	if (rc != 0 || buf == NULL)
 		return rc;
 	rc = keyfile_parse(buf, len, path, secret, activate, why, whylen);
@@ -437,7 +459,7 @@ keyfile_read(const char *dir, int slot, unsigned char secret[KEYRING_KEY_BYTES],
 }
 
 int
-keyfile_read_created(const char *dir, time_t *created, char *why, size_t whylen)
+keyfile_read_created(const char *dir, uid_t user, time_t *created, char *why, size_t whylen)
 {
 	struct keyfile_field f[1] = { { .name = "created" } };
 	char path[PATH_MAX], *buf;
@@ -447,7 +469,7 @@ keyfile_read_created(const char *dir, time_t *created, char *why, size_t whylen)
 	*created = 0;
 	if (snprintf(path, sizeof(path), "%s/%s", dir, KEYFILE_CREATED) >= (int)sizeof(path))
 		return keyfile_why(KEYRING_ENOMEM, why, whylen, "%s: path too long", dir);
-	rc = keyfile_load(path, false, &buf, &len, why, whylen);
+	rc = keyfile_load(path, user, false, &buf, &len, why, whylen);
 	if (rc != 0 || buf == NULL)
 		return rc;
 	rc = keyfile_fields(buf, len, path, f, 1, why, whylen);

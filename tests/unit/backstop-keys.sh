@@ -301,6 +301,13 @@ contains "$c/created" "created $NOW" "import into a new store writes the creatio
 # ---- --owner ----
 d="$tmp/d/keys"
 mkconf d "$d"
+chmod 711 "$tmp"	# the checks as nobody must reach the stores in it
+run -c "$tmp/d.conf" init --owner nobody:nogroup
+is "$rc" 1 "init --owner nobody without UserID nobody: exit 1"
+contains "$tmp/err" "key directory $d belongs to nobody (uid $(id -u nobody)), not to root or the daemons' user (UserID): another user could have written it" \
+    "a store of a user who is neither root nor UserID is refused"
+rm -rf "$tmp/d"
+printf 'UserID nobody\n' >>"$tmp/d.conf"
 run -c "$tmp/d.conf" init --owner nobody:nogroup
 is "$rc" 0 "init --owner nobody:nogroup: exit 0"
 is "$(stat -c %U:%G "$d/0.key")" nobody:nogroup "--owner: the key file's owner"
@@ -316,9 +323,21 @@ is "$out" "slot 2: new key, signing from 2025-11-27 00:00:02 UTC" \
     "and again: the keys keep their order"
 now=$NOW
 is "$(stat -c %U:%G "$d/2.key")" root:root "--owner with numeric ids"
+# files of a third user, neither root nor UserID, are refused (they were accepted)
+chown daemon "$d/1.key"
+run -c "$tmp/d.conf" list
+is "$rc" 1 "a key file of another user: exit 1"
+contains "$tmp/err" "$d/1.key belongs to daemon (uid $(id -u daemon)), not to root or the daemons' user (UserID)" \
+    "a key file of another user: names the file and its owner"
+chown nobody "$d/1.key"
+chown daemon "$d/created"
+run -c "$tmp/d.conf" list
+contains "$tmp/err" "$d/created belongs to daemon" "the creation record of another user: refused"
+chown nobody "$d/created"
+run -c "$tmp/d.conf" list
+is "$rc" 0 "root's and UserID's files: accepted"
 
 # ---- new files: the directory's owner; a new store: UserID's ----
-chmod 711 "$tmp"	# the checks as nobody must reach the stores in it
 e="$tmp/e/keys"
 E="$tmp/e.conf"
 printf 'Domains example.com\nKeyDirectory %s\nUserID nobody\n' "$e" >"$E"
