@@ -41,7 +41,9 @@ int keyfile_slot_named(const char *text, size_t len, const char *name, int *slot
     size_t whylen) __attribute__((warn_unused_result));
 /* keyfile_path - dir/K.key into buf; 0 or KEYRING_ESLOT/KEYRING_ENOMEM */
 int keyfile_path(const char *dir, int slot, char *buf, size_t size);
-/* keyfile_check_dir - dir exists, is a directory, and only its owner can write it */
+/* keyfile_check_dir - dir exists, is a directory, only its owner can write it, and that owner
+ * is root, this process's user or user (the daemons', KEYRING_NO_USER: none); the same owner
+ * rule holds for every file read below */
 int keyfile_check_dir(const char *dir, uid_t user, char *why, size_t whylen)
     __attribute__((warn_unused_result));
 /* keyfile_read - read slot's file; *present is false (and 0 returned) when there is none */

@@ -49,7 +49,8 @@ struct keyring *keyring_new(void);
 /* keyring_add - put a secret in a slot of an unpublished snapshot */
 int keyring_add(struct keyring *kr, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
     time_t activate) __attribute__((warn_unused_result));
-/* keyring_load - read a key directory; on failure why names the file and the fix */
+/* keyring_load - read a key directory whose files belong to root, this process's user or user
+ * (the daemons', UserID); on failure why names the file and the fix */
 int keyring_load(const char *dir, uid_t user, struct keyring **out, char *why, size_t whylen)
     __attribute__((warn_unused_result));
 /* keyring_load_as - could uid/gid (the daemons' user) load dir? Asked in a child process
