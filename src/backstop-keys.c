@@ -20,6 +20,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "conf.h"
+#include "daemon.h"
 #include "keyfile.h"
 #include "keyring.h"
 #include "prvs.h"
@@ -42,6 +43,7 @@ struct keys_ctx {
 	uid_t uid;
 	gid_t gid;
 	time_t delay;		/* --activate-in, seconds */
+	uid_t user;		/* UserID's: key files it owns are trusted beside root's */
 	struct conf *conf;
 	time_t now;
 	char why[1024];
@@ -252,11 +254,54 @@ keys_window(const struct keys_ctx *k)
 static int
 keys_load(struct keys_ctx *k, struct keyring **kr)
 {
-	int rc = keyring_load(k->conf->key_directory, kr, k->why, sizeof(k->why));
+	int rc = keyring_load(k->conf->key_directory, k->user, kr, k->why, sizeof(k->why));
 
 	if (rc != 0)
 		keys_fail(k, k->why);
 	return rc;
+}
+
+/* The daemons reload the store as UserID: a change that user cannot read leaves them on the
+ * old keys (a revoked one included), so it must not pass in silence. 0 if they can read it,
+ * or if there is no UserID (they read as whoever started them). */
+static int
+keys_daemons_read(struct keys_ctx *k, const char *kept)
+{
+	const char *dir = k->conf->key_directory, *user = k->conf->user_id;
+	char why[1024];
+	uid_t uid;
+	gid_t gid;
+
+	if (user == NULL)
+		return 0;
+	if (daemon_user(user, &uid, &gid) != DAEMON_OK) {
+		fprintf(stderr, "%s: UserID %s in %s: no such user: the daemons cannot run as it\n",
+		    PROG, user, k->conf->path);
+		return -1;
+	}
+	if (keyring_load_as(dir, uid, gid, why, sizeof(why)) == KEYRING_OK)
+		return 0;
+	fprintf(stderr, "%s: the daemons' user %s (UserID in %s) cannot load the key store after "
+	    "this change: %s\n%s: the running daemons keep their old keys%s. Give the store to "
+	    "that user: chown -R %s %s (or use --owner %s)\n", PROG, user, k->conf->path, why,
+	    PROG, kept, user, dir, user);
+	return -1;
+}
+
+/* A store created now belongs to UserID, unless --owner says otherwise: the daemons must
+ * read it. An existing directory keeps its owner (keyfile_write follows it). */
+static void
+keys_default_owner(struct keys_ctx *k)
+{
+	struct stat st;
+
+	if (k->owner != NULL || k->conf->user_id == NULL ||
+	    stat(k->conf->key_directory, &st) == 0 || errno != ENOENT)
+		return;
+	if (daemon_user(k->conf->user_id, &k->uid, &k->gid) != DAEMON_OK) {
+		k->uid = KEYFILE_KEEP_UID;
+		k->gid = KEYFILE_KEEP_GID;
+	}
 }
 
 static int
@@ -264,10 +309,11 @@ keys_init(struct keys_ctx *k)
 {
 	const char *dir = k->conf->key_directory;
 
-	if (keyring_init(dir, k->now, k->uid, k->gid, k->why, sizeof(k->why)) != 0)
+	keys_default_owner(k);
+	if (keyring_init(dir, k->user, k->now, k->uid, k->gid, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
 	printf("created %s: a key in slot 0, signing from now\n", dir);
-	return EXIT_SUCCESS;
+	return keys_daemons_read(k, "") == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 static void
@@ -311,11 +357,11 @@ keys_rotate(struct keys_ctx *k)
 	char t[40];
 	int slot;
 
-	if (keyring_rotate(k->conf->key_directory, k->now, &activate, keys_window(k), k->uid,
-		k->gid, &slot, k->why, sizeof(k->why)) != 0)
+	if (keyring_rotate(k->conf->key_directory, k->user, k->now, &activate, keys_window(k),
+		k->uid, k->gid, &slot, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
 	printf("slot %d: new key, signing from %s\n", slot, keyring_time_text(activate, t, sizeof(t)));
-	return EXIT_SUCCESS;
+	return keys_daemons_read(k, ", without the new one") == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 static int
@@ -324,8 +370,8 @@ keys_prune(struct keys_ctx *k)
 	unsigned pruned;
 	int i;
 
-	if (keyring_prune(k->conf->key_directory, k->now, keys_window(k), k->dry_run, &pruned,
-		k->why, sizeof(k->why)) != 0)
+	if (keyring_prune(k->conf->key_directory, k->user, k->now, keys_window(k), k->dry_run,
+		&pruned, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
 	for (i = 0; i < KEYRING_SLOTS; i++)
 		if ((pruned & (1u << i)) != 0)
@@ -340,11 +386,15 @@ keys_revoke(struct keys_ctx *k)
 {
 	int slot = keys_slot(k->arg), new_slot;
 	time_t activate;
-	char t[40];
+	char t[40], kept[120];
 
-	if (keyring_revoke(k->conf->key_directory, slot, k->now, keys_window(k), k->uid, k->gid,
-		&new_slot, &activate, k->why, sizeof(k->why)) != 0)
+	if (keyring_revoke(k->conf->key_directory, k->user, slot, k->now, keys_window(k), k->uid,
+		k->gid, &new_slot, &activate, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
+	snprintf(kept, sizeof(kept), ", the revoked slot %d included: its tags and SRS addresses "
+	    "still verify there", slot);
+	if (keys_daemons_read(k, kept) != 0)
+		return EXIT_FAILURE;
 	keyring_time_text(activate, t, sizeof(t));
 	if (new_slot == slot)
 		printf("slot %d: revoked, and a new key in its place signing from %s\n", slot, t);
@@ -392,7 +442,7 @@ keys_export(struct keys_ctx *k)
 	}
 	if (keys_stdout_private(slot) != 0)
 		goto done;
-	if (keyfile_read(k->conf->key_directory, slot, secret, &activate, &present, k->why,
+	if (keyfile_read(k->conf->key_directory, k->user, slot, secret, &activate, &present, k->why,
 		sizeof(k->why)) != 0) {
 		keys_fail(k, k->why);
 		goto done;
@@ -450,18 +500,19 @@ keys_import_secret(struct keys_ctx *k, int slot, const unsigned char *secret, ti
 {
 	bool changed;
 
+	keys_default_owner(k);
 	if (k->activate_in != NULL)
 		activate = k->now + k->delay;
 	else if (activate > k->now + KEYS_MAX_DELAY_DAYS * CLOCK_DAY)
 		return keys_too_late(k, activate);
-	if (keyring_import(k->conf->key_directory, slot, secret, activate, k->force, k->now,
-		k->uid, k->gid, &changed, k->why, sizeof(k->why)) != 0)
+	if (keyring_import(k->conf->key_directory, k->user, slot, secret, activate, k->force,
+		k->now, k->uid, k->gid, &changed, k->why, sizeof(k->why)) != 0)
 		return keys_fail(k, k->why);
 	if (changed)
 		printf("slot %d: key imported\n", slot);
 	else
 		printf("slot %d already holds this key: nothing to do\n", slot);
-	return EXIT_SUCCESS;
+	return keys_daemons_read(k, ", without this one") == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 #define STDIN_NAME "(standard input)"
@@ -609,6 +660,7 @@ keys_run(struct keys_ctx *k, const struct keys_cmd *c)
 	if (rc != 0)
 		return keys_fail(k, k->why);
 	k->now = clock_now();
+	k->user = daemon_user_uid(k->conf->user_id);
 	rc = c->run(k);
 	conf_free(k->conf);
 	return rc;

@@ -118,7 +118,8 @@ snap_load(const char *path, char *why, size_t whylen)
 	}
 	atomic_init(&s->refs, 1);
 	if (conf_load(path, &s->conf, why, whylen) != 0 ||
-	    keyring_load(s->conf->key_directory, &s->kr, why, whylen) != 0) {
+	    keyring_load(s->conf->key_directory, daemon_user_uid(s->conf->user_id), &s->kr, why,
+		whylen) != 0) {
 		snap_put(s);
 		return NULL;
 	}
@@ -732,6 +733,7 @@ check_only(void)
 {
 	const struct snap *s = snap_current;
 	int signer = keyring_signer(s->kr, clock_now());
+	char why[1024];
 	uid_t uid;
 	gid_t gid;
 
@@ -747,6 +749,12 @@ check_only(void)
 	if (check_user(s->conf, &uid, &gid) != 0 || (s->conf->replay_database != NULL &&
 	    check_store_as(s->conf->replay_database, uid, gid) != 0))
 		return 1;
+	if (s->conf->user_id != NULL && keyring_load_as(s->conf->key_directory, uid, gid, why,
+	    sizeof(why)) != KEYRING_OK) {
+		fprintf(stderr, "backstop-milter: %s: UserID %s cannot load the key store, so every "
+		    "reload would fail: %s\n", conf_path, s->conf->user_id, why);
+		return 1;
+	}
 	printf("backstop-milter: %s: configuration OK; %d key(s) in %s, slot %d signs\n",
 	    conf_path, keyring_count(s->kr), s->conf->key_directory, signer);
 	return 0;

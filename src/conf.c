@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "log.h"
 
@@ -41,6 +42,7 @@ enum conf_type {
 	CT_FACILITY,
 	CT_LEVEL,
 	CT_TIME,	/* auto, Unix seconds, or YYYY-MM-DD[THH:MM:SS] UTC */
+	CT_TIME_NONE,	/* none (0), Unix seconds, or YYYY-MM-DD[THH:MM:SS] UTC */
 	CT_CHAR,	/* one of = + - */
 };
 
@@ -104,7 +106,9 @@ static const struct conf_setting conf_settings[] = {
 	{ "SRSDomain", CT_STRING_NONE, "none", 0, 0, conf_check_domain_exact, F(srs_domain) },
 	{ "SRSSeparator", CT_CHAR, "=", 0, 0, NULL, F(srs_separator) },
 	{ "SRSHashLength", CT_UNSIGNED, "5", 4, 32, NULL, F(srs_hash_length) },
-	{ "SRSHashMin", CT_UNSIGNED, "4", 1, 32, NULL, F(srs_hash_min) },
+	/* the default is SRSHashLength's value (conf_check_srs): "5" is that default's */
+	{ "SRSHashMin", CT_UNSIGNED, "5", 1, 32, NULL, F(srs_hash_min) },
+	{ "SRSHashLengthChanged", CT_TIME_NONE, "none", 0, 0, NULL, F(srs_hash_length_changed) },
 	{ "SRSMaxAge", CT_UNSIGNED, "21", 1, 1023, NULL, F(srs_max_age) },
 };
 
@@ -496,8 +500,10 @@ conf_set_time(struct conf_parser *p, const struct conf_setting *s, const char *v
 	const char *c;
 	long long n = 0;
 
-	if (strcasecmp(v, "auto") == 0) {
-		*out = CONF_TAGGING_AUTO;
+	const char *word = s->type == CT_TIME ? "auto" : "none";
+
+	if (strcasecmp(v, word) == 0) {
+		*out = s->type == CT_TIME ? CONF_TAGGING_AUTO : 0;
 		return CONF_OK;
 	}
 	if (conf_parse_date(v, out))
@@ -505,8 +511,8 @@ conf_set_time(struct conf_parser *p, const struct conf_setting *s, const char *v
 	for (c = v; isdigit((unsigned char)*c) && n <= 253402300799LL; c++)
 		n = n * 10 + (*c - '0');
 	if (c == v || *c != '\0' || n > 253402300799LL)
-		return conf_fail(p, CONF_EVALUE, "%s: '%s' is not auto, a Unix time or a date "
-		    "YYYY-MM-DD[THH:MM:SS]", s->name, v);
+		return conf_fail(p, CONF_EVALUE, "%s: '%s' is not %s, a Unix time or a date "
+		    "YYYY-MM-DD[THH:MM:SS]", s->name, v, word);
 	*out = (time_t)n;
 	return CONF_OK;
 }
@@ -870,7 +876,8 @@ conf_set(struct conf_parser *p, const struct conf_setting *s, char *value)
 	case CT_DURABILITY: return conf_set_enum(p, s, value, field);
 	case CT_FACILITY:
 	case CT_LEVEL: return conf_set_syslog(p, s, value, field);
-	case CT_TIME: return conf_set_time(p, s, value, field);
+	case CT_TIME:
+	case CT_TIME_NONE: return conf_set_time(p, s, value, field);
 	case CT_CHAR: return conf_set_char(p, s, value, field);
 	default: return conf_fail(p, CONF_EVALUE, "%s: internal error: bad type", s->name);
 	}
@@ -934,19 +941,64 @@ conf_index(const char *name)
 	return i;
 }
 
+/* SRSHashMin defaults to SRSHashLength. A shorter minimum is forgeable by enumeration (4
+ * characters fell in 123,587 tries) and only ever served addresses signed under an older,
+ * shorter SRSHashLength, which live SRSMaxAge days: so it needs the day of that change, and
+ * srs_reverse stops applying it after those days (srs_hash_min_until). */
+static int
+conf_check_srs(struct conf_parser *p)
+{
+	struct conf *c = p->c;
+	size_t min = conf_index("SRSHashMin"), len = conf_index("SRSHashLength");
+
+	p->line = p->seen[min] != 0 ? p->seen[min] : p->seen[len];
+	if (p->seen[min] == 0)
+		c->srs_hash_min = c->srs_hash_length;
+	if (c->srs_hash_min > c->srs_hash_length)
+		return conf_fail(p, CONF_EVALUE, "SRSHashMin: '%u' is more than SRSHashLength (%u)",
+		    c->srs_hash_min, c->srs_hash_length);
+	if (c->srs_hash_min == c->srs_hash_length)
+		return CONF_OK;
+	if (c->srs_hash_length_changed == 0)
+		return conf_fail(p, CONF_EVALUE, "SRSHashMin: '%u' is less than SRSHashLength (%u): "
+		    "a shorter hash is forgeable by enumeration, and only hashes of an older "
+		    "SRSHashLength need it: set SRSHashLengthChanged to the day SRSHashLength changed "
+		    "(it then applies for SRSMaxAge days), or remove SRSHashMin", c->srs_hash_min,
+		    c->srs_hash_length);
+	c->srs_hash_min_until = ((time_t)clock_day(c->srs_hash_length_changed) +
+	    (time_t)c->srs_max_age + 1) * CLOCK_DAY;
+	return CONF_OK;
+}
+
+/* SRSDomain listed in Domains (postsrsd's usual default): the milter takes every recipient
+ * there for an SRS address, so the bounce to a valid prvs tag of our users would be refused
+ * as untagged. A .domain entry that covers SRSDomain is left alone: nobody sends from it. */
+static int
+conf_check_srs_domain(struct conf_parser *p)
+{
+	const struct conf *c = p->c;
+	size_t i;
+
+	for (i = 0; c->srs_domain != NULL && i < c->domains.n; i++)
+		if (strcmp(c->domains.v[i], c->srs_domain) == 0)
+			break;
+	if (c->srs_domain == NULL || i == c->domains.n)
+		return CONF_OK;
+	p->line = p->seen[conf_index("SRSDomain")];
+	return conf_fail(p, CONF_EVALUE, "SRSDomain: '%s' is in Domains (line %u): prvs tags to "
+	    "it would be read as SRS addresses and refused as untagged; give SRS a domain of its "
+	    "own (srs.%s)", c->srs_domain, p->seen[conf_index("Domains")], c->srs_domain);
+}
+
 /* Checks that involve more than one setting. */
 static int
 conf_check_all(struct conf_parser *p)
 {
-	const struct conf *c = p->c;
-	size_t min = conf_index("SRSHashMin"), len = conf_index("SRSHashLength");
+	int rc = conf_check_srs(p);
 
-	if (c->srs_hash_min > c->srs_hash_length) {
-		p->line = p->seen[min] != 0 ? p->seen[min] : p->seen[len];
-		return conf_fail(p, CONF_EVALUE, "SRSHashMin: '%u' is more than SRSHashLength (%u)",
-		    c->srs_hash_min, c->srs_hash_length);
-	}
-	return CONF_OK;
+	if (rc == CONF_OK)
+		rc = conf_check_srs_domain(p);
+	return rc;
 }
 
 int
@@ -1093,6 +1145,30 @@ conf_risk_add(char *buf, size_t size, const char *fmt, ...)
 	return 1;
 }
 
+/* A SRSHashMin under SRSHashLength whose days are over, or not begun: it does nothing. */
+static unsigned
+conf_risks_srs_min(const struct conf *c, time_t now, char *buf, size_t size)
+{
+	char day[16];
+	time_t t = c->srs_hash_min_until;
+	struct tm tm;
+
+	if (c->srs_domain == NULL || c->srs_hash_min >= c->srs_hash_length)
+		return 0;
+	if (c->srs_hash_length_changed > now)
+		return conf_risk_add(buf, size, "SRSHashLengthChanged is in the future: SRSHashMin "
+		    "%u does not apply (it covers the SRSMaxAge days after a change that happened)",
+		    c->srs_hash_min);
+	if (now < t)
+		return 0;
+	if (gmtime_r(&t, &tm) == NULL || strftime(day, sizeof(day), "%Y-%m-%d", &tm) == 0)
+		snprintf(day, sizeof(day), "@%lld", (long long)t);
+	return conf_risk_add(buf, size, "SRSHashMin %u has not applied since %s (SRSMaxAge days "
+	    "after SRSHashLengthChanged): hashes shorter than SRSHashLength (%u) are refused; "
+	    "remove SRSHashMin and SRSHashLengthChanged", c->srs_hash_min, day,
+	    c->srs_hash_length);
+}
+
 unsigned
 conf_risks(const struct conf *c, time_t now, char *buf, size_t size)
 {
@@ -1109,6 +1185,7 @@ conf_risks(const struct conf *c, time_t now, char *buf, size_t size)
 	if (c->srs_domain != NULL && c->srs_hash_min < 4)
 		n += conf_risk_add(buf, size, "SRSHashMin %u: a forged SRS address passes 1 time in "
 		    "2^%u; keep 4 or more", c->srs_hash_min, 5 * c->srs_hash_min);
+	n += conf_risks_srs_min(c, now, buf, size);
 	if (c->tagging_since != CONF_TAGGING_AUTO && c->tagging_since > now)
 		n += conf_risk_add(buf, size, "TaggingSince is in the future: untagged bounces are "
 		    "accepted until %u days after it", c->tag_validity);

@@ -63,6 +63,8 @@ struct conf {
 	char *srs_domain;		/* NULL: SRS off */
 	char srs_separator;
 	unsigned srs_hash_length, srs_hash_min, srs_max_age;
+	time_t srs_hash_length_changed;	/* SRSHashLengthChanged; 0: none */
+	time_t srs_hash_min_until;	/* a SRSHashMin under SRSHashLength holds until then */
 };
 
 #define CONF_TAGGING_AUTO ((time_t)-1)

@@ -162,3 +162,14 @@ daemon_strerror(int err)
 	}
 	return "unknown daemon error";
 }
+
+uid_t
+daemon_user_uid(const char *spec)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (spec == NULL || daemon_user(spec, &uid, &gid) != DAEMON_OK)
+		return (uid_t)-1;
+	return uid;
+}

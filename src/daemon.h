@@ -18,6 +18,8 @@ enum daemon_err {
 
 /* daemon_user - resolve "user[:group]" to ids */
 int daemon_user(const char *spec, uid_t *uid, gid_t *gid) __attribute__((warn_unused_result));
+/* daemon_user_uid - the uid of "user[:group]"; (uid_t)-1 for NULL or an unknown user */
+uid_t daemon_user_uid(const char *spec);
 /* daemon_detach - fork into the background, new session, stdio on /dev/null */
 int daemon_detach(void) __attribute__((warn_unused_result));
 /* daemon_pidfile_write - write our pid, refusing when another live process holds it */

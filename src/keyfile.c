@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -296,8 +297,26 @@ keyfile_writers(mode_t mode)
 	return (mode & S_IWGRP) != 0 ? "its group" : "others";
 }
 
+/* Root, this process, and the daemons' user (UserID) may own the store; a file of anyone
+ * else's could be a key that user put there, or one that user can read. */
+static int
+keyfile_check_owner(const char *what, const char *path, const struct stat *st, uid_t user,
+    char *why, size_t whylen)
+{
+	struct passwd *pw;
+
+	if (st->st_uid == 0 || st->st_uid == geteuid() ||
+	    (user != KEYRING_NO_USER && st->st_uid == user))
+		return KEYRING_OK;
+	pw = getpwuid(st->st_uid);
+	return keyfile_why(KEYRING_EPERM, why, whylen,
+	    "%s%s belongs to %s (uid %ld), not to root or the daemons' user (UserID): another user "
+	    "could have written it; check it, then chown it to root or to UserID",
+	    what, path, pw != NULL ? pw->pw_name : "an unknown user", (long)st->st_uid);
+}
+
 int
-keyfile_check_dir(const char *dir, char *why, size_t whylen)
+keyfile_check_dir(const char *dir, uid_t user, char *why, size_t whylen)
 {
 	struct stat st;
 
@@ -315,7 +334,7 @@ keyfile_check_dir(const char *dir, char *why, size_t whylen)
 		return keyfile_why(KEYRING_EPERM, why, whylen,
 		    "key directory %s is writable by %s (mode %04o): run chmod 700 %s", dir,
 		    keyfile_writers(st.st_mode), (unsigned)(st.st_mode & 07777), dir);
-	return KEYRING_OK;
+	return keyfile_check_owner("key directory ", dir, &st, user, why, whylen);
 }
 
 /* Open path without following a symlink; *fd is -1 (and 0 returned) when it does not exist. */
@@ -396,7 +415,8 @@ keyfile_slurp(int fd, const char *path, char **buf, size_t *len, char *why, size
 
 /* Open, check and read path; *buf is NULL when the file does not exist. */
 static int
-keyfile_load(const char *path, bool secret, char **buf, size_t *len, char *why, size_t whylen)
+keyfile_load(
+    const char *path, uid_t user, bool secret, char **buf, size_t *len, char *why, size_t whylen)
 {
 	struct stat st;
 	int fd, rc;
@@ -406,6 +426,8 @@ keyfile_load(const char *path, bool secret, char **buf, size_t *len, char *why, 
 	if (rc != 0 || fd < 0)
 		return rc;
 	rc = keyfile_check_mode(path, &st, secret, why, whylen);
+	if (rc == 0)
+		rc = keyfile_check_owner("", path, &st, user, why, whylen);
 	if (rc == 0)
 		rc = keyfile_slurp(fd, path, buf, len, why, whylen);
 	close(fd);
@@ -417,7 +439,7 @@ keyfile_load(const char *path, bool secret, char **buf, size_t *len, char *why, 
 }
 
 int
-keyfile_read(const char *dir, int slot, unsigned char secret[KEYRING_KEY_BYTES],
+keyfile_read(const char *dir, uid_t user, int slot, unsigned char secret[KEYRING_KEY_BYTES],
     time_t *activate, bool *present, char *why, size_t whylen)
 {
 	char path[PATH_MAX], *buf;
@@ -427,7 +449,7 @@ keyfile_read(const char *dir, int slot, unsigned char secret[KEYRING_KEY_BYTES],
 	*present = false;
 	if (keyfile_path(dir, slot, path, sizeof(path)) != 0)
 		return keyfile_why(KEYRING_ESLOT, why, whylen, "%s: bad slot %d", dir, slot);
-	rc = keyfile_load(path, true, &buf, &len, why, whylen);
+	rc = keyfile_load(path, user, true, &buf, &len, why, whylen);
 	if (rc != 0 || buf == NULL)
 		return rc;
 	rc = keyfile_parse(buf, len, path, secret, activate, why, whylen);
@@ -437,7 +459,7 @@ keyfile_read(const char *dir, int slot, unsigned char secret[KEYRING_KEY_BYTES],
 }
 
 int
-keyfile_read_created(const char *dir, time_t *created, char *why, size_t whylen)
+keyfile_read_created(const char *dir, uid_t user, time_t *created, char *why, size_t whylen)
 {
 	struct keyfile_field f[1] = { { .name = "created" } };
 	char path[PATH_MAX], *buf;
@@ -447,7 +469,7 @@ keyfile_read_created(const char *dir, time_t *created, char *why, size_t whylen)
 	*created = 0;
 	if (snprintf(path, sizeof(path), "%s/%s", dir, KEYFILE_CREATED) >= (int)sizeof(path))
 		return keyfile_why(KEYRING_ENOMEM, why, whylen, "%s: path too long", dir);
-	rc = keyfile_load(path, false, &buf, &len, why, whylen);
+	rc = keyfile_load(path, user, false, &buf, &len, why, whylen);
 	if (rc != 0 || buf == NULL)
 		return rc;
 	rc = keyfile_fields(buf, len, path, f, 1, why, whylen);
@@ -517,6 +539,21 @@ keyfile_sync_dir(const char *dir, char *why, size_t whylen)
 	return KEYRING_OK;
 }
 
+/* Give the open temp file uid/gid, unless it has them already: a user who is not root may
+ * then still write into a directory of its own. */
+static int
+keyfile_fchown(int fd, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	if ((uid == KEYFILE_KEEP_UID || uid == st.st_uid) &&
+	    (gid == KEYFILE_KEEP_GID || gid == st.st_gid))
+		return 0;
+	return fchown(fd, uid, gid);
+}
+
 /* Mode, owner, contents and fsync of the open temp file. */
 static int
 keyfile_fill(int fd, const char *tmp, const void *text, size_t len, mode_t mode, uid_t uid,
@@ -527,7 +564,7 @@ keyfile_fill(int fd, const char *tmp, const void *text, size_t len, mode_t mode,
 
 	if (fchmod(fd, mode) != 0)
 		goto fail;
-	if ((uid != KEYFILE_KEEP_UID || gid != KEYFILE_KEEP_GID) && fchown(fd, uid, gid) != 0)
+	if (keyfile_fchown(fd, uid, gid) != 0)
 		goto fail;
 	while (len > 0) {
 		n = write(fd, p, len);
@@ -545,6 +582,24 @@ fail:
 	return keyfile_why(KEYRING_EIO, why, whylen, "cannot write %s: %s", tmp, strerror(errno));
 }
 
+/* The owner a new file gets: the one asked for, else the directory's. A file created by
+ * root in a store that belongs to the daemons' user would be one the daemons cannot read:
+ * their reload would fail, and they would go on with the old keys, a revoked one included. */
+static int
+keyfile_owner(const char *dir, uid_t *uid, gid_t *gid, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (*uid != KEYFILE_KEEP_UID || *gid != KEYFILE_KEEP_GID)
+		return KEYRING_OK;
+	if (stat(dir, &st) != 0)
+		return keyfile_why(KEYRING_EIO, why, whylen, "cannot stat %s: %s", dir,
+		    strerror(errno));
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return KEYRING_OK;
+}
+
 int
 keyfile_write(const char *dir, const char *name, const void *text, size_t len, mode_t mode,
     uid_t uid, gid_t gid, char *why, size_t whylen)
@@ -552,6 +607,9 @@ keyfile_write(const char *dir, const char *name, const void *text, size_t len, m
 	char tmp[PATH_MAX], path[PATH_MAX];
 	int fd, rc;
 
+	rc = keyfile_owner(dir, &uid, &gid, why, whylen);
+	if (rc != 0)
+		return rc;
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
 	    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= (int)sizeof(tmp))
 		return keyfile_why(KEYRING_ENOMEM, why, whylen, "%s/%s: path too long", dir, name);
@@ -573,6 +631,18 @@ keyfile_write(const char *dir, const char *name, const void *text, size_t len, m
 	return keyfile_sync_dir(dir, why, whylen);
 }
 
+/* 0600, or 0640 in a directory its group may read (0750): the group is then the daemons'
+ * way in (root:backstop), and a new key must keep it. */
+static mode_t
+keyfile_key_mode(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0 && (st.st_mode & S_IRGRP) != 0 && (st.st_mode & S_IXGRP) != 0)
+		return 0640;
+	return 0600;
+}
+
 int
 keyfile_write_key(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
     time_t activate, uid_t uid, gid_t gid, char *why, size_t whylen)
@@ -586,7 +656,8 @@ keyfile_write_key(const char *dir, int slot, const unsigned char secret[KEYRING_
 	n = keyfile_format(secret, activate, text, sizeof(text));
 	if (n < 0)
 		return keyfile_why(n, why, whylen, "%s/%s: cannot format the key", dir, name);
-	rc = keyfile_write(dir, name, text, (size_t)n, 0600, uid, gid, why, whylen);
+	rc = keyfile_write(dir, name, text, (size_t)n, keyfile_key_mode(dir), uid, gid, why,
+	    whylen);
 	sodium_memzero(text, sizeof(text));
 	return rc;
 }

@@ -41,23 +41,25 @@ int keyfile_slot_named(const char *text, size_t len, const char *name, int *slot
     size_t whylen) __attribute__((warn_unused_result));
 /* keyfile_path - dir/K.key into buf; 0 or KEYRING_ESLOT/KEYRING_ENOMEM */
 int keyfile_path(const char *dir, int slot, char *buf, size_t size);
-/* keyfile_check_dir - dir exists, is a directory, and only its owner can write it */
-int keyfile_check_dir(const char *dir, char *why, size_t whylen)
-	__attribute__((warn_unused_result));
+/* keyfile_check_dir - dir exists, is a directory, only its owner can write it, and that owner
+ * is root, this process's user or user (the daemons', KEYRING_NO_USER: none); the same owner
+ * rule holds for every file read below */
+int keyfile_check_dir(const char *dir, uid_t user, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
 /* keyfile_read - read slot's file; *present is false (and 0 returned) when there is none */
-int keyfile_read(const char *dir, int slot, unsigned char secret[KEYRING_KEY_BYTES],
-    time_t *activate, bool *present, char *why, size_t whylen)
-	__attribute__((warn_unused_result));
+int keyfile_read(const char *dir, uid_t user, int slot, unsigned char secret[KEYRING_KEY_BYTES],
+    time_t *activate, bool *present, char *why, size_t whylen) __attribute__((warn_unused_result));
 /* keyfile_read_created - the store's creation time; 0 when the record is absent */
-int keyfile_read_created(const char *dir, time_t *created, char *why, size_t whylen)
-	__attribute__((warn_unused_result));
+int keyfile_read_created(const char *dir, uid_t user, time_t *created, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
 /* keyfile_mkdir - create dir with mode 0700 (and owner) unless it exists */
 int keyfile_mkdir(const char *dir, uid_t uid, gid_t gid, char *why, size_t whylen)
 	__attribute__((warn_unused_result));
-/* keyfile_write - atomically replace dir/name with text: temp file, fsync, rename, dir fsync */
+/* keyfile_write - atomically replace dir/name with text: temp file, fsync, rename, dir fsync;
+ * owned by uid/gid, or with KEYFILE_KEEP_UID/GID by the directory's owner and group */
 int keyfile_write(const char *dir, const char *name, const void *text, size_t len, mode_t mode,
     uid_t uid, gid_t gid, char *why, size_t whylen) __attribute__((warn_unused_result));
-/* keyfile_write_key - atomically write slot's key file, mode 0600 */
+/* keyfile_write_key - atomically write slot's key file, mode 0600 (0640 in a 0750 directory) */
 int keyfile_write_key(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
     time_t activate, uid_t uid, gid_t gid, char *why, size_t whylen)
 	__attribute__((warn_unused_result));

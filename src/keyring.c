@@ -3,6 +3,7 @@
  * the reference count is the only thing that changes after publication. */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -10,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "clock.h"
+#include "daemon.h"
 #include "keyfile.h"
 #include "keyring.h"
 
@@ -242,15 +246,15 @@ keyring_time_text(time_t t, char *buf, size_t size)
 }
 
 static int
-keyring_load_slots(struct keyring *kr, const char *dir, unsigned char *secret, char *why,
-    size_t whylen)
+keyring_load_slots(struct keyring *kr, const char *dir, uid_t user, unsigned char *secret,
+    char *why, size_t whylen)
 {
 	time_t activate;
 	bool present;
 	int i, rc;
 
 	for (i = 0; i < KEYRING_SLOTS; i++) {
-		rc = keyfile_read(dir, i, secret, &activate, &present, why, whylen);
+		rc = keyfile_read(dir, user, i, secret, &activate, &present, why, whylen);
 		if (rc != 0)
 			return rc;
 		if (present)
@@ -264,7 +268,7 @@ keyring_load_slots(struct keyring *kr, const char *dir, unsigned char *secret, c
 }
 
 int
-keyring_load(const char *dir, struct keyring **out, char *why, size_t whylen)
+keyring_load(const char *dir, uid_t user, struct keyring **out, char *why, size_t whylen)
 {
 	unsigned char *secret = NULL;
 	struct keyring *kr = NULL;
@@ -274,7 +278,7 @@ keyring_load(const char *dir, struct keyring **out, char *why, size_t whylen)
 	*out = NULL;
 	if (sodium_init() < 0)
 		return keyfile_why(KEYRING_ESODIUM, why, whylen, "libsodium failed to initialise");
-	rc = keyfile_check_dir(dir, why, whylen);
+	rc = keyfile_check_dir(dir, user, why, whylen);
 	if (rc != 0)
 		return rc;
 	kr = keyring_new();
@@ -283,9 +287,9 @@ keyring_load(const char *dir, struct keyring **out, char *why, size_t whylen)
 		rc = keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory loading %s", dir);
 		goto fail;
 	}
-	rc = keyring_load_slots(kr, dir, secret, why, whylen);
+	rc = keyring_load_slots(kr, dir, user, secret, why, whylen);
 	if (rc == 0)
-		rc = keyfile_read_created(dir, &created, why, whylen);
+		rc = keyfile_read_created(dir, user, &created, why, whylen);
 	if (rc != 0)
 		goto fail;
 	if (keyring_count(kr) == 0) {
@@ -301,6 +305,63 @@ fail:
 	sodium_free(secret);
 	keyring_unref(kr);
 	return rc;
+}
+
+/* The child of keyring_load_as: become uid/gid, load dir, and send why down fd. Its exit
+ * status is the keyring_err code, negated. */
+static void __attribute__((noreturn))
+keyring_load_child(int fd, const char *dir, uid_t uid, gid_t gid)
+{
+	struct keyring *kr;
+	char why[1024];
+	int rc;
+
+	if (daemon_drop(uid, gid) != DAEMON_OK) {
+		rc = keyfile_why(KEYRING_EPERM, why, sizeof(why), "cannot switch to uid %ld gid %ld",
+		    (long)uid, (long)gid);
+	} else {
+		rc = keyring_load(dir, uid, &kr, why, sizeof(why));
+		if (rc == 0)
+			keyring_unref(kr);
+	}
+	if (rc != 0 && write(fd, why, strlen(why)) < 0)
+		rc = KEYRING_EIO;
+	_exit(-rc);
+}
+
+int
+keyring_load_as(const char *dir, uid_t uid, gid_t gid, char *why, size_t whylen)
+{
+	int fds[2], status;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (geteuid() != 0 && geteuid() != uid)
+		return KEYRING_OK;	/* cannot become them: nothing to tell */
+	if (pipe(fds) != 0)
+		return keyfile_why(KEYRING_EIO, why, whylen, "pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		keyring_load_child(fds[1], dir, uid, gid);
+	}
+	close(fds[1]);
+	while (pid > 0 && got + 1 < whylen &&
+	    ((n = read(fds[0], why + got, whylen - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
+	close(fds[0]);
+	if (whylen > 0)
+		why[got] = '\0';
+	if (pid < 0)
+		return keyfile_why(KEYRING_EIO, why, whylen, "fork: %s", strerror(errno));
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return KEYRING_OK;
+	if (got == 0)
+		keyfile_why(KEYRING_EIO, why, whylen, "the check as uid %ld failed", (long)uid);
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : KEYRING_EIO;
 }
 
 time_t
@@ -400,14 +461,15 @@ keyring_write_random(const char *dir, int slot, time_t activate, uid_t uid, gid_
 }
 
 int
-keyring_init(const char *dir, time_t now, uid_t uid, gid_t gid, char *why, size_t whylen)
+keyring_init(
+    const char *dir, uid_t user, time_t now, uid_t uid, gid_t gid, char *why, size_t whylen)
 {
 	struct keyring *kr = NULL;
 	int rc;
 
 	rc = keyfile_mkdir(dir, uid, gid, why, whylen);
 	if (rc == 0)
-		rc = keyring_load(dir, &kr, why, whylen);
+		rc = keyring_load(dir, user, &kr, why, whylen);
 	if (rc == 0) {
 		keyring_unref(kr);
 		return keyfile_why(KEYRING_EEXIST, why, whylen,
@@ -479,14 +541,14 @@ keyring_rotate_in(const struct keyring *kr, const char *dir, time_t now, time_t 
 }
 
 int
-keyring_rotate(const char *dir, time_t now, time_t *activate, time_t window, uid_t uid,
+keyring_rotate(const char *dir, uid_t user, time_t now, time_t *activate, time_t window, uid_t uid,
     gid_t gid, int *slot, char *why, size_t whylen)
 {
 	struct keyring *kr;
 	int rc;
 
 	*slot = -1;
-	rc = keyring_load(dir, &kr, why, whylen);
+	rc = keyring_load(dir, user, &kr, why, whylen);
 	if (rc != 0)
 		return rc;
 	rc = keyring_rotate_in(kr, dir, now, activate, window, uid, gid, slot, why, whylen);
@@ -495,14 +557,14 @@ keyring_rotate(const char *dir, time_t now, time_t *activate, time_t window, uid
 }
 
 int
-keyring_prune(const char *dir, time_t now, time_t window, bool dry_run, unsigned *pruned,
-    char *why, size_t whylen)
+keyring_prune(const char *dir, uid_t user, time_t now, time_t window, bool dry_run,
+    unsigned *pruned, char *why, size_t whylen)
 {
 	struct keyring *kr;
 	int i, rc;
 
 	*pruned = 0;
-	rc = keyring_load(dir, &kr, why, whylen);
+	rc = keyring_load(dir, user, &kr, why, whylen);
 	if (rc != 0)
 		return rc;
 	for (i = 0; i < KEYRING_SLOTS && rc == 0; i++) {
@@ -570,8 +632,8 @@ keyring_revoke_in(const struct keyring *kr, const char *dir, int slot, time_t no
 }
 
 int
-keyring_revoke(const char *dir, int slot, time_t now, time_t window, uid_t uid, gid_t gid,
-    int *new_slot, time_t *activate, char *why, size_t whylen)
+keyring_revoke(const char *dir, uid_t user, int slot, time_t now, time_t window, uid_t uid,
+    gid_t gid, int *new_slot, time_t *activate, char *why, size_t whylen)
 {
 	struct keyring *kr;
 	int rc;
@@ -580,7 +642,7 @@ keyring_revoke(const char *dir, int slot, time_t now, time_t window, uid_t uid, 
 	*activate = 0;
 	if (slot < 0 || slot >= KEYRING_SLOTS)
 		return keyfile_why(KEYRING_ESLOT, why, whylen, "bad slot %d: want 0-9", slot);
-	rc = keyring_load(dir, &kr, why, whylen);
+	rc = keyring_load(dir, user, &kr, why, whylen);
 	if (rc != 0)
 		return rc;
 	rc = keyring_revoke_in(kr, dir, slot, now, window, uid, gid, new_slot, activate, why,
@@ -591,8 +653,8 @@ keyring_revoke(const char *dir, int slot, time_t now, time_t window, uid_t uid, 
 
 /* Is slot's file this very key? *present says whether there is one. */
 static int
-keyring_import_same(const char *dir, int slot, const unsigned char *secret, time_t activate,
-    bool *present, bool *same, char *why, size_t whylen)
+keyring_import_same(const char *dir, uid_t user, int slot, const unsigned char *secret,
+    time_t activate, bool *present, bool *same, char *why, size_t whylen)
 {
 	unsigned char *old = sodium_malloc(KEYRING_KEY_BYTES);
 	time_t old_activate = 0;
@@ -601,7 +663,7 @@ keyring_import_same(const char *dir, int slot, const unsigned char *secret, time
 	*same = false;
 	if (old == NULL)
 		return keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory");
-	rc = keyfile_read(dir, slot, old, &old_activate, present, why, whylen);
+	rc = keyfile_read(dir, user, slot, old, &old_activate, present, why, whylen);
 	if (rc == 0 && *present)
 		*same = sodium_memcmp(old, secret, KEYRING_KEY_BYTES) == 0 &&
 		    old_activate == activate;
@@ -611,7 +673,7 @@ keyring_import_same(const char *dir, int slot, const unsigned char *secret, time
 
 /* Another slot of dir that holds secret already: *other, or -1. */
 static int
-keyring_import_dup(const char *dir, int slot, const unsigned char *secret, int *other,
+keyring_import_dup(const char *dir, uid_t user, int slot, const unsigned char *secret, int *other,
     char *why, size_t whylen)
 {
 	unsigned char *old = sodium_malloc(KEYRING_KEY_BYTES);
@@ -625,7 +687,7 @@ keyring_import_dup(const char *dir, int slot, const unsigned char *secret, int *
 	for (i = 0; i < KEYRING_SLOTS && rc == 0 && *other < 0; i++) {
 		if (i == slot)
 			continue;
-		rc = keyfile_read(dir, i, old, &activate, &present, why, whylen);
+		rc = keyfile_read(dir, user, i, old, &activate, &present, why, whylen);
 		if (rc == 0 && present && sodium_memcmp(old, secret, KEYRING_KEY_BYTES) == 0)
 			*other = i;
 	}
@@ -634,7 +696,7 @@ keyring_import_dup(const char *dir, int slot, const unsigned char *secret, int *
 }
 
 int
-keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
+keyring_import(const char *dir, uid_t user, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
     time_t activate, bool force, time_t now, uid_t uid, gid_t gid, bool *changed, char *why,
     size_t whylen)
 {
@@ -647,12 +709,13 @@ keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY
 		return keyfile_why(KEYRING_ESLOT, why, whylen, "bad slot %d (0-9)", slot);
 	rc = keyfile_mkdir(dir, uid, gid, why, whylen);
 	if (rc == 0)
-		rc = keyfile_check_dir(dir, why, whylen);
+		rc = keyfile_check_dir(dir, user, why, whylen);
 	if (rc == 0)
-		rc = keyring_import_same(dir, slot, secret, activate, &present, &same, why, whylen);
+		rc = keyring_import_same(
+		    dir, user, slot, secret, activate, &present, &same, why, whylen);
 	if (rc != 0 || same)
 		return rc;
-	rc = keyring_import_dup(dir, slot, secret, &other, why, whylen);
+	rc = keyring_import_dup(dir, user, slot, secret, &other, why, whylen);
 	if (rc != 0)
 		return rc;
 	if (other >= 0)
@@ -666,7 +729,7 @@ keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY
 		    "prune it when it is prunable, or use --force)", dir, slot);
 	rc = keyfile_write_key(dir, slot, secret, activate, uid, gid, why, whylen);
 	if (rc == 0)
-		rc = keyfile_read_created(dir, &created, why, whylen);
+		rc = keyfile_read_created(dir, user, &created, why, whylen);
 	if (rc == 0 && created == 0)
 		rc = keyfile_write_created(dir, now, uid, gid, why, whylen);
 	*changed = rc == 0;
@@ -717,12 +780,13 @@ keyring_holder_swap(struct keyring_holder *h, struct keyring *kr)
 }
 
 int
-keyring_holder_reload(struct keyring_holder *h, const char *dir, char *why, size_t whylen)
+keyring_holder_reload(
+    struct keyring_holder *h, uid_t user, const char *dir, char *why, size_t whylen)
 {
 	struct keyring *kr;
 	int rc;
 
-	rc = keyring_load(dir, &kr, why, whylen);
+	rc = keyring_load(dir, user, &kr, why, whylen);
 	if (rc == 0)
 		keyring_holder_swap(h, kr);
 	return rc;

@@ -14,6 +14,9 @@
 #define KEYRING_KDF_CONTEXT "backstop"
 #define KEYRING_KDF_PRVS 1
 #define KEYRING_KDF_SRS 2
+/* The "user" of the loading functions: the daemons' user (UserID), whose files are trusted
+ * beside root's and this process's; this value when there is none. */
+#define KEYRING_NO_USER ((uid_t)-1)
 
 enum keyring_err {
 	KEYRING_OK = 0,
@@ -46,8 +49,13 @@ struct keyring *keyring_new(void);
 /* keyring_add - put a secret in a slot of an unpublished snapshot */
 int keyring_add(struct keyring *kr, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
     time_t activate) __attribute__((warn_unused_result));
-/* keyring_load - read a key directory; on failure why names the file and the fix */
-int keyring_load(const char *dir, struct keyring **out, char *why, size_t whylen)
+/* keyring_load - read a key directory whose files belong to root, this process's user or user
+ * (the daemons', UserID); on failure why names the file and the fix */
+int keyring_load(const char *dir, uid_t user, struct keyring **out, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
+/* keyring_load_as - could uid/gid (the daemons' user) load dir? Asked in a child process
+ * that becomes them; KEYRING_OK without asking when this process cannot become them */
+int keyring_load_as(const char *dir, uid_t uid, gid_t gid, char *why, size_t whylen)
 	__attribute__((warn_unused_result));
 /* keyring_ref - take a reference to a snapshot */
 struct keyring *keyring_ref(struct keyring *kr);
@@ -95,27 +103,28 @@ int keyring_rotate_slot(const struct keyring *kr, time_t now, time_t window, tim
 /* Operations on the key directory. uid/gid (uid_t)-1/(gid_t)-1 keep the files' owner;
  * on failure why says what and how to fix it. */
 /* keyring_init - create the store: directory 0700, a key in slot 0 active at now, the record */
-int keyring_init(const char *dir, time_t now, uid_t uid, gid_t gid, char *why, size_t whylen)
-	__attribute__((warn_unused_result));
+int keyring_init(const char *dir, uid_t user, time_t now, uid_t uid, gid_t gid, char *why,
+    size_t whylen) __attribute__((warn_unused_result));
 /* keyring_rotate - a new random key in the next slot, active at *activate (moved to a second
  * after the latest key's if not later); *slot says which */
-int keyring_rotate(const char *dir, time_t now, time_t *activate, time_t window, uid_t uid,
-    gid_t gid, int *slot, char *why, size_t whylen) __attribute__((warn_unused_result));
+int keyring_rotate(const char *dir, uid_t user, time_t now, time_t *activate, time_t window,
+    uid_t uid, gid_t gid, int *slot, char *why, size_t whylen) __attribute__((warn_unused_result));
 /* keyring_prune - remove (or with dry_run only list) prunable keys; bit K of *pruned per slot */
-int keyring_prune(const char *dir, time_t now, time_t window, bool dry_run, unsigned *pruned,
-    char *why, size_t whylen) __attribute__((warn_unused_result));
+int keyring_prune(const char *dir, uid_t user, time_t now, time_t window, bool dry_run,
+    unsigned *pruned, char *why, size_t whylen) __attribute__((warn_unused_result));
 /* keyring_revoke - delete slot's key at once, whatever it could still verify. When it is the
  * signing key, a new key in the next slot signs from now first, so that no older key signs
  * again: *new_slot says which (-1: none was needed), *activate when. Refused (EBUSY) while a
  * pending key would leave the new one waiting. */
-int keyring_revoke(const char *dir, int slot, time_t now, time_t window, uid_t uid, gid_t gid,
-    int *new_slot, time_t *activate, char *why, size_t whylen)
-	__attribute__((warn_unused_result));
+int keyring_revoke(const char *dir, uid_t user, int slot, time_t now, time_t window, uid_t uid,
+    gid_t gid, int *new_slot, time_t *activate, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
 /* keyring_import - write a key into slot; a different key there needs force; same is a no-op;
  * refused (EEXIST, even with force) when another slot holds the same secret */
-int keyring_import(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
-    time_t activate, bool force, time_t now, uid_t uid, gid_t gid, bool *changed, char *why,
-    size_t whylen) __attribute__((warn_unused_result));
+int keyring_import(const char *dir, uid_t user, int slot,
+    const unsigned char secret[KEYRING_KEY_BYTES], time_t activate, bool force, time_t now,
+    uid_t uid, gid_t gid, bool *changed, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
 
 /* A holder publishes the current snapshot to threads: readers take a reference under a
  * mutex, a reload swaps in a new snapshot; in-flight work keeps the one it took. */
@@ -127,8 +136,8 @@ struct keyring *keyring_holder_get(struct keyring_holder *h);
 /* keyring_holder_swap - publish kr (taking over the caller's reference), drop the old one */
 void keyring_holder_swap(struct keyring_holder *h, struct keyring *kr);
 /* keyring_holder_reload - load dir and publish it; on failure keep the old snapshot, say why */
-int keyring_holder_reload(struct keyring_holder *h, const char *dir, char *why, size_t whylen)
-	__attribute__((warn_unused_result));
+int keyring_holder_reload(struct keyring_holder *h, uid_t user, const char *dir, char *why,
+    size_t whylen) __attribute__((warn_unused_result));
 /* keyring_holder_free - drop the holder's reference and free it */
 void keyring_holder_free(struct keyring_holder *h);
 

@@ -95,6 +95,7 @@ policy_srs_params(const struct conf *c, struct srs_params *out)
 	out->separator = c->srs_separator;
 	out->hash_length = c->srs_hash_length;
 	out->hash_min = c->srs_hash_min;
+	out->hash_min_until = c->srs_hash_min_until;
 	out->max_age = c->srs_max_age;
 }
 

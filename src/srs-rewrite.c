@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "conf.h"
+#include "daemon.h"
 #include "keyring.h"
 #include "policy.h"
 #include "srs-serve.h"
@@ -97,7 +98,8 @@ ctx_load(struct cmd_ctx *ctx)
 		    "the domain that SRS addresses use\n", PROG, ctx->conf_path);
 		return EXIT_FAILURE;
 	}
-	err = keyring_load(ctx->conf->key_directory, &ctx->kr, why, sizeof(why));
+	err = keyring_load(ctx->conf->key_directory, daemon_user_uid(ctx->conf->user_id), &ctx->kr,
+	    why, sizeof(why));
 	if (err != KEYRING_OK) {
 		fprintf(stderr, "%s: %s\n", PROG, why);
 		return EXIT_FAILURE;

@@ -395,12 +395,18 @@ serve_check(const struct serve *s, const struct serve_opts *o)
 	struct mapserver_addr a;
 	struct keyring *kr = keyring_holder_get(s->keys);
 	int signer = keyring_signer(kr, clock_now()), n = keyring_count(kr), err;
-	char rev[512];
+	char rev[512], why[1024];
 
 	keyring_unref(kr);
 	if (signer < 0) {
 		fprintf(stderr, "%s: %s: %s\n", PROG, s->conf->key_directory,
 		    keyring_strerror(signer));
+		return EXIT_FAILURE;
+	}
+	if (s->conf->user_id != NULL && keyring_load_as(s->conf->key_directory, s->uid, s->gid,
+	    why, sizeof(why)) != KEYRING_OK) {
+		fprintf(stderr, "%s: %s: UserID %s cannot load the key store, so every reload "
+		    "would fail: %s\n", PROG, s->conf->path, s->conf->user_id, why);
 		return EXIT_FAILURE;
 	}
 	if ((err = mapserver_addr_parse(s->conf->map_socket, &a)) != MAPSERVER_OK) {
@@ -528,7 +534,8 @@ serve_load(struct serve *s, const char *conf_path)
 		serve_fail(s, SERVE_TCP_NEEDS_SRS, conf_path);
 		return EXIT_FAILURE;
 	}
-	err = keyring_load(s->conf->key_directory, &kr, why, sizeof(why));
+	err = keyring_load(
+	    s->conf->key_directory, daemon_user_uid(s->conf->user_id), &kr, why, sizeof(why));
 	if (err != KEYRING_OK) {
 		serve_fail(s, "%s", why);
 		return EXIT_FAILURE;
@@ -590,8 +597,8 @@ serve_reload_keys(struct serve *s, const char *trigger)
 	struct keyring *kr;
 	char why[1024];
 
-	if (keyring_holder_reload(s->keys, s->cfg->conf->key_directory, why, sizeof(why)) !=
-	    KEYRING_OK) {
+	if (keyring_holder_reload(s->keys, daemon_user_uid(s->cfg->conf->user_id),
+		s->cfg->conf->key_directory, why, sizeof(why)) != KEYRING_OK) {
 		log_msg(LOG_ERR, "key reload (%s) failed, keeping the loaded keys: %s", trigger,
 		    why);
 		return;
@@ -627,7 +634,8 @@ serve_load_new(const struct serve *s, struct keyring **kr, char *why, size_t why
 		conf_free(c);
 		return NULL;
 	}
-	if (keyring_load(c->key_directory, kr, why, whylen) != KEYRING_OK) {
+	if (keyring_load(c->key_directory, daemon_user_uid(c->user_id), kr, why, whylen) !=
+	    KEYRING_OK) {
 		conf_free(c);
 		return NULL;
 	}

@@ -319,16 +319,32 @@ srs_split(const char *local, struct srs_parts *s)
 	return s->kind == 0 ? srs_split0(s) : srs_split1(s);
 }
 
+/* srs_hash_min_at - the shortest hash accepted at now. A hash_min under hash_length serves
+ * only the addresses of an older, shorter SRSHashLength, so it holds until hash_min_until and
+ * never for longer than such an address lives (max_age days, plus the day of the change). */
+static size_t
+srs_hash_min_at(const struct srs_params *p, time_t now)
+{
+	time_t left = p->hash_min_until - now;
+
+	if (p->hash_min_until == 0 || p->hash_min >= p->hash_length)
+		return p->hash_min;
+	if (left > 0 && left <= ((time_t)p->max_age + 1) * CLOCK_DAY)
+		return p->hash_min;
+	return p->hash_length;
+}
+
 /* srs_check_hash - does the hash prefix match the MAC under any key in the ring? */
 static int
-srs_check_hash(const struct srs_params *p, const struct keyring *kr, const struct srs_parts *s)
+srs_check_hash(const struct srs_params *p, const struct keyring *kr, time_t now,
+    const struct srs_parts *s)
 {
 	char given[SRS_HASH_FULL + 1], want[SRS_HASH_FULL + 1];
 	bool match = false;
 	size_t i;
 	int slot;
 
-	if (s->hash_len < p->hash_min)
+	if (s->hash_len < srs_hash_min_at(p, now))
 		return SRS_ESHORTHASH;
 	if (kr == NULL || keyring_count(kr) == 0)
 		return SRS_ENOKEY;
@@ -389,7 +405,7 @@ srs_reverse(const struct srs_params *p, const struct keyring *kr, time_t now,
 		return SRS_ENOTSRS;
 	err = srs_split(in->local, &s);
 	if (err == SRS_OK)
-		err = srs_check_hash(p, kr, &s);
+		err = srs_check_hash(p, kr, now, &s);
 	if (err == SRS_OK && s.kind == 0 && srs_expired(p, now, s.ts))
 		err = SRS_EEXPIRED;
 	if (err == SRS_OK)

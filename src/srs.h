@@ -17,6 +17,7 @@ struct srs_params {
 	char separator;			/* '=', '+' or '-' after SRS0/SRS1 */
 	unsigned hash_length;		/* characters of hash written */
 	unsigned hash_min;		/* characters of hash accepted at least */
+	time_t hash_min_until;		/* a hash_min under hash_length holds until then (0: always) */
 	unsigned max_age;		/* days */
 };
 

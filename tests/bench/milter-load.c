@@ -22,6 +22,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "conf.h"
+#include "daemon.h"
 #include "keyring.h"
 #include "prvs.h"
 
@@ -643,7 +644,8 @@ load_tags(const char *path)
 	int i, rc = -1;
 
 	if (conf_load(path, &cf, why, sizeof(why)) != 0 ||
-	    keyring_load(cf->key_directory, &kr, why, sizeof(why)) != 0) {
+	    keyring_load(cf->key_directory, daemon_user_uid(cf->user_id), &kr, why, sizeof(why)) !=
+		0) {
 		fprintf(stderr, "milter-load: %s\n", why);
 		goto fail;
 	}

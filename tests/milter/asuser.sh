@@ -52,5 +52,10 @@ check "and says why" \
 rc=$?
 check "-n as nobody with UserID root: exit 1, says why" \
 	'[ $rc -eq 1 ] && grep -q "UserID root in .*: this user (uid [0-9]*) cannot switch to it" "$work/n-root.out"'
+chown root:root "$work/keys/0.key"
+"$work/backstop-milter" -n -c "$work/nobody.conf" > "$work/n-keys.out" 2>&1
+rc=$?
+check "-n as root, a key UserID nobody cannot read: exit 1, says so" \
+	'[ $rc -eq 1 ] && grep -q "UserID nobody cannot load the key store, so every reload would fail: cannot read .*0.key: permission denied" "$work/n-keys.out"'
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -116,6 +116,12 @@ nck rodb
 check "-n: a store UserID cannot reach: exit 1, says so" \
 	'[ $r -eq 1 ] && grep -q "ReplayDatabase in .*rodb.db: .*daemon.s user" "$work/rodb.n"'
 
+write_conf overlap ""
+sed -i 's/^SRSDomain .*/SRSDomain example.com/' "$work/overlap.conf"
+nck overlap
+check "-n: SRSDomain one of Domains: exit 1, says where and why" \
+	'[ $r -eq 1 ] && grep -q "overlap.conf:5: SRSDomain: .example.com. is in Domains (line 4): prvs tags to it would be read as SRS addresses and refused as untagged" "$work/overlap.n"'
+
 start enforce || { echo "Bail out! milter did not start"; exit 1; }
 start dryrun || { echo "Bail out! DryRun milter did not start"; exit 1; }
 start load || { echo "Bail out! load milter did not start"; exit 1; }

@@ -301,6 +301,13 @@ contains "$c/created" "created $NOW" "import into a new store writes the creatio
 # ---- --owner ----
 d="$tmp/d/keys"
 mkconf d "$d"
+chmod 711 "$tmp"	# the checks as nobody must reach the stores in it
+run -c "$tmp/d.conf" init --owner nobody:nogroup
+is "$rc" 1 "init --owner nobody without UserID nobody: exit 1"
+contains "$tmp/err" "key directory $d belongs to nobody (uid $(id -u nobody)), not to root or the daemons' user (UserID): another user could have written it" \
+    "a store of a user who is neither root nor UserID is refused"
+rm -rf "$tmp/d"
+printf 'UserID nobody\n' >>"$tmp/d.conf"
 run -c "$tmp/d.conf" init --owner nobody:nogroup
 is "$rc" 0 "init --owner nobody:nogroup: exit 0"
 is "$(stat -c %U:%G "$d/0.key")" nobody:nogroup "--owner: the key file's owner"
@@ -316,6 +323,53 @@ is "$out" "slot 2: new key, signing from 2025-11-27 00:00:02 UTC" \
     "and again: the keys keep their order"
 now=$NOW
 is "$(stat -c %U:%G "$d/2.key")" root:root "--owner with numeric ids"
+# files of a third user, neither root nor UserID, are refused (they were accepted)
+chown daemon "$d/1.key"
+run -c "$tmp/d.conf" list
+is "$rc" 1 "a key file of another user: exit 1"
+contains "$tmp/err" "$d/1.key belongs to daemon (uid $(id -u daemon)), not to root or the daemons' user (UserID)" \
+    "a key file of another user: names the file and its owner"
+chown nobody "$d/1.key"
+chown daemon "$d/created"
+run -c "$tmp/d.conf" list
+contains "$tmp/err" "$d/created belongs to daemon" "the creation record of another user: refused"
+chown nobody "$d/created"
+run -c "$tmp/d.conf" list
+is "$rc" 0 "root's and UserID's files: accepted"
+
+# ---- new files: the directory's owner; a new store: UserID's ----
+e="$tmp/e/keys"
+E="$tmp/e.conf"
+printf 'Domains example.com\nKeyDirectory %s\nUserID nobody\n' "$e" >"$E"
+now=$NOW
+run -c "$E" init
+is "$rc" 0 "init with UserID nobody, without --owner: exit 0"
+is "$(stat -c %U:%G "$e" "$e/0.key" | sort -u)" nobody:nogroup \
+    "init without --owner: a new store and its key belong to UserID"
+now=$((NOW + 60))
+run -c "$E" rotate
+is "$rc" 0 "rotate by root without --owner: exit 0"
+is "$(stat -c %U:%G "$e/1.key")" nobody:nogroup \
+    "rotate by root without --owner: the directory's owner and group"
+now=$((NOW + 120))
+run -c "$E" rotate --owner root:root
+is "$rc" 1 "rotate --owner root, which UserID cannot read: exit 1"
+contains "$tmp/err" "the daemons' user nobody (UserID in $E) cannot load the key store after this change: cannot read $e/2.key: permission denied" \
+    "and it names the file the daemons cannot read"
+contains "$tmp/err" "the running daemons keep their old keys, without the new one. Give the store to that user: chown -R nobody $e" \
+    "and what the daemons do, and the fix"
+chown nobody: "$e/2.key"
+run -c "$E" revoke 1
+is "$rc" 0 "revoke by root without --owner: exit 0"
+is "$(stat -c %U "$e"/*.key | sort -u)" nobody "revoke: every key still the daemons' user's"
+g="$tmp/g/keys"
+mkdir -p "$g" && chgrp nogroup "$g" && chmod 750 "$g"
+printf 'Domains example.com\nKeyDirectory %s\nUserID nobody\n' "$g" >"$tmp/g.conf"
+now=$NOW
+run -c "$tmp/g.conf" init
+is "$rc" 0 "init into a root:nogroup 0750 directory: exit 0"
+is "$(stat -c %U:%G:%a "$g/0.key")" root:nogroup:640 \
+    "a key in a 0750 directory: its owner and group, mode 0640 for the group"
 
 # ---- revoke: a stolen key ----
 r="$tmp/r/keys"

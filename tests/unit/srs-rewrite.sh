@@ -119,6 +119,25 @@ is "$out" SRS0+jxsu43tb=2W=otherdomain.com=test@fwd.example.com \
 printf 'SRSHashMin 5\n' | cat "$conf" - >"$tmp/min.conf"
 run -c "$tmp/min.conf" reverse SRS0=jxsu=2W=otherdomain.com=test@fwd.example.com
 contains "$tmp/err" ": hash too short" "SRSHashMin is read"
+# a 4-character prefix of the 5 we sign is forgeable by enumeration (2^20 tries)
+run -c "$conf" reverse SRS0=jxsu=2W=otherdomain.com=test@fwd.example.com
+is "$rc" 1 "by default a hash shorter than SRSHashLength is refused: exit 1"
+contains "$tmp/err" ": hash too short" "by default SRSHashMin is SRSHashLength"
+printf 'SRSHashMin 4\n' | cat "$conf" - >"$tmp/min4.conf"
+run -c "$tmp/min4.conf" reverse "$fwd"
+is "$rc" 1 "SRSHashMin under SRSHashLength without SRSHashLengthChanged: exit 1"
+contains "$tmp/err" "$tmp/min4.conf:5: SRSHashMin: '4' is less than SRSHashLength (5)" \
+    "and the file:line says why"
+printf 'SRSHashLength 6\nSRSHashMin 5\nSRSHashLengthChanged 2019-12-25\n' | cat "$conf" - \
+    >"$tmp/changed.conf"
+run -c "$tmp/changed.conf" reverse "$fwd"
+is "$out" test@otherdomain.com "within SRSMaxAge days of SRSHashLengthChanged: the old 5 verify"
+now=$((NOW + 20 * DAY))
+run -c "$conf" forward test@otherdomain.com
+run -c "$tmp/changed.conf" reverse "$out"
+is "$rc" 1 "after those days: hashes of the old length are refused again"
+contains "$tmp/err" ": hash too short" "after those days: hash too short"
+now=$NOW
 printf 'SRSMaxAge 1\n' | cat "$conf" - >"$tmp/age.conf"
 now=$((NOW + 2 * DAY))
 run -c "$tmp/age.conf" reverse "$fwd"

@@ -110,7 +110,10 @@ static const struct {
 	{ "", get_dry_run, 0 },
 	{ "", get_srs_separator, '=' },
 	{ "", get_srs_hash_length, 5 },
-	{ "", get_srs_hash_min, 4 },
+	{ "", get_srs_hash_min, 5 },
+	{ "SRSHashLength 6\n", get_srs_hash_min, 6 },	/* the default follows SRSHashLength */
+	{ "SRSHashLength 6\nSRSHashMin 5\nSRSHashLengthChanged 2025-11-20\n", get_srs_hash_min,
+	    5 },
 	{ "", get_srs_max_age, 21 },
 	{ "", get_domains_n, 1 },
 	{ "", get_internal_hosts_n, 2 },
@@ -234,6 +237,22 @@ static const struct {
 	    "t.conf:2: SRSHashMin: '6' is more than SRSHashLength (5)" },
 	{ D "SRSHashLength 4\nSRSHashMin 5\n", CONF_EVALUE,
 	    "t.conf:3: SRSHashMin: '5' is more than SRSHashLength (4)" },
+	{ D "SRSHashMin 4\n", CONF_EVALUE,
+	    "t.conf:2: SRSHashMin: '4' is less than SRSHashLength (5): a shorter hash is "
+	    "forgeable by enumeration, and only hashes of an older SRSHashLength need it: set "
+	    "SRSHashLengthChanged to the day SRSHashLength changed (it then applies for "
+	    "SRSMaxAge days), or remove SRSHashMin" },
+	{ D "SRSHashLength 6\nSRSHashMin 5\nSRSHashLengthChanged soon\n", CONF_EVALUE,
+	    "t.conf:4: SRSHashLengthChanged: 'soon' is not none, a Unix time or a date "
+	    "YYYY-MM-DD[THH:MM:SS]" },
+	{ "Domains example.com\nSRSDomain Example.COM\n", CONF_EVALUE,
+	    "t.conf:2: SRSDomain: 'example.com' is in Domains (line 1): prvs tags to it would "
+	    "be read as SRS addresses and refused as untagged; give SRS a domain of its own "
+	    "(srs.example.com)" },
+	{ "SRSDomain example.org\n\nDomains .example.com, Example.ORG\n", CONF_EVALUE,
+	    "t.conf:1: SRSDomain: 'example.org' is in Domains (line 3): prvs tags to it would "
+	    "be read as SRS addresses and refused as untagged; give SRS a domain of its own "
+	    "(srs.example.org)" },
 	{ D "SRSMaxAge 1024\n", CONF_EVALUE, "t.conf:2: SRSMaxAge: '1024' is not between 1 and 1023" },
 	{ D "DryRun maybe\n", CONF_EVALUE, "t.conf:2: DryRun: 'maybe' is not yes or no" },
 	{ D "DryRun 2\n", CONF_EVALUE, "t.conf:2: DryRun: '2' is not yes or no" },
@@ -724,10 +743,20 @@ test_risks(void)
 		{ "InternalHosts 127.0.0.0/8, 192.0.2.0/24\n", NULL },
 		{ "InternalHosts 127.0.0.0/8, 0.0.0.0/0\n", "InternalHosts has a /0 network" },
 		{ "InternalHosts ::/0\n", "every client is internal" },
-		{ "SRSDomain fwd.example.com\nSRSHashMin 2\n", "SRSHashMin 2: a forged SRS address "
+		{ "SRSDomain fwd.example.com\nSRSHashLength 4\nSRSHashMin 2\n"
+		    "SRSHashLengthChanged 2025-11-20\n", "SRSHashMin 2: a forged SRS address "
 		    "passes 1 time in 2^10" },
-		{ "SRSDomain fwd.example.com\nSRSHashMin 4\n", NULL },
-		{ "SRSHashMin 1\n", NULL },	/* SRS is off: nothing to forge */
+		{ "SRSDomain fwd.example.com\nSRSHashLength 6\nSRSHashMin 5\n"
+		    "SRSHashLengthChanged 2025-11-20\n", NULL },
+		{ "SRSDomain fwd.example.com\nSRSHashLength 6\nSRSHashMin 5\n"
+		    "SRSHashLengthChanged 2025-11-05\n", "SRSHashMin 5 has not applied since "
+		    "2025-11-27 (SRSMaxAge days after SRSHashLengthChanged): hashes shorter than "
+		    "SRSHashLength (6) are refused; remove SRSHashMin and SRSHashLengthChanged" },
+		{ "SRSDomain fwd.example.com\nSRSHashLength 6\nSRSHashMin 5\n"
+		    "SRSHashLengthChanged 2025-12-01\n", "SRSHashLengthChanged is in the future: "
+		    "SRSHashMin 5 does not apply" },
+		{ "SRSHashLength 4\nSRSHashMin 1\nSRSHashLengthChanged 2025-11-20\n", NULL },
+		/* SRS is off: nothing to forge */
 		{ "TaggingSince 2099-01-01\n", "TaggingSince is in the future" },
 		{ "TaggingSince 2020-01-01\n", NULL },
 	};

@@ -61,7 +61,7 @@ load_at(const char *dir)
 	struct keyring *kr;
 	char why[512];
 
-	if (keyring_load(dir, &kr, why, sizeof(why)) != 0) {
+	if (keyring_load(dir, KEYRING_NO_USER, &kr, why, sizeof(why)) != 0) {
 		printf("# %s\n", why);
 		bail_out("keyring_load");
 	}
@@ -163,7 +163,8 @@ pass(struct walk *w, time_t now, int n, bool exact)
 	unsigned pruned;
 	char why[512];
 
-	if (keyring_prune(w->dir, now, w->window, false, &pruned, why, sizeof(why)) != 0)
+	if (keyring_prune(
+		w->dir, KEYRING_NO_USER, now, w->window, false, &pruned, why, sizeof(why)) != 0)
 		printf("# %lld: prune: %s\n", (long long)now, why);
 	kr = load_at(w->dir);
 	sign_both(w, kr, now, n);
@@ -187,8 +188,8 @@ step(struct walk *w, long d, bool rotate)
 
 	pass(w, first, 0, false);
 	if (rotate) {
-		if (keyring_rotate(w->dir, now, &at, w->window, KEYFILE_KEEP_UID,
-		    KEYFILE_KEEP_GID, &slot, why, sizeof(why)) != 0)
+		if (keyring_rotate(w->dir, KEYRING_NO_USER, now, &at, w->window, KEYFILE_KEEP_UID,
+			KEYFILE_KEEP_GID, &slot, why, sizeof(why)) != 0)
 			printf("# day %ld: rotate: %s\n", d, why);
 		else
 			w->rotations++;
@@ -207,8 +208,8 @@ test_two_years(void)
 	snprintf(dir, sizeof(dir), "%s/walk", base);
 	w.dir = dir;
 	w.window = keyring_window(VALIDITY, MAX_AGE);
-	if (keyring_init(dir, START, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why,
-	    sizeof(why)) != 0)
+	if (keyring_init(dir, KEYRING_NO_USER, START, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why,
+		sizeof(why)) != 0)
 		bail_out(why);
 	for (d = 0; d <= 24 * 30 + 40; d++) {
 		int before = w.failures;
@@ -235,21 +236,22 @@ test_reuse_refused(void)
 	int d, slot, ok_days = 0, refused_days = 0, rc;
 
 	snprintf(dir, sizeof(dir), "%s/reuse", base);
-	if (keyring_init(dir, START + NOON, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why,
-	    sizeof(why)) != 0)
+	if (keyring_init(dir, KEYRING_NO_USER, START + NOON, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+		why, sizeof(why)) != 0)
 		bail_out(why);
 	for (d = 1; d < 10; d++) {
 		now = at = START + d * DAY + NOON;
-		ok_days += keyring_rotate(dir, now, &at, window, KEYFILE_KEEP_UID,
-		    KEYFILE_KEEP_GID, &slot, why, sizeof(why)) == 0 && slot == d;
+		ok_days += keyring_rotate(dir, KEYRING_NO_USER, now, &at, window, KEYFILE_KEEP_UID,
+			       KEYFILE_KEEP_GID, &slot, why, sizeof(why)) == 0 &&
+			   slot == d;
 	}
 	is_int(ok_days, 9, "nine daily rotations fill slots 1-9");
 	gmtime_r(&free_at, &tm);
 	strftime(want, sizeof(want), "until %Y-%m-%d %H:%M:%S UTC", &tm);
 	for (d = 10; START + d * DAY + NOON < free_at; d++) {
 		now = at = START + d * DAY + NOON;
-		rc = keyring_rotate(dir, now, &at, window, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
-		    &slot, why, sizeof(why));
+		rc = keyring_rotate(dir, KEYRING_NO_USER, now, &at, window, KEYFILE_KEEP_UID,
+		    KEYFILE_KEEP_GID, &slot, why, sizeof(why));
 		refused_days += rc == KEYRING_EBUSY && strstr(why, want) != NULL &&
 		    strstr(why, "slot 0") != NULL;
 	}
@@ -259,16 +261,20 @@ test_reuse_refused(void)
 	ok(keyring_has(kr, 0) && keyring_signer(kr, now) == 9, "nothing was written meanwhile");
 	keyring_unref(kr);
 	now = at = free_at - 1;
-	is_int(keyring_rotate(dir, now, &at, window, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
-	    why, sizeof(why)), KEYRING_EBUSY, "still refused a second early");
+	is_int(keyring_rotate(dir, KEYRING_NO_USER, now, &at, window, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, why, sizeof(why)),
+	    KEYRING_EBUSY, "still refused a second early");
 	now = at = free_at;
-	is_int(keyring_rotate(dir, now, &at, window, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
-	    why, sizeof(why)), 0, "allowed at the announced time");
+	is_int(keyring_rotate(dir, KEYRING_NO_USER, now, &at, window, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, why, sizeof(why)),
+	    0, "allowed at the announced time");
 	is_int(slot, 0, "into slot 0");
-	is_int(keyring_prune(dir, now, window, false, &pruned, why, sizeof(why)), 0, "prune");
+	is_int(keyring_prune(dir, KEYRING_NO_USER, now, window, false, &pruned, why, sizeof(why)),
+	    0, "prune");
 	is_int(pruned, 0, "slot 1, retired a day after slot 0, is not prunable yet");
-	is_int(keyring_prune(dir, now + DAY, window, false, &pruned, why, sizeof(why)), 0,
-	    "prune a day later");
+	is_int(keyring_prune(
+		   dir, KEYRING_NO_USER, now + DAY, window, false, &pruned, why, sizeof(why)),
+	    0, "prune a day later");
 	is_int(pruned, 1u << 1, "slot 1 pruned then");
 }
 
@@ -281,10 +287,11 @@ export_import(const char *from, const char *to, int slot, time_t activate, time_
 	bool present, changed;
 	int rc;
 
-	rc = keyfile_read(from, slot, secret, &act, &present, why, sizeof(why));
+	rc = keyfile_read(from, KEYRING_NO_USER, slot, secret, &act, &present, why, sizeof(why));
 	if (rc == 0 && present)
-		rc = keyring_import(to, slot, secret, activate != 0 ? activate : act, false, now,
-		    KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &changed, why, sizeof(why));
+		rc = keyring_import(to, KEYRING_NO_USER, slot, secret,
+		    activate != 0 ? activate : act, false, now, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+		    &changed, why, sizeof(why));
 	if (rc != 0)
 		printf("# %s\n", why);
 	sodium_free(secret);
@@ -326,7 +333,8 @@ test_two_hosts(void)
 
 	snprintf(a, sizeof(a), "%s/host-a", base);
 	snprintf(b, sizeof(b), "%s/host-b", base);
-	if (keyring_init(a, t0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)) != 0)
+	if (keyring_init(
+		a, KEYRING_NO_USER, t0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)) != 0)
 		bail_out(why);
 	is_int(export_import(a, b, 0, 0, t0), 0, "host b imports slot 0 from host a");
 	/* every ten minutes from a day before the rotation to a day after the activation: host a
@@ -335,8 +343,9 @@ test_two_hosts(void)
 		time_t checks[] = { h, h + 3600, h + VALIDITY * DAY };
 
 		if (h == rot)
-			moved += keyring_rotate(a, rot, &act, window, KEYFILE_KEEP_UID,
-			    KEYFILE_KEEP_GID, &slot, why, sizeof(why)) == 0;
+			moved +=
+			    keyring_rotate(a, KEYRING_NO_USER, rot, &act, window, KEYFILE_KEEP_UID,
+				KEYFILE_KEEP_GID, &slot, why, sizeof(why)) == 0;
 		if (h == rot + 600)
 			moved += export_import(a, b, slot, 0, h) == 0;
 		bad += cross_check(a, b, h, checks, 3);

@@ -81,7 +81,7 @@ load(const char *dir, struct keyring **kr, char *why, size_t whylen)
 {
 	why[0] = '\0';
 	*kr = NULL;
-	return keyring_load(dir, kr, why, whylen);
+	return keyring_load(dir, KEYRING_NO_USER, kr, why, whylen);
 }
 
 static void
@@ -504,65 +504,81 @@ test_store_ops(void)
 	time_t at;
 	int slot;
 
-	is_int(keyring_init(dir, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)), 0,
-	    "init creates the directory and the first key");
+	is_int(keyring_init(
+		   dir, KEYRING_NO_USER, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)),
+	    0, "init creates the directory and the first key");
 	ok(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700, "directory mode 0700");
-	is_int(keyring_init(path_in(base, "slash/keys//"), T0, KEYFILE_KEEP_UID,
-	    KEYFILE_KEEP_GID, why, sizeof(why)), 0, "init of a path with trailing slashes");
+	is_int(keyring_init(path_in(base, "slash/keys//"), KEYRING_NO_USER, T0, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, why, sizeof(why)),
+	    0, "init of a path with trailing slashes");
 	ok(stat(path_in(base, "slash/keys"), &st) == 0 && (st.st_mode & 07777) == 0700,
 	    "still a 0700 directory");
-	is_int(keyring_init(dir, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)),
+	is_int(keyring_init(
+		   dir, KEYRING_NO_USER, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)),
 	    KEYRING_EEXIST, "a second init is refused");
 	ok(strstr(why, dir) != NULL && strstr(why, "already holds keys") != NULL, "and says so");
 	ok(load(dir, &kr, why, sizeof(why)) == 0 && keyring_created(kr) == T0 &&
 	    keyring_signer(kr, T0) == 0, "init: slot 0 signs now, created recorded");
 	keyring_unref(kr);
 	at = T0 + DAY + 7200;
-	is_int(keyring_rotate(dir, T0 + DAY, &at, w, KEYFILE_KEEP_UID,
-	    KEYFILE_KEEP_GID, &slot, why, sizeof(why)), 0, "rotate with a delay");
+	is_int(keyring_rotate(dir, KEYRING_NO_USER, T0 + DAY, &at, w, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, why, sizeof(why)),
+	    0, "rotate with a delay");
 	is_int(slot, 1, "into slot 1");
 	is_int(at, T0 + DAY + 7200, "activation as asked");
 	at = T0 + DAY;
-	is_int(keyring_rotate(dir, T0 + DAY, &at, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
-	    &slot, why, sizeof(why)), KEYRING_EBUSY, "a second rotation before activation: busy");
+	is_int(keyring_rotate(dir, KEYRING_NO_USER, T0 + DAY, &at, w, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, why, sizeof(why)),
+	    KEYRING_EBUSY, "a second rotation before activation: busy");
 	ok(strstr(why, "slot 1") != NULL && strstr(why, "pending") != NULL, "says why: %s", why);
-	is_int(keyring_prune(dir, T0 + 23 * DAY + 7200, w, true, &pruned, why, sizeof(why)), 0,
-	    "prune --dry-run");
+	is_int(keyring_prune(
+		   dir, KEYRING_NO_USER, T0 + 23 * DAY + 7200, w, true, &pruned, why, sizeof(why)),
+	    0, "prune --dry-run");
 	is_int(pruned, 1, "would prune slot 0");
 	ok(load(dir, &kr, why, sizeof(why)) == 0 && keyring_has(kr, 0), "dry run keeps it");
 	keyring_unref(kr);
-	is_int(keyring_prune(dir, T0 + 23 * DAY + 7199, w, false, &pruned, why, sizeof(why)), 0,
-	    "prune a second early");
+	is_int(keyring_prune(
+		   dir, KEYRING_NO_USER, T0 + 23 * DAY + 7199, w, false, &pruned, why, sizeof(why)),
+	    0, "prune a second early");
 	is_int(pruned, 0, "nothing yet");
-	is_int(keyring_prune(dir, T0 + 23 * DAY + 7200, w, false, &pruned, why, sizeof(why)), 0,
-	    "prune on time");
+	is_int(keyring_prune(
+		   dir, KEYRING_NO_USER, T0 + 23 * DAY + 7200, w, false, &pruned, why, sizeof(why)),
+	    0, "prune on time");
 	is_int(pruned, 1, "slot 0 pruned");
-	is_int(keyring_import(dir, 1, key_a, T0, false, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
-	    &changed, why, sizeof(why)), KEYRING_EEXIST, "import over a different key: refused");
+	is_int(keyring_import(dir, KEYRING_NO_USER, 1, key_a, T0, false, T0, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
+	    KEYRING_EEXIST, "import over a different key: refused");
 	ok(strstr(why, "1.key") != NULL && strstr(why, "--force") != NULL, "says so: %s", why);
-	is_int(keyring_import(dir, 4, key_a, T0, false, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
-	    &changed, why, sizeof(why)), 0, "import into a free slot");
+	is_int(keyring_import(dir, KEYRING_NO_USER, 4, key_a, T0, false, T0, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
+	    0, "import into a free slot");
 	ok(changed, "changed");
-	is_int(keyring_import(dir, 4, key_a, T0, false, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
-	    &changed, why, sizeof(why)), 0, "the same key again");
+	is_int(keyring_import(dir, KEYRING_NO_USER, 4, key_a, T0, false, T0, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
+	    0, "the same key again");
 	ok(!changed, "is a no-op");
-	is_int(keyring_import(dir, 4, key_b, T0, true, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
-	    &changed, why, sizeof(why)), 0, "a different key with force");
+	is_int(keyring_import(dir, KEYRING_NO_USER, 4, key_b, T0, true, T0, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
+	    0, "a different key with force");
 	ok(changed, "replaces it");
-	is_int(keyring_import(dir, 6, key_b, T0, false, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
-	    &changed, why, sizeof(why)), KEYRING_EEXIST, "the key of slot 4 into slot 6: refused");
+	is_int(keyring_import(dir, KEYRING_NO_USER, 6, key_b, T0, false, T0, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
+	    KEYRING_EEXIST, "the key of slot 4 into slot 6: refused");
 	ok(strstr(why, "4.key holds this key already") != NULL &&
 	    strstr(why, "import it as slot 4") != NULL, "says which slot holds it: %s", why);
-	is_int(keyring_import(dir, 6, key_b, T0 + 5, true, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
-	    &changed, why, sizeof(why)), KEYRING_EEXIST, "with force and another activation too");
+	is_int(keyring_import(dir, KEYRING_NO_USER, 6, key_b, T0 + 5, true, T0, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
+	    KEYRING_EEXIST, "with force and another activation too");
 	ok(!changed && access(path_in(dir, "6.key"), F_OK) != 0, "nothing written");
-	is_int(keyring_import(dir, 1, key_b, T0, true, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
-	    &changed, why, sizeof(why)), KEYRING_EEXIST, "nor over another key with force");
-	is_int(keyring_import(dir, 4, key_b, T0 + 9, true, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
-	    &changed, why, sizeof(why)), 0, "its own slot with a new activation and force: fine");
-	is_int(keyring_import(path_in(base, "fresh"), 0, key_a, T0, false, T0 + 5,
-	    KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &changed, why, sizeof(why)), 0,
-	    "import into a new store creates it");
+	is_int(keyring_import(dir, KEYRING_NO_USER, 1, key_b, T0, true, T0, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
+	    KEYRING_EEXIST, "nor over another key with force");
+	is_int(keyring_import(dir, KEYRING_NO_USER, 4, key_b, T0 + 9, true, T0, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
+	    0, "its own slot with a new activation and force: fine");
+	is_int(keyring_import(path_in(base, "fresh"), KEYRING_NO_USER, 0, key_a, T0, false, T0 + 5,
+		   KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
+	    0, "import into a new store creates it");
 	ok(load(path_in(base, "fresh"), &kr, why, sizeof(why)) == 0 &&
 	    keyring_created(kr) == T0 + 5, "with a creation record");
 	keyring_unref(kr);
@@ -594,17 +610,21 @@ test_revoke(void)
 	time_t at;
 	int slot;
 
-	is_int(keyring_init(dir, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)), 0,
-	    "revoke: a store");
-	is_int(keyring_revoke(dir, 3, T0 + 60, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot, &at,
-	    why, sizeof(why)), KEYRING_EEMPTY, "revoke an empty slot: refused");
+	is_int(keyring_init(
+		   dir, KEYRING_NO_USER, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)),
+	    0, "revoke: a store");
+	is_int(keyring_revoke(dir, KEYRING_NO_USER, 3, T0 + 60, w, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
+	    KEYRING_EEMPTY, "revoke an empty slot: refused");
 	ok(strstr(why, "3.key") != NULL && strstr(why, "no key in slot 3") != NULL, "says so: %s",
 	    why);
-	is_int(keyring_revoke(dir, 10, T0 + 60, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot, &at,
-	    why, sizeof(why)), KEYRING_ESLOT, "revoke slot 10: refused");
+	is_int(keyring_revoke(dir, KEYRING_NO_USER, 10, T0 + 60, w, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
+	    KEYRING_ESLOT, "revoke slot 10: refused");
 	/* the signing key: a new key signs from now, then the old one is gone */
-	is_int(keyring_revoke(dir, 0, T0 + 60, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot, &at,
-	    why, sizeof(why)), 0, "revoke the signing key");
+	is_int(keyring_revoke(dir, KEYRING_NO_USER, 0, T0 + 60, w, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
+	    0, "revoke the signing key");
 	is_int(slot, 1, "a new key in the next slot");
 	is_int(at, T0 + 60, "signing from now");
 	ok(load(dir, &kr, why, sizeof(why)) == 0 && !keyring_has(kr, 0) &&
@@ -612,11 +632,13 @@ test_revoke(void)
 	keyring_unref(kr);
 	/* a verifying key goes, the signer stays */
 	at = T0 + DAY;
-	is_int(keyring_rotate(dir, T0 + DAY, &at, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
-	    why, sizeof(why)), 0, "rotate again");
+	is_int(keyring_rotate(dir, KEYRING_NO_USER, T0 + DAY, &at, w, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, why, sizeof(why)),
+	    0, "rotate again");
 	ok(load(dir, &before, why, sizeof(why)) == 0, "load");
-	is_int(keyring_revoke(dir, 1, T0 + DAY + 60, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
-	    &at, why, sizeof(why)), 0, "revoke a verifying key");
+	is_int(keyring_revoke(dir, KEYRING_NO_USER, 1, T0 + DAY + 60, w, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
+	    0, "revoke a verifying key");
 	is_int(slot, -1, "no new key needed");
 	ok(load(dir, &kr, why, sizeof(why)) == 0 && !keyring_has(kr, 1) &&
 	    keyring_signer(kr, T0 + DAY + 60) == 2, "slot 1 gone, slot 2 still signs");
@@ -625,29 +647,35 @@ test_revoke(void)
 	keyring_unref(before);
 	/* a pending key blocks revoking the signer; revoking the pending key itself is fine */
 	at = T0 + 2 * DAY + 7200;
-	is_int(keyring_rotate(dir, T0 + 2 * DAY, &at, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
-	    why, sizeof(why)), 0, "rotate with a delay");
-	is_int(keyring_revoke(dir, 2, T0 + 2 * DAY, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
-	    &at, why, sizeof(why)), KEYRING_EBUSY, "revoke the signer while slot 3 is pending: refused");
+	is_int(keyring_rotate(dir, KEYRING_NO_USER, T0 + 2 * DAY, &at, w, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, why, sizeof(why)),
+	    0, "rotate with a delay");
+	is_int(keyring_revoke(dir, KEYRING_NO_USER, 2, T0 + 2 * DAY, w, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
+	    KEYRING_EBUSY, "revoke the signer while slot 3 is pending: refused");
 	ok(strstr(why, "slot 3") != NULL && strstr(why, "pending") != NULL &&
 	    strstr(why, "revoke slot 3 first") != NULL, "says what to do: %s", why);
 	ok(load(dir, &kr, why, sizeof(why)) == 0 && keyring_has(kr, 2) && keyring_has(kr, 3),
 	    "nothing done");
 	keyring_unref(kr);
-	is_int(keyring_revoke(dir, 3, T0 + 2 * DAY, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
-	    &at, why, sizeof(why)), 0, "revoke the pending key");
-	is_int(keyring_revoke(dir, 2, T0 + 2 * DAY, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot,
-	    &at, why, sizeof(why)), 0, "then the signer");
+	is_int(keyring_revoke(dir, KEYRING_NO_USER, 3, T0 + 2 * DAY, w, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
+	    0, "revoke the pending key");
+	is_int(keyring_revoke(dir, KEYRING_NO_USER, 2, T0 + 2 * DAY, w, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
+	    0, "then the signer");
 	is_int(slot, 3, "a new key in slot 3");
 	/* the next slot still verifies: the new key takes the revoked key's own slot */
 	at = T0 + 2 * DAY + 60;
-	is_int(keyring_import(dir, 4, key_a, T0 + 2 * DAY - 30, false, T0 + 2 * DAY + 60,
-	    KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &(bool){false}, why, sizeof(why)), 0,
-	    "an older key in slot 4 (as if imported from another host)");
+	is_int(keyring_import(dir, KEYRING_NO_USER, 4, key_a, T0 + 2 * DAY - 30, false,
+		   T0 + 2 * DAY + 60, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &(bool){false}, why,
+		   sizeof(why)),
+	    0, "an older key in slot 4 (as if imported from another host)");
 	ok(load(dir, &before, why, sizeof(why)) == 0 && keyring_signer(before, T0 + 2 * DAY + 60) == 3,
 	    "slot 3 signs, slot 4 verifies");
-	is_int(keyring_revoke(dir, 3, T0 + 2 * DAY + 60, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
-	    &slot, &at, why, sizeof(why)), 0, "revoke slot 3 when slot 4 is busy");
+	is_int(keyring_revoke(dir, KEYRING_NO_USER, 3, T0 + 2 * DAY + 60, w, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
+	    0, "revoke slot 3 when slot 4 is busy");
 	is_int(slot, 3, "the new key replaces it in slot 3");
 	ok(!same_key(before, dir, 3), "a different key");
 	keyring_unref(before);
@@ -656,10 +684,12 @@ test_revoke(void)
 	keyring_unref(kr);
 	/* the only key, pending: refused */
 	dir = path_in(base, "revoke-one/keys");
-	is_int(keyring_import(dir, 5, key_b, T0 + DAY, false, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
-	    &(bool){false}, why, sizeof(why)), 0, "a store with one pending key");
-	is_int(keyring_revoke(dir, 5, T0, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &slot, &at, why,
-	    sizeof(why)), KEYRING_EBUSY, "revoking the only key: refused");
+	is_int(keyring_import(dir, KEYRING_NO_USER, 5, key_b, T0 + DAY, false, T0, KEYFILE_KEEP_UID,
+		   KEYFILE_KEEP_GID, &(bool){false}, why, sizeof(why)),
+	    0, "a store with one pending key");
+	is_int(keyring_revoke(dir, KEYRING_NO_USER, 5, T0, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+		   &slot, &at, why, sizeof(why)),
+	    KEYRING_EBUSY, "revoking the only key: refused");
 	ok(strstr(why, "only key") != NULL, "says so: %s", why);
 }
 
@@ -710,14 +740,15 @@ test_holder(void)
 		pthread_join(th[i], NULL);
 	is_int(ra.bad, 0, "readers always saw a whole snapshot during 2000 swaps");
 	cur = keyring_holder_get(h);
-	is_int(keyring_holder_reload(h, path_in(base, "corrupt"), why, sizeof(why)),
+	is_int(
+	    keyring_holder_reload(h, KEYRING_NO_USER, path_in(base, "corrupt"), why, sizeof(why)),
 	    KEYRING_ECORRUPT, "a failed reload reports why");
 	old = keyring_holder_get(h);
 	ok(old == cur, "and keeps the old snapshot");
 	keyring_unref(old);
 	keyring_unref(cur);
-	is_int(keyring_holder_reload(h, path_in(base, "good"), why, sizeof(why)), 0,
-	    "a good reload");
+	is_int(keyring_holder_reload(h, KEYRING_NO_USER, path_in(base, "good"), why, sizeof(why)),
+	    0, "a good reload");
 	cur = keyring_holder_get(h);
 	is_int(keyring_count(cur), 3, "publishes the new store");
 	keyring_unref(cur);

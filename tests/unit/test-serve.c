@@ -351,9 +351,12 @@ load_vectors(const char *file, int forward)
 			    tsv_col(&t, "local_domains"), tsv_col(&t, "hash_length"),
 			    tsv_col(&t, "separator"));
 		else
+			/* SRSHashLength as short as the row's minimum: these servers only
+			 * reverse, and a shorter SRSHashMin would need SRSHashLengthChanged */
 			snprintf(r->extra, sizeof(r->extra), "SRSDomain %s\nDomains example.com\n"
-			    "SRSMaxAge %s\nSRSHashMin %s\n", tsv_col(&t, "srs_domain"),
-			    tsv_col(&t, "max_age_days"), tsv_col(&t, "hash_min"));
+			    "SRSMaxAge %s\nSRSHashLength %s\nSRSHashMin %s\n",
+			    tsv_col(&t, "srs_domain"), tsv_col(&t, "max_age_days"),
+			    tsv_col(&t, "hash_min"), tsv_col(&t, "hash_min"));
 		snprintf(group, sizeof(group), "%.16s|%.600s|%.32s|%.1000s", r->map, r->secrets,
 		    r->now, r->extra);
 		memcpy(r->group, group, sizeof(r->group));
@@ -994,6 +997,106 @@ test_nosrs_reload(void)
 	server_log = NULL;
 }
 
+/* ---- the key store of a daemon that runs as another user (UserID) ---- */
+
+static char keys_prog[1024];
+
+/* keys_run - backstop-keys -c conf ARGS at now, output and errors into tmpdir/keys.out;
+ * its exit status */
+static int
+keys_run(const char *conf, const char *now, const char *args)
+{
+	char cmd[3000];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "BACKSTOP_NOW=%s %s -c %s %s >%s/keys.out 2>&1", now,
+	    keys_prog, conf, args, tmpdir);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* keys_said - does tmpdir/keys.out hold needle? */
+static int
+keys_said(const char *needle)
+{
+	char path[700], buf[4096];
+	size_t n = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/keys.out", tmpdir);
+	if ((fp = fopen(path, "r")) != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+	if (strstr(buf, needle) == NULL)
+		printf("# backstop-keys said: %s\n", buf);
+	return strstr(buf, needle) != NULL;
+}
+
+/* test_revoke_as_user - the key directory belongs to nobody, the server runs as nobody, root
+ * revokes the signing key without --owner: the stolen key's tags must stop verifying in the
+ * running server, which reloads as nobody. An --owner the daemons cannot read is refused
+ * loudly, and -n says so. */
+static void
+test_revoke_as_user(void)
+{
+	char dir[700], extra[1000], conf[700], logpath[700], tag[600], reply[1024], cmd[2000];
+	const char *now = "1764201600";
+	struct server s;
+	FILE *fp;
+	int rc;
+
+	if (geteuid() != 0) {
+		ok(1, "# SKIP the store of a daemon running as nobody needs root");
+		return;
+	}
+	chmod(tmpdir, 0711);	/* nobody must reach the key directory inside it */
+	snprintf(dir, sizeof(dir), "%s/userkeys", tmpdir);
+	snprintf(extra, sizeof(extra), "Domains example.com\nKeyDirectory %s\nUserID nobody\n",
+	    dir);
+	snprintf(conf, sizeof(conf), "%s/asuser.conf", tmpdir);
+	snprintf(cmd, sizeof(cmd), "MapSocket unix:%s/asuser.sock\n%s", tmpdir, extra);
+	write_file(conf, cmd, 0644);
+	is_int(keys_run(conf, now, "init --owner nobody"), 0, "init --owner nobody");
+	is_int(keys_run(conf, now, "sign alice@example.com"), 0, "a tag of slot 0");
+	snprintf(cmd, sizeof(cmd), "%s/keys.out", tmpdir);
+	tag[0] = '\0';
+	if ((fp = fopen(cmd, "r")) != NULL) {
+		if (fgets(tag, sizeof(tag), fp) == NULL)
+			tag[0] = '\0';
+		fclose(fp);
+	}
+	tag[strcspn(tag, "\n")] = '\0';
+	snprintf(logpath, sizeof(logpath), "%s/asuser.log", tmpdir);
+	server_log = logpath;
+	if (!ok(server_start(&s, "asuser", extra, now, MODE_UNIX), "server as nobody up")) {
+		server_log = NULL;
+		return;
+	}
+	prvs_ask(&s, tag, reply, sizeof(reply));
+	is_str(reply, "OK alice@example.com", "the slot-0 tag verifies: %s", tag);
+	is_int(keys_run(conf, now, "revoke 0"), 0, "root: revoke 0, without --owner");
+	ask_changed(&s, "prvs", tag, "OK alice@example.com", reply, sizeof(reply));
+	is_str(reply, "NOTFOUND unknown-key",
+	    "the server running as nobody took the revocation: the stolen key's tag is refused");
+	ok(!log_has("failed"), "no failed reload in the log");
+
+	rc = keys_run(conf, "1764201700", "rotate --owner root:root");
+	is_int(rc, 1, "rotate --owner root, which the daemons' user cannot read: exit 1");
+	ok(keys_said("the daemons' user nobody (UserID in ") &&
+	    keys_said("cannot load the key store"), "and it says the daemons keep their old keys");
+	ok(log_has("key reload (key directory changed) failed, keeping the loaded keys: "),
+	    "the server's failed reload is logged");
+	snprintf(cmd, sizeof(cmd), "%s -c %s serve -n >%s/n.out 2>&1", prog, s.conf, tmpdir);
+	rc = system(cmd);
+	is_int(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, 1, "serve -n: exit 1");
+	snprintf(cmd, sizeof(cmd), "grep -q \"UserID nobody cannot load\" %s/n.out", tmpdir);
+	ok(system(cmd) == 0, "serve -n says the daemons' user cannot load the keys");
+	is_int(server_stop(&s), 0, "the server as nobody exits 0");
+	server_log = NULL;
+}
+
 static void
 test_server(void)
 {
@@ -1021,6 +1124,7 @@ test_server(void)
 	test_reload(&s);
 	test_nosrs_reload();
 	test_daemon();
+	test_revoke_as_user();
 	is_int(server_stop(&s), 0, "SIGTERM: exit status 0");
 	ok(stat(s.sock, &st) != 0, "SIGTERM: unix socket removed");
 	ok(stat(s.pidfile, &st) != 0, "SIGTERM: pid file removed");
@@ -1059,6 +1163,8 @@ main(void)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(prog, sizeof(prog), "%s/src/srs-rewrite", top != NULL ? top : "..");
+	snprintf(keys_prog, sizeof(keys_prog), "%s/src/backstop-keys",
+	    top != NULL ? top : "..");
 	port_base = 10000 + (int)(getpid() % 5000) * 4;
 	test_usage();
 	test_vectors();

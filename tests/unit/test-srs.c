@@ -318,7 +318,19 @@ test_hash_prefix(void)
 	p.hash_min = 5;
 	expect('r', &p, kr, NOW, "SRS0=jxsu=2W=otherdomain.com=test@fwd.example.com",
 	    "PERM", "hash too short", "HashMin 5");
+	/* HashMin 4 under HashLength 5 only until hash_min_until (SRSHashLengthChanged) */
 	p.hash_min = 4;
+	p.hash_min_until = NOW + DAY;
+	expect('r', &p, kr, NOW, "SRS0=jxsu=2W=otherdomain.com=test@fwd.example.com",
+	    "OK", "test@otherdomain.com", "HashMin 4 before hash_min_until");
+	expect('r', &p, kr, NOW + DAY, "SRS0=jxsu=2W=otherdomain.com=test@fwd.example.com",
+	    "PERM", "hash too short", "HashMin 4 no more from hash_min_until");
+	expect('r', &p, kr, NOW + DAY, "SRS0=jxsu4=2W=otherdomain.com=test@fwd.example.com",
+	    "OK", "test@otherdomain.com", "the full length still verifies after it");
+	p.hash_min_until = NOW + 23 * DAY;
+	expect('r', &p, kr, NOW, "SRS0=jxsu=2W=otherdomain.com=test@fwd.example.com",
+	    "PERM", "hash too short", "a window ending past MaxAge + 1 days from now is none");
+	p.hash_min_until = 0;
 	expect('r', &p, kr, NOW, "SRS0=jxsu4=2X=otherdomain.com=test@fwd.example.com",
 	    "PERM", "bad hash", "timestamp is under the hash");
 	expect('r', &p, kr, NOW - 30 * DAY, "SRS0=jxsu4=2X=otherdomain.com=test@fwd.example.com",
