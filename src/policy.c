@@ -244,13 +244,6 @@ struct policy_route {
 	bool routed;		/* a source route, % or ! was followed */
 };
 
-static bool
-policy_domain_ours(const struct conf *c, const char *domain)
-{
-	return (c->srs_domain != NULL && strcasecmp(domain, c->srs_domain) == 0) ||
-	    addr_domain_in(domain, c->domains.v, c->domains.n);
-}
-
 /* policy_self_literal - is "[ip]" or "[IPv6:ip]" the loopback or the MTA's own address? */
 static bool
 policy_self_literal(const struct policy_mta *m, const char *d)
@@ -311,10 +304,10 @@ policy_has_route(const char *b, const char *at)
 }
 
 /* policy_route_step - one rewrite, as Postfix's resolver makes them: drop a root dot, strip
- * one of the MTA's own names, then turn "host!rest" into "rest@host" or the last % into @.
- * False once nothing changes: an address in a domain of ours or elsewhere, or a local part. */
+ * one of the MTA's own names before a route, then turn "host!rest" into "rest@host" or the
+ * last % into @. False once nothing changes: an address with no route left, or a local part. */
 static bool
-policy_route_step(const struct conf *c, const struct policy_mta *m, struct policy_route *r)
+policy_route_step(const struct policy_mta *m, struct policy_route *r)
 {
 	char tmp[ADDR_TEXT_MAX + 1], *b = r->buf, *at = strrchr(b, '@'), *p;
 	size_t len = strlen(b);
@@ -322,10 +315,10 @@ policy_route_step(const struct conf *c, const struct policy_mta *m, struct polic
 	if (at != NULL && len > 2 && b[len - 1] == '.' && b[len - 2] != '.' && b[len - 2] != '@')
 		b[--len] = '\0';
 	if (at != NULL) {
-		/* one of our domains that is also the MTA's own name ("Domains .example.com",
-		 * mx.example.com) is stripped only with a route left to follow */
-		if (!policy_local_host(m, at + 1) ||
-		    (policy_domain_ours(c, at + 1) && !policy_has_route(b, at)))
+		/* only with a route left to follow: alice@localhost or alice@$myhostname as
+		 * written may be a sender that is not in Domains, never signed, whose bounces
+		 * must pass */
+		if (!policy_local_host(m, at + 1) || !policy_has_route(b, at))
 			return false;
 		*at = '\0';
 		return true;
@@ -381,7 +374,7 @@ policy_rcpt_resolve(const struct conf *c, const struct keyring *kr, time_t now,
 		policy_classify_unparsable(c, text, out);
 		return false;
 	}
-	while (policy_route_step(c, m, &r))
+	while (policy_route_step(m, &r))
 		if (++hops > POLICY_ROUTE_HOPS) {
 			out->cls = POLICY_UNRESOLVED;
 			return false;
