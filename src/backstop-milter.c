@@ -39,6 +39,12 @@ static char macro_qid[] = "i";
 static char macro_auth[] = "{auth_authen}";
 static char macro_daemon[] = "{daemon_name}";
 static char macro_version[] = "v";
+static char macro_myhostname[] = "j";
+static char macro_daemon_addr[] = "{daemon_addr}";
+static char macro_if_addr[] = "{if_addr}";
+static char macro_rcpt_addr[] = "{rcpt_addr}";
+static char macro_rcpt_mailer[] = "{rcpt_mailer}";
+static char macro_rcpt_host[] = "{rcpt_host}";
 static char code_reject[] = "550", xcode_reject[] = "5.7.1";
 static char code_tempfail[] = "451", xcode_tempfail[] = "4.7.1";
 
@@ -330,18 +336,34 @@ rcpt_replay(const char *key, struct policy_replay *out, const char **err)
 	out->count = count;
 }
 
+/* reply_escape - text with each % doubled: libmilter's reply text is a format, and a single %
+ * ("alice%example.com@localhost") would be dropped or void the reply */
+static void
+reply_escape(const char *text, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *text != '\0' && o + 2 < size; text++) {
+		if (*text == '%')
+			out[o++] = '%';
+		out[o++] = *text;
+	}
+	out[o] = '\0';
+}
+
 static sfsistat
 rcpt_answer(SMFICTX *ctx, const struct conn *c, const char *arg,
     const struct policy_decision *d)
 {
-	char text[512];
+	char raw[512], text[1024];
 
 	if (d->action == POLICY_ACCEPT)
 		return SMFIS_CONTINUE;
 	if (c->reply_addr)
-		snprintf(text, sizeof(text), "%s: %s", arg, d->why);
+		snprintf(raw, sizeof(raw), "%s: %s", arg, d->why);
 	else
-		snprintf(text, sizeof(text), "%s", d->why);
+		snprintf(raw, sizeof(raw), "%s", d->why);
+	reply_escape(raw, text, sizeof(text));
 	if (d->action == POLICY_REJECT) {
 		smfi_setreply(ctx, code_reject, xcode_reject, text);
 		return SMFIS_REJECT;
@@ -350,24 +372,44 @@ rcpt_answer(SMFICTX *ctx, const struct conn *c, const char *arg,
 	return SMFIS_TEMPFAIL;
 }
 
-/* rcpt_log - the one line that says what happened to this recipient and why */
+/* rcpt_log - the one line that says what happened to this recipient and why, and which
+ * address it was judged as when the MTA's rewriting makes that another (judged may be NULL) */
 static void
 rcpt_log(SMFICTX *ctx, const struct conn *c, const char *arg, const struct policy_decision *d,
-    const char *store_err)
+    const char *store_err, const struct addr *judged)
 {
 	const struct msg *m = &c->msg;
-	char from[ADDR_TEXT_MAX] = "";
+	char from[ADDR_TEXT_MAX] = "", as[ADDR_TEXT_MAX] = "";
+	size_t len = strlen(arg);
 	int prio = d->action != POLICY_ACCEPT ? LOG_NOTICE :
 	    !m->bounce && !d->mark ? LOG_DEBUG : LOG_INFO;
 
 	if (m->sender_ok)
 		addr_format(&m->sender, from, sizeof(from));
+	if (judged != NULL)
+		addr_format(judged, as, sizeof(as));
+	if (len >= 2 && arg[0] == '<' && strlen(as) == len - 2 &&
+	    strncmp(arg + 1, as, len - 2) == 0)
+		as[0] = '\0';	/* judged as written: nothing to add */
 	log_msg(prio,
-	    "%s: to=%s from=<%s> client=%s bounce=%s verdict=%s action=%s%s: %s%s%s",
+	    "%s: to=%s from=<%s> client=%s bounce=%s verdict=%s action=%s%s: %s%s%s%s%s%s",
 	    queue_id(ctx), arg, from, c->client, m->bounce ? "yes" : "no", d->verdict,
 	    policy_action_name(d->action),
 	    d->dry_run ? " (DryRun: would have refused)" : "", d->why, store_err ? ": " : "",
-	    store_err ? store_err : "");
+	    store_err ? store_err : "", as[0] ? "; judged as <" : "", as, as[0] ? ">" : "");
+}
+
+/* rcpt_mta - what the MTA says about this recipient and itself */
+static void
+rcpt_mta(SMFICTX *ctx, struct policy_mta *m)
+{
+	m->myhostname = smfi_getsymval(ctx, macro_myhostname);
+	m->self_addr = smfi_getsymval(ctx, macro_daemon_addr);
+	if (m->self_addr == NULL)
+		m->self_addr = smfi_getsymval(ctx, macro_if_addr);
+	m->rcpt_addr = smfi_getsymval(ctx, macro_rcpt_addr);
+	m->rcpt_mailer = smfi_getsymval(ctx, macro_rcpt_mailer);
+	m->rcpt_host = smfi_getsymval(ctx, macro_rcpt_host);
 }
 
 static sfsistat
@@ -378,25 +420,24 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	struct policy_rcpt r;
 	struct policy_replay rp = { POLICY_REPLAY_OFF, 0 };
 	struct policy_decision d;
+	struct policy_mta mta;
 	const char *store_err = NULL;
 	char key[ADDR_TEXT_MAX] = "";
 	time_t now = clock_now();
+	bool judged;
 
 	if (c == NULL || !c->msg.active || argv[0] == NULL)
 		return SMFIS_CONTINUE;
-	if (policy_rcpt_parse(c->snap->conf, argv[0], &rcpt) != ADDR_OK) {
-		/* the MTA answers for syntax, but a bounce it might still deliver to one of
-		 * our domains must not pass unjudged ("x..y@example.com") */
-		if (c->msg.outbound)
-			return SMFIS_CONTINUE;
-		policy_classify_unparsable(c->snap->conf, argv[0], &r);
-	} else if (c->msg.outbound) {
-		if (policy_exempt_rcpt(c->snap->conf, &rcpt))
+	if (c->msg.outbound) {
+		if (policy_rcpt_parse(c->snap->conf, argv[0], &rcpt) == ADDR_OK &&
+		    policy_exempt_rcpt(c->snap->conf, &rcpt))
 			c->msg.rcpt_exempt = true;
 		return SMFIS_CONTINUE;
-	} else {
-		policy_classify(c->snap->conf, c->snap->kr, now, &rcpt, &r);
 	}
+	/* the MTA answers for syntax, but a bounce it still delivers to one of our domains
+	 * must not pass unjudged: "x..y@example.com", "alice%example.com@localhost" */
+	rcpt_mta(ctx, &mta);
+	judged = policy_rcpt_resolve(c->snap->conf, c->snap->kr, now, argv[0], &mta, &rcpt, &r);
 	if (policy_needs_replay(c->snap->conf, c->msg.bounce, &r)) {
 		replay_key(&rcpt, key, sizeof(key));
 		rcpt_replay(key, &rp, &store_err);
@@ -404,7 +445,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	policy_decide(c->snap->conf, keyring_created(c->snap->kr), now, c->msg.bounce, &r, &rp,
 	    &d);
 	if (r.cls != POLICY_NOT_OURS || store_err != NULL)
-		rcpt_log(ctx, c, argv[0], &d, store_err);
+		rcpt_log(ctx, c, argv[0], &d, store_err, judged ? &rcpt : NULL);
 	if (d.action == POLICY_ACCEPT && msg_note(&c->msg, argv[0], key, &r, &d) != 0)
 		return SMFIS_TEMPFAIL;
 	return rcpt_answer(ctx, c, argv[0], &d);

@@ -236,6 +236,166 @@ policy_classify(const struct conf *c, const struct keyring *kr, time_t now,
 		policy_classify_prvs(c, kr, now, rcpt, out);
 }
 
+/* Postfix's resolver loops over its rewrites; a longer chain than this is not mail. */
+#define POLICY_ROUTE_HOPS 10
+
+/* A recipient's text while the MTA's rewrites are followed. */
+struct policy_route {
+	char buf[ADDR_TEXT_MAX + 1];
+	bool routed;		/* a source route, % or ! was followed */
+};
+
+/* policy_self_literal - is "[ip]" or "[IPv6:ip]" the loopback or the MTA's own address? */
+static bool
+policy_self_literal(const struct policy_mta *m, const char *d)
+{
+	size_t len = strlen(d);
+
+	if (len < 3 || d[0] != '[' || d[len - 1] != ']')
+		return false;
+	d++;
+	len -= 2;
+	if (len > 5 && strncasecmp(d, "IPv6:", 5) == 0) {
+		d += 5;
+		len -= 5;
+	}
+	if ((len == 9 && strncmp(d, "127.0.0.1", 9) == 0) ||
+	    (len == 3 && strncmp(d, "::1", 3) == 0))
+		return true;
+	return m->self_addr != NULL && strlen(m->self_addr) == len &&
+	    strncasecmp(d, m->self_addr, len) == 0;
+}
+
+/* policy_local_host - is domain one of the names the MTA strips before delivering the rest
+ * itself (Postfix's default mydestination: $myhostname, localhost.$mydomain, localhost)? */
+static bool
+policy_local_host(const struct policy_mta *m, const char *d)
+{
+	const char *mydomain = m->myhostname != NULL ? strchr(m->myhostname, '.') : NULL;
+
+	if (strcasecmp(d, "localhost") == 0 || policy_self_literal(m, d))
+		return true;
+	if (m->myhostname != NULL && m->myhostname[0] != '\0' && strcasecmp(d, m->myhostname) == 0)
+		return true;
+	return mydomain != NULL && strncasecmp(d, "localhost.", 10) == 0 &&
+	    strcasecmp(d + 9, mydomain) == 0;
+}
+
+/* policy_route_start - the text bare of brackets and of a source route ("@a,@b:") */
+static bool
+policy_route_start(const char *text, struct policy_route *r)
+{
+	char *colon;
+
+	r->routed = false;
+	if (!policy_bare(text, r->buf, sizeof(r->buf)))
+		return false;
+	if (r->buf[0] == '@' && (colon = strchr(r->buf, ':')) != NULL) {
+		memmove(r->buf, colon + 1, strlen(colon + 1) + 1);
+		r->routed = true;
+	}
+	return r->buf[0] != '\0';
+}
+
+/* policy_has_route - does the local part before at hold a % or ! the MTA would follow? */
+static bool
+policy_has_route(const char *b, const char *at)
+{
+	return b[0] != '"' && strcspn(b, "%!") < (size_t)(at - b);
+}
+
+/* policy_route_step - one rewrite, as Postfix's resolver makes them: drop a root dot, strip
+ * one of the MTA's own names before a route, then turn "host!rest" into "rest@host" or the
+ * last % into @. False once nothing changes: an address with no route left, or a local part. */
+static bool
+policy_route_step(const struct policy_mta *m, struct policy_route *r)
+{
+	char tmp[ADDR_TEXT_MAX + 1], *b = r->buf, *at = strrchr(b, '@'), *p;
+	size_t len = strlen(b);
+
+	if (at != NULL && len > 2 && b[len - 1] == '.' && b[len - 2] != '.' && b[len - 2] != '@')
+		b[--len] = '\0';
+	if (at != NULL) {
+		/* only with a route left to follow: alice@localhost or alice@$myhostname as
+		 * written may be a sender that is not in Domains, never signed, whose bounces
+		 * must pass */
+		if (!policy_local_host(m, at + 1) || !policy_has_route(b, at))
+			return false;
+		*at = '\0';
+		return true;
+	}
+	if (b[0] == '"')
+		return false;	/* a quoted local part is delivered as it stands */
+	if ((p = strchr(b, '!')) != NULL) {
+		snprintf(tmp, sizeof(tmp), "%s@%.*s", p + 1, (int)(p - b), b);
+		memcpy(b, tmp, len + 1);
+	} else if ((p = strrchr(b, '%')) != NULL) {
+		*p = '@';
+	} else {
+		return false;
+	}
+	r->routed = true;
+	return true;
+}
+
+/* policy_mta_local - does the MTA say it delivers this recipient to a local mailbox? */
+static bool
+policy_mta_local(const struct policy_mta *m)
+{
+	return (m->rcpt_mailer != NULL && strcasecmp(m->rcpt_mailer, "local") == 0) ||
+	    (m->rcpt_host != NULL && m->rcpt_host[0] != '\0' && policy_local_host(m, m->rcpt_host));
+}
+
+/* policy_classify_mta - classify the address the MTA resolved, if it is one of ours */
+static bool
+policy_classify_mta(const struct conf *c, const struct keyring *kr, time_t now,
+    const struct policy_mta *m, struct addr *rcpt, struct policy_rcpt *out)
+{
+	struct addr a;
+
+	if (m->rcpt_addr == NULL || addr_parse(&a, m->rcpt_addr, strlen(m->rcpt_addr)) != ADDR_OK)
+		return false;	/* Sendmail's is a bare user name for its local mailer */
+	policy_classify(c, kr, now, &a, out);
+	if (out->cls == POLICY_NOT_OURS)
+		return false;
+	*rcpt = a;
+	return true;
+}
+
+bool
+policy_rcpt_resolve(const struct conf *c, const struct keyring *kr, time_t now,
+    const char *text, const struct policy_mta *m, struct addr *rcpt, struct policy_rcpt *out)
+{
+	struct policy_route r;
+	int hops = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->cls = POLICY_NOT_OURS;
+	if (!policy_route_start(text, &r)) {
+		policy_classify_unparsable(c, text, out);
+		return false;
+	}
+	while (policy_route_step(m, &r))
+		if (++hops > POLICY_ROUTE_HOPS) {
+			out->cls = POLICY_UNRESOLVED;
+			return false;
+		}
+	if (policy_rcpt_parse(c, r.buf, rcpt) != ADDR_OK) {
+		policy_classify_unparsable(c, r.buf, out);
+		if (out->cls == POLICY_NOT_OURS && r.routed && policy_mta_local(m))
+			out->cls = POLICY_UNRESOLVED;
+		return false;
+	}
+	policy_classify(c, kr, now, rcpt, out);
+	if (out->cls != POLICY_NOT_OURS || policy_classify_mta(c, kr, now, m, rcpt, out))
+		return true;
+	/* routed through our own names to a local mailbox of a domain not in Domains: whose
+	 * mailbox that is, only the MTA's tables know */
+	if (r.routed && policy_mta_local(m))
+		out->cls = POLICY_UNRESOLVED;
+	return out->cls != POLICY_UNRESOLVED;
+}
+
 bool
 policy_needs_replay(const struct conf *c, bool bounce, const struct policy_rcpt *r)
 {
@@ -342,6 +502,10 @@ policy_decide_bounce(const struct conf *c, time_t created, time_t now,
 		policy_apply(c, c->on_invalid, "malformed",
 		    "bounce to an address of ours that does not parse (backscatter)", out);
 		break;
+	case POLICY_UNRESOLVED:
+		policy_apply(c, c->on_invalid, "unresolved",
+		    "bounce to a routed address whose mailbox cannot be judged (backscatter)", out);
+		break;
 	case POLICY_NOT_OURS:
 		break;
 	}
@@ -372,6 +536,7 @@ policy_decide_mail(const struct conf *c, const struct policy_rcpt *r,
 		break;
 	case POLICY_UNTAGGED:
 	case POLICY_UNPARSABLE:
+	case POLICY_UNRESOLVED:
 	case POLICY_NOT_OURS:
 		break;
 	}

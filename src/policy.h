@@ -21,6 +21,16 @@ enum policy_class {
 	POLICY_PRVS,		/* ours, prvs tagged (see .prvs) */
 	POLICY_SRS,		/* at SRSDomain (see .srs_err) */
 	POLICY_UNPARSABLE,	/* ours (a domain of ours, or unqualified) but does not parse */
+	POLICY_UNRESOLVED,	/* routed (%, !, source route) to a local box not in Domains */
+};
+
+/* What the MTA says about a recipient and itself (Sendmail macro names; any may be NULL). */
+struct policy_mta {
+	const char *myhostname;		/* j */
+	const char *self_addr;		/* {daemon_addr} or {if_addr}: its own IP address */
+	const char *rcpt_addr;		/* {rcpt_addr}: Postfix's is the address resolved */
+	const char *rcpt_mailer;	/* {rcpt_mailer}: the delivery agent ("local", "virtual") */
+	const char *rcpt_host;		/* {rcpt_host}: the next hop ($myhostname: local) */
 };
 
 struct policy_rcpt {
@@ -84,6 +94,11 @@ int policy_rcpt_parse(const struct conf *c, const char *text, struct addr *out);
 /* policy_classify_unparsable - what a recipient policy_rcpt_parse refused is: POLICY_UNPARSABLE
  * when its domain is ours (or it has none), else POLICY_NOT_OURS */
 void policy_classify_unparsable(const struct conf *c, const char *text, struct policy_rcpt *out);
+/* policy_rcpt_resolve - classify an inbound recipient as the MTA will deliver it: through
+ * source routes, the % hack, bang paths and the MTA's own names, else as its {rcpt_addr};
+ * true when *rcpt holds the address judged (the replay store's key) */
+bool policy_rcpt_resolve(const struct conf *c, const struct keyring *kr, time_t now,
+    const char *text, const struct policy_mta *m, struct addr *rcpt, struct policy_rcpt *out);
 /* policy_classify - what an inbound recipient is, and its plain form */
 void policy_classify(const struct conf *c, const struct keyring *kr, time_t now,
     const struct addr *rcpt, struct policy_rcpt *out);

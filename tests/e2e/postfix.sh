@@ -103,6 +103,8 @@ pf_apply_main "$P/main.cf-srs-postsrsd" || bail "main.cf-srs-postsrsd"
 # the submission service of contrib, on our port, without TLS and SASL (no certificates or
 # SASL server here): what makes it outbound is its milter_macro_daemon_name
 pf_apply_master "$P/master.cf-submission" "s/^submission /$PF_SUBMIT /;/tls\\|sasl/d"
+# Postfix's own default, so that its name and localhost.$mydomain are local as on most sites
+pf_conf 'mydestination = $myhostname, localhost.$mydomain, localhost'
 pf_start || bail "Postfix did not start: $(cat "$BS_W/postfix.out")"
 check "postfix check is clean with the contrib snippets" \
     '! grep -q -E "warning|fatal" "$BS_W/postfix.out"'
@@ -185,6 +187,38 @@ pf_send_ext '' "$dave_tag" --header "Subject: replay 4"
 check "the 4th bounce to that tag gets 550 5.7.1, nothing queued" \
     'rcpt_refused "550 5\.7\.1" && ! queued && queue_wait_empty && [ "$(mbox_count dave)" -eq 3 ] && maillog_has "milter-reject: RCPT .*550 5\.7\.1 <$dave_tag>"'
 check "the milter logged verdict=replay" 'milterlog_has "to=<$dave_tag> from=<> client=[^ ]* bounce=yes verdict=replay action=reject"'
+
+# spellings Postfix rewrites before delivery: the % hack, bang paths, a source route, its own
+# names and loopback literal; all reach alice@example.com (or dave's tag) unless refused
+dave_local=${dave_tag%@example.com}
+routed=('alice%example.com@localhost' 'example.com!alice@localhost'
+    'alice%example.com@mx.example.com' 'alice%example.com@localhost.example.com'
+    'alice%example.com@[127.0.0.1]' '@hop.example.org:alice%example.com@localhost'
+    'ALICE%EXAMPLE.COM@LOCALHOST' "$dave_local%example.com@localhost"
+    "example.com!$dave_local@localhost" "${dave_local^^}%EXAMPLE.COM@MX.EXAMPLE.COM")
+# re: the address as a pattern for the maillog
+re() { sed -e 's/[]$^.[]/\\&/g' <<< "$1"; }
+for to in "${routed[@]:0:3}"; do
+	pf_send_ext '' "$to"
+	check "main.cf-milter's allow_percent_hack/swap_bangpath = no: Postfix itself refuses $to" \
+	    'rcpt_refused "554 5\.7\.1" && smtp_said ".*Relay access denied" && ! queued && queue_wait_empty'
+done
+echo "# Postfix's defaults: allow_percent_hack = yes, swap_bangpath = yes"
+postconf -c "$PF_DIR" -X allow_percent_hack swap_bangpath
+pf_run check && pf_reload || bail "reload failed: $(cat "$BS_W/postfix.out")"
+for to in "${routed[@]}"; do
+	pf_send_ext '' "$to"
+	check "bounce to $to: 550 5.7.1 at RCPT, nothing queued" 'refused_57 "$(re "$to")"'
+done
+check "none reached dave either" '[ "$(mbox_count dave)" -eq 3 ]'
+check "the milter judged each as alice@example.com, or as dave's tag: a replay" \
+    'milterlog_has "to=<$(re "${routed[0]}")> from=<> .* verdict=untagged action=reject.*judged as <alice@example\.com>" && milterlog_has "to=<$(re "${routed[7]}")> from=<> .* verdict=replay action=reject.*judged as <$dave_tag>" && milterlog_has "to=<$(re "${routed[9]}")> from=<> .* verdict=replay action=reject"'
+pf_send_ext bob@other.example 'alice%example.com@localhost' --header "Subject: routed inbound"
+check "ordinary mail to alice%example.com@localhost: delivered to alice" \
+    'queued && mbox_wait alice $((alice_n + 1)) && [ "$(hdr alice Subject)" = "routed inbound" ]'
+alice_n=$(mbox_count alice)
+pf_apply_main "$P/main.cf-milter" || bail "main.cf-milter"
+pf_run check && pf_reload || bail "reload failed: $(cat "$BS_W/postfix.out")"
 
 send_and_sink pf_send_ext bob@other.example away@example.com --header "Subject: forwarded"
 check "alias to an outside address: relayed to carol" '[ "$(sink_rcpt "$S")" = carol@outside.example ]'

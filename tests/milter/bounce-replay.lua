@@ -15,3 +15,14 @@ mail(conn, "<>", "QREPLAY5")
 check(rcpt(conn, "<" .. string.upper(replaytag) .. ".>") == SMFIR_REPLYCODE,
     "4th bounce, spelled in upper case with a root dot, not rejected")
 mt.disconnect(conn)
+-- the same tag routed through the % hack or a bang path to localhost: the same record
+local tagged_local = string.gsub(replaytag, "@example%.com$", "")
+for i, to in ipairs({ tagged_local .. "%example.com@localhost",
+    "example.com!" .. tagged_local .. "@localhost",
+    string.upper(tagged_local) .. "%EXAMPLE.COM@MX.EXAMPLE.COM" }) do
+	conn = open("192.0.2.13")
+	mail(conn, "<>", "QREPLAYR" .. i)
+	check(rcpt(conn, "<" .. to .. ">") == SMFIR_REPLYCODE,
+	    "replay as " .. to .. " not rejected")
+	mt.disconnect(conn)
+end

@@ -136,6 +136,23 @@ check "nor a recipient without a domain" \
 check "an unparsable address of ours: logged, refused as malformed" \
 	'logged enforce "QUNTAGGED: to=<x..y@example.com> .*verdict=malformed action=reject: bounce to an address of ours that does not parse"'
 check "an unparsable foreign address: not logged, none of ours" '! logged enforce "x..y@elsewhere"'
+run_script enforce bounce-routed.lua
+for to in 'alice%example.com@localhost' 'example.com!alice@localhost' \
+    'alice%example.com@mx.example.com' 'ALICE%EXAMPLE.COM@LOCALHOST' \
+    'alice%example.com@\[192.0.2.25\]' '@hop.example.org:alice%example.com@localhost'; do
+	as=alice@example.com
+	[[ $to == *ALICE* ]] && as=ALICE@EXAMPLE.COM
+	check "routed spelling $to: judged as untagged, refused" \
+	    'logged enforce "QROUTED: to=<$to> from=<> .* verdict=untagged action=reject: bounce to an unsigned address (backscatter); judged as <$as>"'
+done
+check "routed to a foreign domain, or the MTA's names as written: not logged, none of ours" \
+	'! logged enforce "to=<bob%elsewhere.example@localhost>" && ! logged enforce "to=<alice@localhost>" && ! logged enforce "to=<alice@mx.example.com>"'
+check "resolved by the MTA's {rcpt_addr}: judged as that" \
+	'logged enforce "QROUTED2: to=<alice%example.com@relay.example.org> .* verdict=untagged action=reject.*judged as <alice@example.com>"'
+check "a routed form the milter cannot resolve to one of Domains: refused, says why" \
+	'logged enforce "QROUTED3: to=<alice%mail.example.org@localhost> .* verdict=unresolved action=reject: bounce to a routed address whose mailbox cannot be judged (backscatter)"'
+check "ordinary mail to it: accepted" \
+	'! logged enforce "QROUTED4: .*action=reject"'
 run_script enforce bounce-valid.lua
 check "valid bounce logged, stripped" 'logged enforce "QVALID: to=<$valid> .*verdict=valid action=accept" && logged enforce "QVALID: to=<$valid> rewritten to <alice@example.com>"'
 run_script enforce bounce-invalid.lua
@@ -146,6 +163,10 @@ run_script enforce bounce-replay.lua
 check "replay logged" 'logged enforce "QREPLAY4: .*verdict=replay action=reject: too many bounces"'
 check "the same tag spelled otherwise is the same record: replay" \
 	'logged enforce "QREPLAY5: .*verdict=replay action=reject"'
+for i in 1 2 3; do
+	check "the same tag routed through localhost (spelling $i) is the same record: replay" \
+	    'logged enforce "QREPLAYR$i: .*verdict=replay action=reject"'
+done
 run_script enforce bounce-srs.lua
 check "SRS decisions logged" 'logged enforce "QSRS: .*verdict=srs-invalid action=reject" && logged enforce "QSRS: .*verdict=srs-valid action=accept"'
 run_script enforce bounce-mixed.lua
@@ -167,6 +188,8 @@ check "replay store counted 3 bounces to the tag" '[[ "$count" =~ (count|bounces
 
 run_script dryrun dryrun.lua
 check "DryRun logs what it would have refused" 'logged dryrun "QDRY: to=<alice@example.com> .*verdict=untagged action=accept (DryRun"'
+check "DryRun logs an unjudgeable routed bounce it would have refused" \
+	'logged dryrun "QDRY: to=<alice%mail.example.org@localhost> .*verdict=unresolved action=accept (DryRun"'
 
 for i in $(seq 20); do
 	mt load load.lua -D client="$i" &

@@ -405,6 +405,205 @@ test_rcpt_spellings(void)
 	conf_free(wild);
 }
 
+/* Spellings the MTA rewrites before delivery (Postfix's resolver with allow_percent_hack and
+ * swap_bangpath, its default; Sendmail's local rules) are judged as the address they reach. */
+static void
+test_rcpt_routed(void)
+{
+	enum mta { M_NONE, M_NAMED, M_LOCAL, M_VIRTUAL, M_RELAY };
+	static const struct policy_mta mtas[] = {
+		[M_NONE] = { NULL, NULL, NULL, NULL, NULL },
+		[M_NAMED] = { "mx.example.com", "192.0.2.25", NULL, NULL, NULL },
+		[M_LOCAL] = { "mx.example.com", "192.0.2.25", "alice@mail.example.org", "local",
+		    "mx.example.com" },
+		[M_VIRTUAL] = { "mx.example.com", NULL, "alice@example.com", "virtual",
+		    "example.com" },
+		[M_RELAY] = { "mx.example.com", NULL, "bob@elsewhere.example", "smtp",
+		    "elsewhere.example" },
+	};
+	static const struct {
+		const char *text;
+		enum mta mta;
+		enum policy_class cls;
+		const char *as;		/* the address judged, NULL when none */
+	} row[] = {
+		{ "alice@example.com", M_NONE, POLICY_UNTAGGED, "alice@example.com" },
+		{ "<alice%example.com@localhost>", M_NONE, POLICY_UNTAGGED, "alice@example.com" },
+		{ "example.com!alice@localhost", M_NONE, POLICY_UNTAGGED, "alice@example.com" },
+		{ "alice%example.com@mx.example.com", M_NAMED, POLICY_UNTAGGED,
+		    "alice@example.com" },
+		{ "alice%example.com@mx.example.com", M_NONE, POLICY_NOT_OURS,
+		    "alice%example.com@mx.example.com" },
+		{ "alice%example.com@MX.EXAMPLE.COM.", M_NAMED, POLICY_UNTAGGED,
+		    "alice@example.com" },
+		{ "ALICE%EXAMPLE.COM@LOCALHOST", M_NONE, POLICY_UNTAGGED, "ALICE@EXAMPLE.COM" },
+		{ "alice%example.com@localhost.example.com", M_NAMED, POLICY_UNTAGGED,
+		    "alice@example.com" },
+		{ "alice%localhost.example.com@localhost", M_LOCAL, POLICY_UNRESOLVED, NULL },
+		/* as written, the MTA's own names are a domain like any other: a sender there is
+		 * not in Domains, never signed, and its bounces must pass */
+		{ "alice@localhost", M_NONE, POLICY_NOT_OURS, "alice@localhost" },
+		{ "alice@localhost.", M_NONE, POLICY_NOT_OURS, "alice@localhost" },
+		{ "alice@mx.example.com", M_NAMED, POLICY_NOT_OURS, "alice@mx.example.com" },
+		{ "alice@mx.example.com", M_LOCAL, POLICY_NOT_OURS, "alice@mx.example.com" },
+		{ "localhost!alice@localhost", M_NONE, POLICY_NOT_OURS, "alice@localhost" },
+		{ "alice%example.com@[127.0.0.1]", M_NONE, POLICY_UNTAGGED, "alice@example.com" },
+		{ "alice%example.com@[IPv6:::1]", M_NONE, POLICY_UNTAGGED, "alice@example.com" },
+		{ "alice%example.com@[192.0.2.25]", M_NAMED, POLICY_UNTAGGED, "alice@example.com" },
+		{ "alice%example.com@[192.0.2.26]", M_NAMED, POLICY_NOT_OURS,
+		    "alice%example.com@[192.0.2.26]" },
+		{ "<@hop.example.org:alice%example.com@localhost>", M_NONE, POLICY_UNTAGGED,
+		    "alice@example.com" },
+		{ "@a.example,@b.example:alice@example.com", M_NONE, POLICY_UNTAGGED,
+		    "alice@example.com" },
+		{ "alice%example.com%localhost@localhost", M_NONE, POLICY_UNTAGGED,
+		    "alice@example.com" },
+		{ "localhost!example.com!alice@localhost", M_NONE, POLICY_UNTAGGED,
+		    "alice@example.com" },
+		{ "alice%sub.example.net@localhost", M_NONE, POLICY_UNTAGGED,
+		    "alice@sub.example.net" },
+		/* a quoted local part is delivered as it stands, to a user of that name */
+		{ "\"alice%example.com\"@localhost", M_NONE, POLICY_NOT_OURS,
+		    "\"alice%example.com\"@localhost" },
+		{ "bob%fwd.example.com@localhost", M_NONE, POLICY_UNTAGGED, "bob@fwd.example.com" },
+		{ "a.example!b.example!alice@localhost", M_NONE, POLICY_NOT_OURS,
+		    "b.example!alice@a.example" },
+		{ "bob%elsewhere.example@localhost", M_NONE, POLICY_NOT_OURS,
+		    "bob@elsewhere.example" },
+		{ "alice%example.com@relay.example.org", M_NONE, POLICY_NOT_OURS,
+		    "alice%example.com@relay.example.org" },
+		/* the MTA's {rcpt_addr} tells more */
+		{ "alice%example.com@relay.example.org", M_VIRTUAL, POLICY_UNTAGGED,
+		    "alice@example.com" },
+		/* routed to a local mailbox in a domain not in Domains: cannot be judged */
+		{ "alice%mail.example.org@localhost", M_LOCAL, POLICY_UNRESOLVED, NULL },
+		{ "bob%elsewhere.example@localhost", M_LOCAL, POLICY_UNRESOLVED, NULL },
+		{ "@hop.example.org:root@mail.example.org", M_LOCAL, POLICY_UNRESOLVED, NULL },
+		{ "localhost!alice@localhost", M_LOCAL, POLICY_UNRESOLVED, NULL },
+		{ "x..y%mail.example.org@localhost", M_LOCAL, POLICY_UNRESOLVED, NULL },
+		{ "localhost!localhost!localhost!" "localhost!localhost!localhost!alice@localhost",
+		    M_NONE, POLICY_UNRESOLVED, NULL },
+		/* but not an address as it stands, nor one the MTA does not deliver itself */
+		{ "root@mail.example.org", M_LOCAL, POLICY_NOT_OURS, "root@mail.example.org" },
+		{ "bob%elsewhere.example@localhost", M_RELAY, POLICY_NOT_OURS,
+		    "bob@elsewhere.example" },
+		{ "x..y%example.com@localhost", M_NONE, POLICY_UNPARSABLE, NULL },
+		{ "<>", M_NONE, POLICY_NOT_OURS, NULL },
+	};
+	struct conf *c = conf_of("");
+	struct addr a;
+	struct policy_rcpt r;
+	char buf[ADDR_TEXT_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(row) / sizeof(row[0]); i++) {
+		const struct policy_mta *m = &mtas[row[i].mta];
+		bool judged = policy_rcpt_resolve(c, kr, NOW, row[i].text, m, &a, &r);
+
+		is_int(r.cls, row[i].cls, "%s (MTA facts %d): class", row[i].text, (int)row[i].mta);
+		ok(judged == (row[i].as != NULL), "%s: %s", row[i].text,
+		    row[i].as != NULL ? "an address judged" : "no address judged");
+		if (judged && row[i].as != NULL) {
+			addr_format(&a, buf, sizeof(buf));
+			is_str(buf, row[i].as, "%s is judged as %s", row[i].text, row[i].as);
+		}
+	}
+	conf_free(c);
+}
+
+/* A tag routed through localhost is the same tag: valid, and the same replay record. */
+static void
+routed_tag_forms(const struct conf *c, const struct addr *tag)
+{
+	static const struct policy_mta mx = { "mx.example.com", NULL, NULL, NULL, NULL };
+	static const char *const form[][2] = { { "", "%example.com@localhost" },
+	    { "example.com!", "@localhost" }, { "", "%example.com@mx.example.com" },
+	    { "@hop.example.org:", "%example.com@localhost" } };
+	struct policy_replay rp = { POLICY_REPLAY_COUNT, 3 };
+	struct policy_decision d;
+	struct policy_rcpt r;
+	struct addr a;
+	char text[2 * ADDR_TEXT_MAX], tagged[ADDR_TEXT_MAX], buf[ADDR_TEXT_MAX];
+	size_t i, j;
+
+	addr_format(tag, tagged, sizeof(tagged));
+	for (i = 0; i < 2 * sizeof(form) / sizeof(form[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s%s", form[i / 2][0], tag->local, form[i / 2][1]);
+		for (j = 0; i % 2 == 1 && text[j] != '\0'; j++)
+			text[j] = (char)(text[j] >= 'a' && text[j] <= 'z' ? text[j] - 32 : text[j]);
+		if (!policy_rcpt_resolve(c, kr, NOW, text, &mx, &a, &r))
+			bail_out(text);
+		addr_format(&a, buf, sizeof(buf));
+		ok(r.cls == POLICY_PRVS && r.prvs == PRVS_VALID && strcasecmp(buf, tagged) == 0,
+		    "%s: the valid tag %s (the same replay key)", text, tagged);
+		policy_decide(c, 0, NOW, true, &r, &rp, &d);
+		ok(d.action == POLICY_REJECT && strcmp(d.verdict, "replay") == 0,
+		    "%s: a bounce past MaxBouncesPerTag is a replay", text);
+	}
+	if (!policy_rcpt_resolve(c, kr, NOW, "alice@mx.example.com", &mx, &a, &r))
+		bail_out("alice@mx.example.com");
+	addr_format(&a, buf, sizeof(buf));
+	is_str(buf, "alice@mx.example.com", "alice@mx.example.com, no route: judged as written");
+}
+
+static void
+test_rcpt_routed_tag(void)
+{
+	/* the second has the MTA's own name among Domains, as a site's wildcard may */
+	static const char *const text[] = { "Domains example.com\nMaxBouncesPerTag 3\n",
+	    "Domains example.com, .example.com\nMaxBouncesPerTag 3\n" };
+	struct addr plain = parse("alice@example.com"), tag;
+	char err[ADDR_TEXT_MAX];
+	struct conf *c;
+	size_t i;
+
+	if (prvs_sign(kr, &plain, NOW, 7, &tag) != 0)
+		bail_out("sign");
+	for (i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
+		c = NULL;
+		if (conf_parse(text[i], strlen(text[i]), "routed.conf", &c, err, sizeof(err)) != 0)
+			bail_out(err);
+		printf("# %s", text[i]);
+		routed_tag_forms(c, &tag);
+		conf_free(c);
+	}
+}
+
+/* A bounce to a spelling that cannot be judged is refused per OnInvalid; nothing else is. */
+static void
+test_rcpt_unresolved(void)
+{
+	static const struct policy_mta local = { "mx.example.com", NULL, "bob@mail.example.org",
+	    "local", "mx.example.com" };
+	const char *text = "bob%mail.example.org@localhost";
+	struct policy_replay rp = { POLICY_REPLAY_OFF, 0 };
+	struct conf *c = conf_of("");
+	struct policy_decision d;
+	struct policy_rcpt r;
+	struct addr a;
+
+	(void)policy_rcpt_resolve(c, kr, NOW, text, &local, &a, &r);
+	policy_decide(c, 0, NOW, true, &r, &rp, &d);
+	ok(d.action == POLICY_REJECT && strcmp(d.verdict, "unresolved") == 0 && d.mark &&
+	    !d.rewrite && !d.count, "bounce to %s: refused, unresolved", text);
+	ok(strstr(d.why, "cannot be judged") != NULL, "the reason says why: %s", d.why);
+	policy_decide(c, 0, NOW, false, &r, &rp, &d);
+	ok(d.action == POLICY_ACCEPT && !d.rewrite && !d.count,
+	    "mail (not a bounce) to it: accepted");
+	conf_free(c);
+	c = conf_of("DryRun yes\n");
+	(void)policy_rcpt_resolve(c, kr, NOW, text, &local, &a, &r);
+	policy_decide(c, 0, NOW, true, &r, &rp, &d);
+	ok(d.action == POLICY_ACCEPT && d.dry_run && d.mark,
+	    "DryRun: logged and marked, not refused");
+	conf_free(c);
+	c = conf_of("OnInvalid tempfail\n");
+	(void)policy_rcpt_resolve(c, kr, NOW, text, &local, &a, &r);
+	policy_decide(c, 0, NOW, true, &r, &rp, &d);
+	ok(d.action == POLICY_TEMPFAIL, "OnInvalid tempfail applies to it");
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -424,6 +623,9 @@ main(void)
 	test_sign();
 	test_mixed_recipients();
 	test_rcpt_spellings();
+	test_rcpt_routed();
+	test_rcpt_routed_tag();
+	test_rcpt_unresolved();
 	keyring_unref(kr);
 	return done_testing();
 }
