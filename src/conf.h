@@ -63,6 +63,8 @@ struct conf {
 	char *srs_domain;		/* NULL: SRS off */
 	char srs_separator;
 	unsigned srs_hash_length, srs_hash_min, srs_max_age;
+	char *srs_legacy_secrets;	/* "file:PATH" of postsrsd secrets, or NULL */
+	struct srs_legacy *srs_legacy;	/* read from it by conf_parse */
 };
 
 #define CONF_TAGGING_AUTO ((time_t)-1)

@@ -10,6 +10,8 @@
 #include "addr.h"
 #include "keyring.h"
 
+struct srs_legacy;
+
 struct srs_params {
 	const char *domain;		/* SRSDomain */
 	char *const *local_domains;	/* our Domains: senders there are not rewritten */
@@ -18,6 +20,7 @@ struct srs_params {
 	unsigned hash_length;		/* characters of hash written */
 	unsigned hash_min;		/* characters of hash accepted at least */
 	unsigned max_age;		/* days */
+	const struct srs_legacy *legacy;	/* postsrsd secrets, verify only (srs-legacy.h) */
 };
 
 /* Codes and their classes: the reason texts are those of the known-answer vectors. */
