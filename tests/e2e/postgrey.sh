@@ -58,7 +58,12 @@ policy prvs=0730A1B2C3=dave@other.example bob@dest.example 4 > /dev/null
 policy prvs=0731D4E5F6=dave@other.example bob@dest.example 5 > /dev/null
 policy PRVS=0730A1B2C3=carol@other.example bob@dest.example 6 > /dev/null
 policy PRVS=0731D4E5F6=carol@other.example bob@dest.example 7 > /dev/null
-kill "$PG_PID" && wait "$PG_PID" 2> /dev/null	# its database, closed, for db_dump
+# its database, closed, for db_dump. Net::Server::Multiplex takes a signal only at its
+# next event: a connection wakes it.
+kill "$PG_PID"
+bs_poll "{ : <> /dev/tcp/127.0.0.1/$PG_PORT; } 2> /dev/null; ! kill -0 $PG_PID 2> /dev/null" ||
+    bail "postgrey does not stop"
+wait "$PG_PID" 2> /dev/null
 got=$(triplets bob@dest.example | tr '\n' ' ')
 echo "# postgrey's triplets for bob@dest.example: $got"
 check "two days of our tags and the plain address: postgrey stored one triplet, untagged" \
