@@ -31,6 +31,7 @@ static const struct target targets[] = {
 	{ "keyfile", fuzz_keyfile },
 	{ "socketmap", fuzz_socketmap },
 	{ "tcp-table", fuzz_tcp_table },
+	{ "legacy-secrets", fuzz_legacy_secrets },
 };
 
 /* read_file - the whole file into a malloc'ed buffer (never NULL on success, even empty) */
