@@ -433,8 +433,9 @@ serve_check(const struct serve *s, const struct serve_opts *o)
 		return EXIT_FAILURE;
 	}
 	if (s->conf->srs_domain != NULL)
-		printf("%s: %s: configuration OK; SRS for %s; ", PROG, s->conf->path,
-		    s->conf->srs_domain);
+		printf("%s: %s: configuration OK; SRS for %s%s; ", PROG, s->conf->path,
+		    s->conf->srs_domain, s->conf->srs_legacy != NULL ?
+		    " (postsrsd's legacy secrets verify too)" : "");
 	else
 		printf("%s: %s: configuration OK; SRS is off (no SRSDomain); ", PROG,
 		    s->conf->path);
@@ -755,7 +756,8 @@ serve_run(struct serve *s, const struct serve_opts *o)
 		return EXIT_FAILURE;
 	}
 	if (s->conf->srs_domain != NULL)
-		log_msg(LOG_INFO, "serving SRS for %s; %s", s->conf->srs_domain,
+		log_msg(LOG_INFO, "serving SRS for %s%s; %s", s->conf->srs_domain,
+		    s->conf->srs_legacy != NULL ? " (postsrsd's legacy secrets verify too)" : "",
 		    serve_maps(s->cfg, o->tcp_table));
 	else
 		log_msg(LOG_INFO, "SRS is off (no SRSDomain in %s); %s", s->conf->path,

@@ -68,6 +68,11 @@ run -c "$tmp/b.conf" forward alice@example.net
 case $out in SRS0=?????=*) pass "forward signs with our key, never postsrsd's" ;;
 	*) fail "forward signs with our key, never postsrsd's: $out" ;; esac
 
+run -c "$tmp/b.conf" serve -n
+is "$rc" 0 "serve -n: a good secrets file passes"
+contains "$tmp/out" "SRS for fwd.example.com (postsrsd's legacy secrets verify too)" \
+    "serve -n: says the legacy secrets verify"
+
 # ---- the secrets file ----
 # bad VALUE TEXT NAME: srs-rewrite names the line and the reason, exit 1
 bad() {
@@ -88,6 +93,13 @@ chmod 600 "$tmp/long"
 bad "file:$tmp/long" "$tmp/long:1: a line longer than the 1023 bytes postsrsd reads" "a long line"
 bad "$tmp/secret" "'$tmp/secret': use file:PATH" "no file: prefix"
 bad "file:$tmp" "'$tmp': not a regular file" "a directory"
+chmod 644 "$tmp/secret"
+conf "file:secret"
+run -c "$tmp/b.conf" serve -n
+is "$rc" 1 "serve -n: a world-readable secrets file fails"
+contains "$tmp/err" "b.conf:4: SRSLegacySecrets: '$tmp/secret' is readable by everyone" \
+    "serve -n: with the reason"
+chmod 600 "$tmp/secret"
 printf 'KeyDirectory %s\nDomains example.com\nSRSLegacySecrets file:%s\n' "$tmp/keys" \
     "$tmp/secret" > "$tmp/b.conf"
 run -c "$tmp/b.conf" reverse x@y.example
