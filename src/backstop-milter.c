@@ -60,7 +60,7 @@ struct rcpt {
 	char *arg;		/* the recipient exactly as the MTA gave it */
 	char key[ADDR_TEXT_MAX];	/* the replay store's key: the tagged address, lowercase */
 	struct addr plain;
-	bool rewrite, count;
+	bool rewrite, count, legacy;
 	long expiry_day;
 };
 
@@ -299,6 +299,7 @@ msg_note(struct msg *m, const char *arg, const char *key, const struct policy_rc
 	t->plain = r->plain;
 	t->rewrite = d->rewrite;
 	t->count = d->count;
+	t->legacy = r->legacy;
 	t->expiry_day = r->expiry_day;
 	m->n++;
 	return 0;
@@ -530,7 +531,8 @@ eom_rewrite(SMFICTX *ctx, const struct rcpt *t)
 		    "temporarily refused, so that nothing is lost", queue_id(ctx), t->arg, plain);
 		return -1;
 	}
-	log_msg(LOG_INFO, "%s: to=%s rewritten to %s", queue_id(ctx), t->arg, plain);
+	log_msg(LOG_INFO, "%s: to=%s rewritten to %s%s", queue_id(ctx), t->arg, plain,
+	    t->legacy ? " (legacy postsrsd hash, SRSLegacySecrets)" : "");
 	return 0;
 }
 

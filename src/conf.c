@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "log.h"
+#include "srs-legacy.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -110,6 +111,7 @@ static const struct conf_setting conf_settings[] = {
 	{ "SRSHashMin", CT_UNSIGNED, "5", 1, 32, NULL, F(srs_hash_min) },
 	{ "SRSHashLengthChanged", CT_TIME_NONE, "none", 0, 0, NULL, F(srs_hash_length_changed) },
 	{ "SRSMaxAge", CT_UNSIGNED, "21", 1, 1023, NULL, F(srs_max_age) },
+	{ "SRSLegacySecrets", CT_STRING_NONE, "none", 0, 0, NULL, F(srs_legacy_secrets) },
 };
 
 #define CONF_NSETTINGS (sizeof(conf_settings) / sizeof(conf_settings[0]))
@@ -1001,6 +1003,27 @@ conf_check_all(struct conf_parser *p)
 	return rc;
 }
 
+/* conf_legacy - read SRSLegacySecrets now, so that -n and a reload report a bad file */
+static int
+conf_legacy(struct conf_parser *p)
+{
+	char why[400];
+	int rc;
+
+	if (p->c->srs_legacy_secrets == NULL)
+		return CONF_OK;
+	p->line = p->seen[conf_index("SRSLegacySecrets")];
+	if (p->c->srs_domain == NULL)
+		return conf_fail(p, CONF_EVALUE, "SRSLegacySecrets: needs SRSDomain, the domain "
+		    "postsrsd signed for (its -d)");
+	rc = srs_legacy_load(p->c->srs_legacy_secrets, p->file, &p->c->srs_legacy, why,
+	    sizeof(why));
+	if (rc == SRS_LEGACY_OK)
+		return CONF_OK;
+	return conf_fail(p, rc == SRS_LEGACY_ENOMEM ? CONF_ENOMEM : CONF_EVALUE,
+	    "SRSLegacySecrets: %s", why);
+}
+
 int
 conf_parse(const char *text, size_t len, const char *name, struct conf **out, char *err,
     size_t errlen)
@@ -1021,6 +1044,8 @@ conf_parse(const char *text, size_t len, const char *name, struct conf **out, ch
 	if ((rc = conf_lines(&p, text, len, conf_setting_line, NULL, NULL)) != CONF_OK)
 		goto fail;
 	if ((rc = conf_defaults(&p)) != CONF_OK || (rc = conf_check_all(&p)) != CONF_OK)
+		goto fail;
+	if ((rc = conf_legacy(&p)) != CONF_OK)
 		goto fail;
 	*out = p.c;
 	return CONF_OK;
@@ -1076,6 +1101,7 @@ conf_free(struct conf *c)
 		default: break;
 		}
 	}
+	srs_legacy_free(c->srs_legacy);
 	free(c->path);
 	free(c);
 }

@@ -65,6 +65,8 @@ struct conf {
 	unsigned srs_hash_length, srs_hash_min, srs_max_age;
 	time_t srs_hash_length_changed;	/* SRSHashLengthChanged; 0: none */
 	time_t srs_hash_min_until;	/* a SRSHashMin under SRSHashLength holds until then */
+	char *srs_legacy_secrets;	/* "file:PATH" of postsrsd secrets, or NULL */
+	struct srs_legacy *srs_legacy;	/* read from it by conf_parse */
 };
 
 #define CONF_TAGGING_AUTO ((time_t)-1)

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "policy.h"
+#include "srs-legacy.h"
 
 bool
 policy_outbound(const struct conf *c, sa_family_t family, const void *ip,
@@ -97,6 +98,7 @@ policy_srs_params(const struct conf *c, struct srs_params *out)
 	out->hash_min = c->srs_hash_min;
 	out->hash_min_until = c->srs_hash_min_until;
 	out->max_age = c->srs_max_age;
+	out->legacy = c->srs_legacy;
 }
 
 static void
@@ -107,7 +109,8 @@ policy_classify_srs(const struct conf *c, const struct keyring *kr, time_t now,
 
 	policy_srs_params(c, &p);
 	out->cls = POLICY_SRS;
-	out->srs_err = kr == NULL ? SRS_ENOKEY : srs_reverse(&p, kr, now, rcpt, &out->plain);
+	out->srs_err = kr == NULL ? SRS_ENOKEY :
+	    srs_legacy_reverse(&p, kr, now, rcpt, &out->plain, &out->legacy);
 	if (out->srs_err == SRS_ENOTSRS)
 		out->cls = POLICY_UNTAGGED;	/* postmaster@ our SRS domain */
 	out->has_plain = out->srs_err == SRS_OK;

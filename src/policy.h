@@ -38,6 +38,7 @@ struct policy_rcpt {
 	enum prvs_verdict prvs;	/* POLICY_PRVS */
 	int srs_err;		/* POLICY_SRS: 0 or an srs_err */
 	bool has_plain;		/* plain holds the stripped or reversed address */
+	bool legacy;		/* POLICY_SRS: reversed by a postsrsd secret (srs-legacy.h) */
 	struct addr plain;
 	long expiry_day;	/* POLICY_PRVS valid: the UTC day the tag expires */
 };

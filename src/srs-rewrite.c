@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "keyring.h"
 #include "policy.h"
+#include "srs-legacy.h"
 #include "srs-serve.h"
 #include "srs.h"
 
@@ -177,11 +178,27 @@ cmd_forward(struct cmd_ctx *ctx, int argc, char **argv)
 	return rewrite_all(ctx, srs_forward, true, argc, argv);
 }
 
+/* reverse_any - srs_reverse, or postsrsd's hash (SRSLegacySecrets), said on stderr */
+static int
+reverse_any(const struct srs_params *p, const struct keyring *kr, time_t now,
+    const struct addr *in, struct addr *out)
+{
+	char buf[ADDR_TEXT_MAX];
+	bool legacy;
+	int err = srs_legacy_reverse(p, kr, now, in, out, &legacy);
+
+	if (legacy) {
+		addr_format(in, buf, sizeof(buf));
+		fprintf(stderr, "%s: %s: legacy postsrsd hash\n", PROG, buf);
+	}
+	return err;
+}
+
 /* cmd_reverse - anything but a valid SRS address at our SRS domain is a failure */
 static int
 cmd_reverse(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	return rewrite_all(ctx, srs_reverse, false, argc, argv);
+	return rewrite_all(ctx, reverse_any, false, argc, argv);
 }
 
 static const struct subcommand *

@@ -28,6 +28,7 @@
 #include "mapserver.h"
 #include "policy.h"
 #include "prvs.h"
+#include "srs-legacy.h"
 #include "srs-serve.h"
 #include "srs.h"
 
@@ -248,6 +249,24 @@ serve_prvs(const struct serve_slot *b, const struct addr *in, char *out, size_t 
 	return serve_format(&plain, out, outsize);
 }
 
+/* serve_reverse - srs_reverse, or postsrsd's hash (SRSLegacySecrets): logged, so that an
+ * admin sees when the last one arrived */
+static int
+serve_reverse(const struct srs_params *p, const struct keyring *kr, time_t now,
+    const struct addr *in, struct addr *out)
+{
+	char a[ADDR_TEXT_MAX], b[ADDR_TEXT_MAX];
+	bool legacy;
+	int err = srs_legacy_reverse(p, kr, now, in, out, &legacy);
+
+	if (legacy) {
+		addr_format(in, a, sizeof(a));
+		addr_format(out, b, sizeof(b));
+		log_msg(LOG_INFO, "reverse <%s> to <%s>: legacy postsrsd hash", a, b);
+	}
+	return err;
+}
+
 static enum mapserver_status
 serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out,
     size_t outsize)
@@ -255,7 +274,7 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
 	const struct serve_slot *b = batch;
 	bool prvs = strcmp(map, "prvs") == 0;
 	srs_fn fn = strcmp(map, "forward") == 0 ? srs_forward :
-	    strcmp(map, "reverse") == 0 ? srs_reverse : NULL;
+	    strcmp(map, "reverse") == 0 ? serve_reverse : NULL;
 	struct addr in, res;
 	int err;
 
@@ -420,8 +439,9 @@ serve_check(const struct serve *s, const struct serve_opts *o)
 		return EXIT_FAILURE;
 	}
 	if (s->conf->srs_domain != NULL)
-		printf("%s: %s: configuration OK; SRS for %s; ", PROG, s->conf->path,
-		    s->conf->srs_domain);
+		printf("%s: %s: configuration OK; SRS for %s%s; ", PROG, s->conf->path,
+		    s->conf->srs_domain, s->conf->srs_legacy != NULL ?
+		    " (postsrsd's legacy secrets verify too)" : "");
 	else
 		printf("%s: %s: configuration OK; SRS is off (no SRSDomain); ", PROG,
 		    s->conf->path);
@@ -744,7 +764,8 @@ serve_run(struct serve *s, const struct serve_opts *o)
 		return EXIT_FAILURE;
 	}
 	if (s->conf->srs_domain != NULL)
-		log_msg(LOG_INFO, "serving SRS for %s; %s", s->conf->srs_domain,
+		log_msg(LOG_INFO, "serving SRS for %s%s; %s", s->conf->srs_domain,
+		    s->conf->srs_legacy != NULL ? " (postsrsd's legacy secrets verify too)" : "",
 		    serve_maps(s->cfg, o->tcp_table));
 	else
 		log_msg(LOG_INFO, "SRS is off (no SRSDomain in %s); %s", s->conf->path,

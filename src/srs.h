@@ -10,6 +10,8 @@
 #include "addr.h"
 #include "keyring.h"
 
+struct srs_legacy;
+
 struct srs_params {
 	const char *domain;		/* SRSDomain */
 	char *const *local_domains;	/* our Domains: senders there are not rewritten */
@@ -19,6 +21,7 @@ struct srs_params {
 	unsigned hash_min;		/* characters of hash accepted at least */
 	time_t hash_min_until;		/* a hash_min under hash_length holds until then (0: always) */
 	unsigned max_age;		/* days */
+	const struct srs_legacy *legacy;	/* postsrsd secrets, verify only (srs-legacy.h) */
 };
 
 /* Codes and their classes: the reason texts are those of the known-answer vectors. */

@@ -32,6 +32,7 @@ static const struct target targets[] = {
 	{ "socketmap", fuzz_socketmap },
 	{ "tcp-table", fuzz_tcp_table },
 	{ "rcpt", fuzz_rcpt },
+	{ "legacy-secrets", fuzz_legacy_secrets },
 };
 
 /* read_file - the whole file into a malloc'ed buffer (never NULL on success, even empty) */
