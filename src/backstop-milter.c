@@ -43,7 +43,8 @@ static char code_reject[] = "550", xcode_reject[] = "5.7.1";
 static char code_tempfail[] = "451", xcode_tempfail[] = "4.7.1";
 
 /* Configuration and keys travel together: each message works on the snapshot that was
- * current when its connection started, however many reloads happen meanwhile. */
+ * current at its MAIL FROM, however many reloads happen meanwhile; a long SMTP session
+ * gets the new one with its next message, so a revoked key stops working at once. */
 struct snap {
 	atomic_int refs;
 	struct conf *conf;
@@ -165,6 +166,23 @@ conn_get(SMFICTX *ctx)
 	return c;
 }
 
+/* conn_refresh - at each new message, trade the connection's snapshot for the current one */
+static void
+conn_refresh(struct conn *c)
+{
+	struct snap *s;
+
+	pthread_mutex_lock(&snap_lock);
+	s = snap_current == c->snap ? NULL : snap_current;
+	if (s != NULL)
+		atomic_fetch_add(&s->refs, 1);
+	pthread_mutex_unlock(&snap_lock);
+	if (s == NULL)
+		return;
+	snap_put(c->snap);
+	c->snap = s;
+}
+
 static sfsistat
 mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
@@ -243,6 +261,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	conn_refresh(c);
 	cf = c->snap->conf;
 	m = &c->msg;
 	msg_reset(m);

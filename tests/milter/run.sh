@@ -176,12 +176,21 @@ check "no errors in the logs" '! grep -qiE "error|failed" "$work/enforce.log" "$
 kill -USR1 "${pids[0]}"
 sleep 1.5
 check "SIGUSR1 reloads" 'logged enforce "reloaded .*(SIGUSR1)"'
+# a session that stays open across the revocation (bounce-revoked-open.lua waits for the flag)
+mt enforce bounce-revoked-open.lua -D flag="$work/revoked.flag" &
+openpid=$!
+for _ in $(seq 200); do logged enforce "QOPEN1: to=<$valid2> rewritten" && break; sleep 0.05; done
 "$bin/backstop-keys" -c "$work/enforce.conf" revoke 0 > "$work/revoke.out" 2>&1
 check "backstop-keys revoke 0 beside the running milter" 'grep -q "slot 0: revoked" "$work/revoke.out"'
 newtag=$(sign alice@example.com)
-sleep 1.5
+for _ in $(seq 100); do logged enforce "reloaded .*(key directory changed)" && break; sleep 0.05; done
 check "the milter picked up the revocation by itself" \
 	'logged enforce "reloaded .*(key directory changed): 1 key(s), signing slot 1"'
+touch "$work/revoked.flag"
+if wait "$openpid"; then ok bounce-revoked-open.lua; else
+	not_ok bounce-revoked-open.lua; sed 's/^/#   /' "$work/bounce-revoked-open.lua.out"; fi
+check "a session opened before the revocation: the revoked key's tag refused on its next message" \
+	'logged enforce "QOPEN2: to=<$valid2> .*verdict=unknown-key action=reject"'
 run_script enforce bounce-revoked.lua -D newtag="$newtag"
 check "the revoked key's tag logged as refused" \
 	'logged enforce "QREVOKED: to=<$valid> .*verdict=unknown-key action=reject"'
