@@ -477,18 +477,45 @@ eom_sign(SMFICTX *ctx, struct conn *c)
 	log_msg(LOG_INFO, "%s: from=<%s> signed as %s", queue_id(ctx), from, to);
 }
 
-static void
-eom_count(SMFICTX *ctx, const struct rcpt *t)
+/* eom_count - add this bounce to its tag's count; -1 (logged) if the store could not */
+static int
+eom_count(SMFICTX *ctx, const struct rcpt *t, const char **err)
 {
 	uint32_t count = 0;
 	int rc = replay_record(store, t->key, clock_now(), t->expiry_day, &count);
 
-	if (rc != 0)
-		log_msg(LOG_ERR, "%s: to=%s: replay count not recorded: %s", queue_id(ctx),
-		    t->arg, replay_strerror(rc));
-	else
-		log_msg(LOG_DEBUG, "%s: to=%s: bounce %u to this tag", queue_id(ctx), t->arg,
-		    count);
+	if (rc != 0) {
+		*err = replay_strerror(rc);
+		return -1;
+	}
+	log_msg(LOG_DEBUG, "%s: to=%s: bounce %u to this tag", queue_id(ctx), t->arg, count);
+	return 0;
+}
+
+/* eom_store_failed - a bounce that cannot be counted gets OnInternalError's answer for the
+ * whole message: accepting it uncounted would let a harvested tag past the replay limit */
+static sfsistat
+eom_store_failed(SMFICTX *ctx, const struct conn *c, const struct rcpt *t, const char *err)
+{
+	static char code_err[] = "451", xcode_err[] = "4.3.0";
+	static char code_perm[] = "550", xcode_perm[] = "5.3.0";
+	static char text[] = "the replay store failed: bounce not accepted";
+	struct policy_decision d;
+
+	policy_internal_error(c->snap->conf, "the replay store failed", &d);
+	log_msg(LOG_ERR, "%s: to=%s: replay count not recorded: %s: message %s%s "
+	    "(OnInternalError)", queue_id(ctx), t->arg, err,
+	    d.action == POLICY_ACCEPT ? "accepted uncounted" : d.action == POLICY_REJECT ?
+	    "rejected" : "temporarily refused", d.dry_run ? " (DryRun: would have refused)" : "");
+	if (d.action == POLICY_REJECT) {
+		smfi_setreply(ctx, code_perm, xcode_perm, text);
+		return SMFIS_REJECT;
+	}
+	if (d.action == POLICY_TEMPFAIL) {
+		smfi_setreply(ctx, code_err, xcode_err, text);
+		return SMFIS_TEMPFAIL;
+	}
+	return SMFIS_CONTINUE;
 }
 
 /* eom_rewrite - swap the tagged recipient for the plain one; -1 if the MTA refused. Delete
@@ -529,9 +556,17 @@ mlfi_eom(SMFICTX *ctx)
 			return SMFIS_TEMPFAIL;	/* before counting: the retry will count */
 		}
 	}
-	for (i = 0; i < m->n; i++)
-		if (m->rcpts[i].count && store != NULL)
-			eom_count(ctx, &m->rcpts[i]);
+	for (i = 0; i < m->n; i++) {
+		const char *err = NULL;
+		sfsistat st;
+
+		if (!m->rcpts[i].count || store == NULL || eom_count(ctx, &m->rcpts[i], &err) == 0)
+			continue;
+		if ((st = eom_store_failed(ctx, c, &m->rcpts[i], err)) != SMFIS_CONTINUE) {
+			msg_reset(m);
+			return st;
+		}
+	}
 	for (i = m->forged_headers; i > 0; i--)
 		smfi_chgheader(ctx, header_name, (int)i, NULL);
 	if (m->forged_headers > 0)
