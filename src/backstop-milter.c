@@ -31,6 +31,8 @@
 #include "replay.h"
 
 #define HEADER_MAX 900
+/* seconds between attempts to open a replay store that failed to open */
+#define STORE_RETRY 60
 
 /* libmilter takes char * for what it never writes; -Wwrite-strings wants arrays for that. */
 static char header_name[] = "X-Backstop";
@@ -79,9 +81,13 @@ struct conn {
 	struct msg msg;
 };
 
+static enum replay_durability durability_of(enum conf_durability d);
+
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snap *snap_current;
-static struct replay *store;
+/* NULL while a configured store could not be opened: housekeeping retries, and until then
+ * bounces that need it get OnInternalError. Set once, by one thread, and never freed early. */
+static _Atomic(struct replay *) store;
 static const char *conf_path;
 static atomic_bool stopping;
 
@@ -334,11 +340,18 @@ rcpt_replay(const char *key, struct policy_replay *out, const char **err)
 	uint32_t count = 0;
 	int rc;
 
+	struct replay *r = atomic_load(&store);
+
 	out->state = POLICY_REPLAY_OFF;
 	out->count = 0;
-	if (store == NULL || !replay_enabled(store))
+	if (r == NULL) {
+		out->state = POLICY_REPLAY_ERROR;
+		*err = "the replay store is not open (see the error logged at start)";
 		return;
-	rc = replay_check(store, key, &count);
+	}
+	if (!replay_enabled(r))
+		return;
+	rc = replay_check(r, key, &count);
 	if (rc != 0) {
 		out->state = POLICY_REPLAY_ERROR;
 		*err = replay_strerror(rc);
@@ -481,9 +494,15 @@ eom_sign(SMFICTX *ctx, struct conn *c)
 static int
 eom_count(SMFICTX *ctx, const struct rcpt *t, const char **err)
 {
+	struct replay *r = atomic_load(&store);
 	uint32_t count = 0;
-	int rc = replay_record(store, t->key, clock_now(), t->expiry_day, &count);
+	int rc;
 
+	if (r == NULL) {
+		*err = "the replay store is not open";
+		return -1;
+	}
+	rc = replay_record(r, t->key, clock_now(), t->expiry_day, &count);
 	if (rc != 0) {
 		*err = replay_strerror(rc);
 		return -1;
@@ -560,7 +579,7 @@ mlfi_eom(SMFICTX *ctx)
 		const char *err = NULL;
 		sfsistat st;
 
-		if (!m->rcpts[i].count || store == NULL || eom_count(ctx, &m->rcpts[i], &err) == 0)
+		if (!m->rcpts[i].count || eom_count(ctx, &m->rcpts[i], &err) == 0)
 			continue;
 		if ((st = eom_store_failed(ctx, c, &m->rcpts[i], err)) != SMFIS_CONTINUE) {
 			msg_reset(m);
@@ -658,6 +677,28 @@ monotonic(void)
 	return ts.tv_sec;
 }
 
+/* store_open - open the configured replay store; on failure say so at prio, with the fix,
+ * and leave store NULL (bounces to valid tags then get OnInternalError) */
+static void
+store_open(const struct conf *cf, int prio)
+{
+	struct replay *r = NULL;
+	char why[1024];
+	int rc = replay_open(cf->replay_database, durability_of(cf->durability), &r, why,
+	    sizeof(why));
+
+	if (rc != 0) {
+		log_msg(prio, "replay store unavailable (%s): %s; until it opens, bounces to valid "
+		    "tags get OnInternalError and other mail flows; once it is fixed, send SIGUSR1 "
+		    "(or wait: it is retried every %d s)", replay_strerror(rc),
+		    why[0] != '\0' ? why : cf->replay_database, STORE_RETRY);
+		return;
+	}
+	atomic_store(&store, r);
+	if (prio != LOG_ERR)
+		log_msg(LOG_NOTICE, "replay store %s opened", cf->replay_database);
+}
+
 /* housekeeping - the one thread that reloads (SIGUSR1, or the key directory changed) and
  * keeps the replay store tidy. SIGUSR1 is blocked everywhere and taken here by sigtimedwait,
  * so no signal handler runs at all; libmilter keeps SIGHUP/SIGTERM/SIGINT for stopping. */
@@ -667,20 +708,29 @@ housekeeping(void *arg)
 	sigset_t set;
 	const struct timespec second = { 1, 0 };
 	struct keywatch *w = arg;
-	time_t last_upkeep = 0;
+	time_t last_upkeep = 0, last_open = monotonic();
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	while (!atomic_load(&stopping)) {
+		struct replay *r;
+		bool usr1 = false;
 		time_t now;
 
-		if (sigtimedwait(&set, NULL, &second) == SIGUSR1)
+		if (sigtimedwait(&set, NULL, &second) == SIGUSR1) {
 			reload("SIGUSR1");
-		else if (w != NULL && keywatch_changed(w, monotonic()))
+			usr1 = true;
+		} else if (w != NULL && keywatch_changed(w, monotonic())) {
 			reload("key directory changed");
+		}
 		now = monotonic();
-		if (store != NULL && now - last_upkeep >= 5) {
-			int rc = replay_maintain(store, clock_now());
+		if (atomic_load(&store) == NULL && (usr1 || now - last_open >= STORE_RETRY)) {
+			store_open(snap_current->conf, LOG_WARNING);
+			last_open = now;
+		}
+		r = atomic_load(&store);
+		if (r != NULL && now - last_upkeep >= 5) {
+			int rc = replay_maintain(r, clock_now());
 
 			if (rc != 0)
 				log_msg(LOG_ERR, "replay store upkeep failed: %s", replay_strerror(rc));
@@ -873,7 +923,6 @@ listen_socket(const struct conf *cf, bool have_user, uid_t uid, gid_t gid)
 static int
 become_daemon(const struct conf *cf, bool foreground, bool have_user, uid_t uid, gid_t gid)
 {
-	char why[512];
 	int rc;
 
 	if (cf->background && !foreground && !cf->syslog)
@@ -891,12 +940,9 @@ become_daemon(const struct conf *cf, bool foreground, bool have_user, uid_t uid,
 		log_msg(LOG_ERR, "UserID %s: %s", cf->user_id, daemon_strerror(rc));
 		return -1;
 	}
-	rc = replay_open(cf->replay_database, durability_of(cf->durability), &store, why,
-	    sizeof(why));
-	if (rc != 0) {
-		log_msg(LOG_ERR, "replay store: %s", why);
-		return -1;
-	}
+	/* a store that does not open (a corrupt file, a full disk) must not stop the mail that
+	 * does not need it: Postfix would tempfail everything while the milter is down */
+	store_open(cf, LOG_ERR);
 	return 0;
 }
 
@@ -952,7 +998,7 @@ run(bool foreground)
 	atomic_store(&stopping, true);
 	pthread_join(hk, NULL);
 	keywatch_close(w);
-	replay_close(store);
+	replay_close(atomic_load(&store));
 	daemon_pidfile_remove(snap_current->conf->pid_file);
 	log_msg(LOG_NOTICE, "stopped");
 	return rc == MI_SUCCESS ? 0 : 1;
