@@ -31,6 +31,8 @@
 #include "replay.h"
 
 #define HEADER_MAX 900
+/* seconds between attempts to open a replay store that failed to open */
+#define STORE_RETRY 60
 
 /* libmilter takes char * for what it never writes; -Wwrite-strings wants arrays for that. */
 static char header_name[] = "X-Backstop";
@@ -49,7 +51,8 @@ static char code_reject[] = "550", xcode_reject[] = "5.7.1";
 static char code_tempfail[] = "451", xcode_tempfail[] = "4.7.1";
 
 /* Configuration and keys travel together: each message works on the snapshot that was
- * current when its connection started, however many reloads happen meanwhile. */
+ * current at its MAIL FROM, however many reloads happen meanwhile; a long SMTP session
+ * gets the new one with its next message, so a revoked key stops working at once. */
 struct snap {
 	atomic_int refs;
 	struct conf *conf;
@@ -84,9 +87,13 @@ struct conn {
 	struct msg msg;
 };
 
+static enum replay_durability durability_of(enum conf_durability d);
+
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snap *snap_current;
-static struct replay *store;
+/* NULL while a configured store could not be opened: housekeeping retries, and until then
+ * bounces that need it get OnInternalError. Set once, by one thread, and never freed early. */
+static _Atomic(struct replay *) store;
 static const char *conf_path;
 static atomic_bool stopping;
 
@@ -172,6 +179,23 @@ conn_get(SMFICTX *ctx)
 	return c;
 }
 
+/* conn_refresh - at each new message, trade the connection's snapshot for the current one */
+static void
+conn_refresh(struct conn *c)
+{
+	struct snap *s;
+
+	pthread_mutex_lock(&snap_lock);
+	s = snap_current == c->snap ? NULL : snap_current;
+	if (s != NULL)
+		atomic_fetch_add(&s->refs, 1);
+	pthread_mutex_unlock(&snap_lock);
+	if (s == NULL)
+		return;
+	snap_put(c->snap);
+	c->snap = s;
+}
+
 static sfsistat
 mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
@@ -250,6 +274,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	conn_refresh(c);
 	cf = c->snap->conf;
 	m = &c->msg;
 	msg_reset(m);
@@ -323,11 +348,18 @@ rcpt_replay(const char *key, struct policy_replay *out, const char **err)
 	uint32_t count = 0;
 	int rc;
 
+	struct replay *r = atomic_load(&store);
+
 	out->state = POLICY_REPLAY_OFF;
 	out->count = 0;
-	if (store == NULL || !replay_enabled(store))
+	if (r == NULL) {
+		out->state = POLICY_REPLAY_ERROR;
+		*err = "the replay store is not open (see the error logged at start)";
 		return;
-	rc = replay_check(store, key, &count);
+	}
+	if (!replay_enabled(r))
+		return;
+	rc = replay_check(r, key, &count);
 	if (rc != 0) {
 		out->state = POLICY_REPLAY_ERROR;
 		*err = replay_strerror(rc);
@@ -501,18 +533,51 @@ eom_sign(SMFICTX *ctx, struct conn *c)
 	log_msg(LOG_INFO, "%s: from=<%s> signed as %s", queue_id(ctx), from, to);
 }
 
-static void
-eom_count(SMFICTX *ctx, const struct rcpt *t)
+/* eom_count - add this bounce to its tag's count; -1 (logged) if the store could not */
+static int
+eom_count(SMFICTX *ctx, const struct rcpt *t, const char **err)
 {
+	struct replay *r = atomic_load(&store);
 	uint32_t count = 0;
-	int rc = replay_record(store, t->key, clock_now(), t->expiry_day, &count);
+	int rc;
 
-	if (rc != 0)
-		log_msg(LOG_ERR, "%s: to=%s: replay count not recorded: %s", queue_id(ctx),
-		    t->arg, replay_strerror(rc));
-	else
-		log_msg(LOG_DEBUG, "%s: to=%s: bounce %u to this tag", queue_id(ctx), t->arg,
-		    count);
+	if (r == NULL) {
+		*err = "the replay store is not open";
+		return -1;
+	}
+	rc = replay_record(r, t->key, clock_now(), t->expiry_day, &count);
+	if (rc != 0) {
+		*err = replay_strerror(rc);
+		return -1;
+	}
+	log_msg(LOG_DEBUG, "%s: to=%s: bounce %u to this tag", queue_id(ctx), t->arg, count);
+	return 0;
+}
+
+/* eom_store_failed - a bounce that cannot be counted gets OnInternalError's answer for the
+ * whole message: accepting it uncounted would let a harvested tag past the replay limit */
+static sfsistat
+eom_store_failed(SMFICTX *ctx, const struct conn *c, const struct rcpt *t, const char *err)
+{
+	static char code_err[] = "451", xcode_err[] = "4.3.0";
+	static char code_perm[] = "550", xcode_perm[] = "5.3.0";
+	static char text[] = "the replay store failed: bounce not accepted";
+	struct policy_decision d;
+
+	policy_internal_error(c->snap->conf, "the replay store failed", &d);
+	log_msg(LOG_ERR, "%s: to=%s: replay count not recorded: %s: message %s%s "
+	    "(OnInternalError)", queue_id(ctx), t->arg, err,
+	    d.action == POLICY_ACCEPT ? "accepted uncounted" : d.action == POLICY_REJECT ?
+	    "rejected" : "temporarily refused", d.dry_run ? " (DryRun: would have refused)" : "");
+	if (d.action == POLICY_REJECT) {
+		smfi_setreply(ctx, code_perm, xcode_perm, text);
+		return SMFIS_REJECT;
+	}
+	if (d.action == POLICY_TEMPFAIL) {
+		smfi_setreply(ctx, code_err, xcode_err, text);
+		return SMFIS_TEMPFAIL;
+	}
+	return SMFIS_CONTINUE;
 }
 
 /* eom_rewrite - swap the tagged recipient for the plain one; -1 if the MTA refused. Delete
@@ -554,9 +619,17 @@ mlfi_eom(SMFICTX *ctx)
 			return SMFIS_TEMPFAIL;	/* before counting: the retry will count */
 		}
 	}
-	for (i = 0; i < m->n; i++)
-		if (m->rcpts[i].count && store != NULL)
-			eom_count(ctx, &m->rcpts[i]);
+	for (i = 0; i < m->n; i++) {
+		const char *err = NULL;
+		sfsistat st;
+
+		if (!m->rcpts[i].count || eom_count(ctx, &m->rcpts[i], &err) == 0)
+			continue;
+		if ((st = eom_store_failed(ctx, c, &m->rcpts[i], err)) != SMFIS_CONTINUE) {
+			msg_reset(m);
+			return st;
+		}
+	}
 	for (i = m->forged_headers; i > 0; i--)
 		smfi_chgheader(ctx, header_name, (int)i, NULL);
 	if (m->forged_headers > 0)
@@ -648,6 +721,28 @@ monotonic(void)
 	return ts.tv_sec;
 }
 
+/* store_open - open the configured replay store; on failure say so at prio, with the fix,
+ * and leave store NULL (bounces to valid tags then get OnInternalError) */
+static void
+store_open(const struct conf *cf, int prio)
+{
+	struct replay *r = NULL;
+	char why[1024];
+	int rc = replay_open(cf->replay_database, durability_of(cf->durability), &r, why,
+	    sizeof(why));
+
+	if (rc != 0) {
+		log_msg(prio, "replay store unavailable (%s): %s; until it opens, bounces to valid "
+		    "tags get OnInternalError and other mail flows; once it is fixed, send SIGUSR1 "
+		    "(or wait: it is retried every %d s)", replay_strerror(rc),
+		    why[0] != '\0' ? why : cf->replay_database, STORE_RETRY);
+		return;
+	}
+	atomic_store(&store, r);
+	if (prio != LOG_ERR)
+		log_msg(LOG_NOTICE, "replay store %s opened", cf->replay_database);
+}
+
 /* housekeeping - the one thread that reloads (SIGUSR1, or the key directory changed) and
  * keeps the replay store tidy. SIGUSR1 is blocked everywhere and taken here by sigtimedwait,
  * so no signal handler runs at all; libmilter keeps SIGHUP/SIGTERM/SIGINT for stopping. */
@@ -657,20 +752,29 @@ housekeeping(void *arg)
 	sigset_t set;
 	const struct timespec second = { 1, 0 };
 	struct keywatch *w = arg;
-	time_t last_upkeep = 0;
+	time_t last_upkeep = 0, last_open = monotonic();
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	while (!atomic_load(&stopping)) {
+		struct replay *r;
+		bool usr1 = false;
 		time_t now;
 
-		if (sigtimedwait(&set, NULL, &second) == SIGUSR1)
+		if (sigtimedwait(&set, NULL, &second) == SIGUSR1) {
 			reload("SIGUSR1");
-		else if (w != NULL && keywatch_changed(w, monotonic()))
+			usr1 = true;
+		} else if (w != NULL && keywatch_changed(w, monotonic())) {
 			reload("key directory changed");
+		}
 		now = monotonic();
-		if (store != NULL && now - last_upkeep >= 5) {
-			int rc = replay_maintain(store, clock_now());
+		if (atomic_load(&store) == NULL && (usr1 || now - last_open >= STORE_RETRY)) {
+			store_open(snap_current->conf, LOG_WARNING);
+			last_open = now;
+		}
+		r = atomic_load(&store);
+		if (r != NULL && now - last_upkeep >= 5) {
+			int rc = replay_maintain(r, clock_now());
 
 			if (rc != 0)
 				log_msg(LOG_ERR, "replay store upkeep failed: %s", replay_strerror(rc));
@@ -870,7 +974,6 @@ listen_socket(const struct conf *cf, bool have_user, uid_t uid, gid_t gid)
 static int
 become_daemon(const struct conf *cf, bool foreground, bool have_user, uid_t uid, gid_t gid)
 {
-	char why[512];
 	int rc;
 
 	if (cf->background && !foreground && !cf->syslog)
@@ -888,12 +991,9 @@ become_daemon(const struct conf *cf, bool foreground, bool have_user, uid_t uid,
 		log_msg(LOG_ERR, "UserID %s: %s", cf->user_id, daemon_strerror(rc));
 		return -1;
 	}
-	rc = replay_open(cf->replay_database, durability_of(cf->durability), &store, why,
-	    sizeof(why));
-	if (rc != 0) {
-		log_msg(LOG_ERR, "replay store: %s", why);
-		return -1;
-	}
+	/* a store that does not open (a corrupt file, a full disk) must not stop the mail that
+	 * does not need it: Postfix would tempfail everything while the milter is down */
+	store_open(cf, LOG_ERR);
 	return 0;
 }
 
@@ -949,7 +1049,7 @@ run(bool foreground)
 	atomic_store(&stopping, true);
 	pthread_join(hk, NULL);
 	keywatch_close(w);
-	replay_close(store);
+	replay_close(atomic_load(&store));
 	daemon_pidfile_remove(snap_current->conf->pid_file);
 	log_msg(LOG_NOTICE, "stopped");
 	return rc == MI_SUCCESS ? 0 : 1;

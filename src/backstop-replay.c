@@ -1,4 +1,5 @@
-/* backstop-replay: the admin tool of the replay store (stats, list, show, forget, expire).
+/* backstop-replay: the admin tool of the replay store (stats, list, show, forget, expire,
+ * and verify/salvage for a damaged database file).
  * Runs beside the milter on the same environment; when started as root it becomes the owner
  * of ReplayDatabase first, so no file there ever ends up root's. Exit: 0 ok, 1 failure, 2 usage. */
 #include "config.h"
@@ -26,6 +27,7 @@ struct replay_ctx {
 	const char *conf_path;
 	struct conf *conf;
 	struct replay *r;
+	enum replay_durability dur;
 	time_t now;
 	const char *addr;	/* show, forget */
 	bool over_limit;	/* list --over-limit */
@@ -37,6 +39,7 @@ struct replay_cmd {
 	const char *name;
 	bool takes_addr;
 	bool list_opts;
+	bool no_open;		/* works on the files itself: the store may not open */
 	int (*run)(struct replay_ctx *x);
 };
 
@@ -53,6 +56,9 @@ replay_usage(FILE *f)
 	    "  show ADDR                      the record of one tagged address\n"
 	    "  forget ADDR                    remove the record of ADDR (after a false positive)\n"
 	    "  expire                         remove every expired record now\n"
+	    "  verify                         check the database file (exit 1: damaged)\n"
+	    "  salvage                        rebuild the store from the records still readable,\n"
+	    "                                 keeping the damaged file aside (milter stopped)\n"
 	    "The configuration file defaults to %s.\n", conf_default_path());
 }
 
@@ -225,12 +231,49 @@ replay_cmd_expire(struct replay_ctx *x)
 	return EXIT_SUCCESS;
 }
 
+static int
+replay_cmd_verify(struct replay_ctx *x)
+{
+	char why[1024] = "";
+	int rc = replay_verify(x->conf->replay_database, why, sizeof(why));
+
+	if (rc == REPLAY_ENOTFOUND) {
+		printf("%s: no database file yet: nothing to check\n", x->conf->replay_database);
+		return EXIT_SUCCESS;
+	}
+	if (rc == REPLAY_ECORRUPT)
+		return replay_fail("%s; keep the milter stopped (or let it answer OnInternalError) "
+		    "and run " PROG " salvage", why);
+	if (rc != REPLAY_OK)
+		return replay_fail("%s", why[0] != '\0' ? why : replay_strerror(rc));
+	printf("%s/replay.db: OK\n", x->conf->replay_database);
+	return EXIT_SUCCESS;
+}
+
+static int
+replay_cmd_salvage(struct replay_ctx *x)
+{
+	char why[1024] = "", aside[4200];
+	uint64_t saved;
+	int rc = replay_salvage(x->conf->replay_database, clock_now(), x->dur, aside,
+	    sizeof(aside), &saved, why, sizeof(why));
+
+	if (rc != REPLAY_OK)
+		return replay_fail("%s", why[0] != '\0' ? why : replay_strerror(rc));
+	printf("salvaged %" PRIu64 " record%s into %s/replay.db; the damaged file is kept as %s\n",
+	    saved, saved == 1 ? "" : "s", x->conf->replay_database, aside);
+	printf("a running backstop-milter opens it on SIGUSR1, or by itself within a minute\n");
+	return EXIT_SUCCESS;
+}
+
 static const struct replay_cmd replay_cmds[] = {
-	{"stats", false, false, replay_cmd_stats},
-	{"list", false, true, replay_cmd_list},
-	{"show", true, false, replay_cmd_show},
-	{"forget", true, false, replay_cmd_forget},
-	{"expire", false, false, replay_cmd_expire},
+	{"stats", false, false, false, replay_cmd_stats},
+	{"list", false, true, false, replay_cmd_list},
+	{"show", true, false, false, replay_cmd_show},
+	{"forget", true, false, false, replay_cmd_forget},
+	{"expire", false, false, false, replay_cmd_expire},
+	{"verify", false, false, true, replay_cmd_verify},
+	{"salvage", false, false, true, replay_cmd_salvage},
 };
 
 static const struct replay_cmd *
@@ -299,7 +342,6 @@ replay_become_owner(const char *dir)
 static int
 replay_run(struct replay_ctx *x, const struct replay_cmd *c)
 {
-	enum replay_durability dur;
 	char err[1024];
 	int rc;
 
@@ -312,10 +354,14 @@ replay_run(struct replay_ctx *x, const struct replay_cmd *c)
 	}
 	if ((rc = replay_become_owner(x->conf->replay_database)) != 0)
 		goto done;
-	dur = x->conf->durability == CONF_DUR_SYNC ? REPLAY_DUR_SYNC :
+	x->dur = x->conf->durability == CONF_DUR_SYNC ? REPLAY_DUR_SYNC :
 	    x->conf->durability == CONF_DUR_NONE ? REPLAY_DUR_NONE : REPLAY_DUR_WRITE;
 	x->now = clock_now();
-	rc = replay_open(x->conf->replay_database, dur, &x->r, err, sizeof(err));
+	if (c->no_open) {
+		rc = c->run(x);
+		goto done;
+	}
+	rc = replay_open(x->conf->replay_database, x->dur, &x->r, err, sizeof(err));
 	if (rc != REPLAY_OK) {
 		rc = replay_fail("%s", err[0] != '\0' ? err : replay_strerror(rc));
 		goto done;

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -85,7 +86,8 @@ bdb_map(int rc)
 	case DB_LOCK_DEADLOCK: case DB_LOCK_NOTGRANTED: return REPLAY_EBUSY;
 	case DB_RUNRECOVERY: return REPLAY_ERECOVER;
 	case DB_VERSION_MISMATCH: case DB_OLD_VERSION: return REPLAY_EVERSION;
-	case DB_BUFFER_SMALL: case BDB_EBADREC: case DB_VERIFY_BAD: return REPLAY_ECORRUPT;
+	case DB_BUFFER_SMALL: case BDB_EBADREC: case DB_VERIFY_BAD: case DB_PAGE_NOTFOUND:
+		return REPLAY_ECORRUPT;
 	case ENOMEM: return REPLAY_ENOMEM;
 	case EACCES: case EPERM: case EROFS: return REPLAY_EACCES;
 	case ENOTDIR: case ENOENT: return REPLAY_ENOTDIR;
@@ -289,7 +291,10 @@ bdb_open_why(struct bdb *b, int rc, char *why, size_t whylen)
 {
 	const char *hint = "";
 
-	if (rc == DB_VERSION_MISMATCH || rc == DB_OLD_VERSION)
+	if (rc == EINVAL || rc == DB_VERIFY_BAD || rc == DB_PAGE_NOTFOUND)
+		hint = ": the database may be corrupt: check it with backstop-replay verify, repair "
+		    "it with backstop-replay salvage";
+	else if (rc == DB_VERSION_MISMATCH || rc == DB_OLD_VERSION)
 		hint = ": stop every process that uses it, then remove the files in the "
 		    "directory (the counts start afresh), or upgrade them with that version's "
 		    "db_recover and this version's db_upgrade";
@@ -297,6 +302,11 @@ bdb_open_why(struct bdb *b, int rc, char *why, size_t whylen)
 		hint = ": the files must belong to the daemon's user, on a writable file system";
 	else if (rc == DB_RUNRECOVERY)
 		hint = ": run db_recover -h on the directory";
+	if (rc == EINVAL) {
+		snprintf(why, whylen, "%s/%s: not a readable Berkeley DB btree%s", b->dir, BDB_FILE,
+		    hint);
+		return;
+	}
 	snprintf(why, whylen, "%s: %s%s%s%s", b->dir, db_strerror(rc),
 	    b->errmsg[0] != '\0' ? " (" : "", b->errmsg, b->errmsg[0] != '\0' ? ")" : "");
 	if (strlen(why) + strlen(hint) < whylen)
@@ -334,7 +344,8 @@ bdb_open(const char *dir, enum replay_durability dur, void **state, char *why, s
 	if ((rc = bdb_handles_open(b)) != 0) {
 		bdb_open_why(b, rc, why, whylen);
 		bdb_free(b);
-		return bdb_map(rc);
+		/* "unexpected file type or format": the database file does not parse */
+		return rc == EINVAL ? REPLAY_ECORRUPT : bdb_map(rc);
 	}
 	*state = b;
 	return REPLAY_OK;
@@ -694,6 +705,254 @@ bdb_files(void *state, struct replay_stats *st)
 	}
 	closedir(d);
 	return REPLAY_OK;
+}
+
+/* bdb_file - the path of the database file in dir */
+static int
+bdb_file(const char *dir, char *path, size_t size)
+{
+	return snprintf(path, size, "%s/%s", dir, BDB_FILE) >= (int)size ? -1 : 0;
+}
+
+/* bdb_first_line - the first line Berkeley DB wrote to its error stream, into why */
+static void
+bdb_first_line(FILE *errs, const char *path, char *why, size_t whylen)
+{
+	char line[400] = "";
+
+	rewind(errs);
+	if (fgets(line, sizeof(line), errs) == NULL)
+		snprintf(line, sizeof(line), "the file does not verify");
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(why, whylen, "%s: corrupt: %s", path, line);
+}
+
+int
+replay_verify(const char *dir, char *why, size_t whylen)
+{
+	char path[4096];
+	struct stat st;
+	FILE *errs;
+	DB *db;
+	int rc;
+
+	if (bdb_file(dir, path, sizeof(path)) != 0)
+		return REPLAY_EINVAL;
+	if (stat(path, &st) != 0) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? REPLAY_ENOTFOUND : REPLAY_EACCES;
+	}
+	if ((errs = tmpfile()) == NULL)
+		return REPLAY_EIO;
+	if ((rc = db_create(&db, NULL, 0)) != 0) {
+		fclose(errs);
+		return bdb_map(rc);
+	}
+	db->set_errfile(db, errs);
+	rc = db->verify(db, path, NULL, NULL, 0);	/* destroys the handle */
+	if (rc != 0)
+		bdb_first_line(errs, path, why, whylen);
+	fclose(errs);
+	if (rc == 0)
+		return REPLAY_OK;
+	return rc == ENOENT ? REPLAY_ENOTFOUND : REPLAY_ECORRUPT;
+}
+
+/* one salvaged record */
+struct salvaged {
+	char key[REPLAY_ADDR_MAX + 1];
+	size_t klen;
+	struct replay_entry e;
+};
+
+struct salvage {
+	struct salvaged *v;
+	size_t n, cap;
+};
+
+/* bdb_hex - decode a salvage line " 6162..." into out; its length, or -1 */
+static long
+bdb_hex(const char *line, unsigned char *out, size_t cap)
+{
+	size_t n = 0;
+	unsigned hi, lo;
+
+	for (line++; line[0] != '\0' && line[0] != '\n'; line += 2) {
+		if (sscanf(line, "%1x%1x", &hi, &lo) != 2 || n == cap)
+			return -1;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+	}
+	return (long)n;
+}
+
+/* bdb_salvage_add - keep one key/data pair that looks like a record; twice: the higher count */
+static int
+bdb_salvage_add(struct salvage *sv, const unsigned char *k, long klen, const unsigned char *d,
+    long dlen)
+{
+	struct salvaged *t;
+	struct replay_entry e;
+	size_t i;
+
+	if (klen <= 0 || klen > REPLAY_ADDR_MAX || dlen != REPLAY_PACKED_BYTES)
+		return 0;
+	replay_entry_unpack(d, &e);
+	for (i = 0; i < sv->n; i++) {
+		if (sv->v[i].klen == (size_t)klen && memcmp(sv->v[i].key, k, (size_t)klen) == 0) {
+			if (e.count > sv->v[i].e.count)
+				sv->v[i].e = e;
+			return 0;
+		}
+	}
+	if (sv->n == sv->cap) {
+		size_t cap = sv->cap ? sv->cap * 2 : 64;
+
+		if ((t = realloc(sv->v, cap * sizeof(*t))) == NULL)
+			return -1;
+		sv->v = t;
+		sv->cap = cap;
+	}
+	t = &sv->v[sv->n++];
+	memcpy(t->key, k, (size_t)klen);
+	t->key[klen] = '\0';
+	t->klen = (size_t)klen;
+	t->e = e;
+	return 0;
+}
+
+/* bdb_salvage_parse - the key/data pairs of DB->verify's salvage output (db_dump's format:
+ * hex lines that start with a space, key then data; the header lines do not, and with a
+ * damaged first page there is no header at all) */
+static int
+bdb_salvage_parse(FILE *dump, struct salvage *sv)
+{
+	unsigned char k[REPLAY_ADDR_MAX + 1], d[REPLAY_PACKED_BYTES + 1];
+	char line[2 * (REPLAY_ADDR_MAX + 64)];
+	bool have_key = false;
+	long klen = 0;
+
+	rewind(dump);
+	while (fgets(line, sizeof(line), dump) != NULL) {
+		if (line[0] != ' ') {
+			have_key = false;	/* HEADER=END, DATA=END, or a header line */
+		} else if (!have_key) {
+			klen = bdb_hex(line, k, sizeof(k));
+			have_key = true;
+		} else {
+			if (bdb_salvage_add(sv, k, klen, d, bdb_hex(line, d, sizeof(d))) != 0)
+				return REPLAY_ENOMEM;
+			have_key = false;
+		}
+	}
+	return REPLAY_OK;
+}
+
+/* bdb_salvage_read - every record DB->verify can still find in the file at path */
+static int
+bdb_salvage_read(const char *path, struct salvage *sv)
+{
+	FILE *dump = tmpfile();
+	DB *db;
+	int rc;
+
+	if (dump == NULL)
+		return REPLAY_EIO;
+	if ((rc = db_create(&db, NULL, 0)) != 0) {
+		fclose(dump);
+		return bdb_map(rc);
+	}
+	db->set_errfile(db, NULL);
+	/* DB_AGGRESSIVE also reads pages the tree no longer reaches: the point of a salvage.
+	 * Its error status only says the file was damaged, which is known. */
+	(void)db->verify(db, path, NULL, dump, DB_SALVAGE | DB_AGGRESSIVE);
+	fflush(dump);
+	rc = bdb_salvage_parse(dump, sv);
+	fclose(dump);
+	return rc;
+}
+
+/* bdb_env_remove - the environment's files (regions, registry, logs): made afresh at open */
+static int
+bdb_env_remove(const char *dir)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "__db.", 5) != 0 && strncmp(de->d_name, "log.", 4) != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
+		    unlink(path) != 0)
+			rc = -1;
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+bdb_put_txn(struct bdb *b, DB_TXN *txn, void *arg)
+{
+	const struct salvaged *t = arg;
+	unsigned char buf[REPLAY_PACKED_BYTES];
+	DBT k, d;
+
+	replay_entry_pack(&t->e, buf);
+	bdb_dbt(&k, t->key, t->klen);
+	bdb_dbt(&d, buf, sizeof(buf));
+	return b->db->put(b->db, txn, &k, &d, 0);
+}
+
+/* bdb_salvage_write - a new store in dir holding the salvaged records */
+static int
+bdb_salvage_write(const char *dir, enum replay_durability dur, const struct salvage *sv,
+    char *why, size_t whylen)
+{
+	void *state;
+	size_t i;
+	int rc;
+
+	if ((rc = bdb_open(dir, dur, &state, why, whylen)) != REPLAY_OK)
+		return rc;
+	for (i = 0; i < sv->n && rc == 0; i++)
+		rc = bdb_txn(state, bdb_put_txn, &sv->v[i], 0);
+	bdb_close(state);
+	if (rc != 0)
+		snprintf(why, whylen, "%s: writing the salvaged records: %s", dir, db_strerror(rc));
+	return bdb_map(rc);
+}
+
+int
+replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *aside,
+    size_t asidelen, uint64_t *saved, char *why, size_t whylen)
+{
+	struct salvage sv = {NULL, 0, 0};
+	char path[4096], stamp[32];
+	struct tm tm;
+	int rc;
+
+	*saved = 0;
+	if (bdb_file(dir, path, sizeof(path)) != 0 || gmtime_r(&now, &tm) == NULL)
+		return REPLAY_EINVAL;
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	if (snprintf(aside, asidelen, "%s.corrupt-%s", path, stamp) >= (int)asidelen)
+		return REPLAY_EINVAL;
+	if ((rc = bdb_salvage_read(path, &sv)) != REPLAY_OK)
+		goto done;
+	if (rename(path, aside) != 0 || bdb_env_remove(dir) != 0) {
+		snprintf(why, whylen, "%s: cannot set the old files aside: %s", dir, strerror(errno));
+		rc = bdb_map(errno);
+		goto done;
+	}
+	rc = bdb_salvage_write(dir, dur, &sv, why, whylen);
+	if (rc == REPLAY_OK)
+		*saved = sv.n;
+done:
+	free(sv.v);
+	return rc;
 }
 
 const struct replay_backend replay_bdb_backend = {

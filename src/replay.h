@@ -106,6 +106,19 @@ int replay_iterate(struct replay *r, replay_iter_fn fn, void *arg)
 int replay_stats(struct replay *r, time_t now, uint32_t limit, struct replay_stats *st)
 	__attribute__((warn_unused_result));
 
+/* replay_verify - check the database file of the store in dir, without the environment (no
+ * process should be writing it): REPLAY_OK, REPLAY_ENOTFOUND (no file yet) or REPLAY_ECORRUPT,
+ * with what is wrong in why */
+int replay_verify(const char *dir, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+/* replay_salvage - rebuild the store in dir from every record still readable in its database
+ * file; the old file is kept as replay.db.corrupt-DATE (named in aside) and the environment is
+ * made afresh. A key found twice keeps its higher count. No process may have the store open.
+ * *saved gets the number of records in the new file. */
+int replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *aside,
+    size_t asidelen, uint64_t *saved, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+
 /* replay_strerror - text for a replay_err code */
 const char *replay_strerror(int err);
 /* replay_err_temporary - should the caller retry later (4xx) rather than fail (5xx)? */

@@ -202,15 +202,50 @@ check "200 messages over 20 parallel connections, no error" '[ "$lfail" -eq 0 ]'
 check "every load message decided" '[ "$(grep -c "QLOAD.*verdict=" "$work/load.log")" -ge 140 ]'
 check "no errors in the logs" '! grep -qiE "error|failed" "$work/enforce.log" "$work/load.log"'
 
+# a corrupt replay.db: the milter starts all the same, answers OnInternalError only where the
+# store is needed, and picks the store up after backstop-replay salvage and SIGUSR1
+write_conf corrupt "MaxBouncesPerTag 3"
+mkdir -p "$work/corrupt.db"
+"$top_builddir/tests/unit/replay-seed" "$work/corrupt.db" "$BACKSTOP_NOW" 20425 2 "$valid" ||
+	echo "# replay-seed failed"
+printf '\0\0\0\0' | dd of="$work/corrupt.db/replay.db" bs=1 seek=12 conv=notrunc 2>/dev/null
+if start corrupt; then ok "a corrupt replay.db: the milter starts"; else not_ok "a corrupt replay.db: the milter starts"; fi
+corrupt_pid=${pids[-1]}
+check "... and logs at error level what is wrong and the commands that fix it" \
+	'logged corrupt "error: replay store unavailable (the replay store is corrupt): .*corrupt.db/replay.db: .*backstop-replay verify.*backstop-replay salvage.*SIGUSR1"'
+run_script corrupt corrupt-store.lua -D phase=broken
+check "a bounce to a valid tag gets OnInternalError, logged with the reason" \
+	'logged corrupt "QCORRUPT1: to=<$valid> .*verdict=error action=tempfail: the replay store failed: the replay store is not open"'
+check "an untagged bounce is still refused as such" 'logged corrupt "QCORRUPT2: .*verdict=untagged action=reject"'
+check "outbound mail is still signed" 'logged corrupt "QCORRUPT3: from=<alice@example.com> signed as <prvs=0"'
+"$bin/backstop-replay" -c "$work/corrupt.conf" salvage > "$work/salvage.out" 2>&1
+check "backstop-replay salvage beside the running milter keeps the readable record" \
+	'grep -q "salvaged 1 record into" "$work/salvage.out"'
+kill -USR1 "$corrupt_pid"
+for _ in $(seq 100); do logged corrupt "replay store .* opened" && break; sleep 0.05; done
+check "SIGUSR1: the milter opens the repaired store" 'logged corrupt "notice: replay store .*corrupt.db opened"'
+run_script corrupt corrupt-store.lua -D phase=repaired
+check "after the repair a bounce to the tag is accepted and counted on top of the salvaged count" \
+	'[[ "$("$bin/backstop-replay" -c "$work/corrupt.conf" show "$valid")" =~ count:\ +3 ]]'
+
 kill -USR1 "${pids[0]}"
 sleep 1.5
 check "SIGUSR1 reloads" 'logged enforce "reloaded .*(SIGUSR1)"'
+# a session that stays open across the revocation (bounce-revoked-open.lua waits for the flag)
+mt enforce bounce-revoked-open.lua -D flag="$work/revoked.flag" &
+openpid=$!
+for _ in $(seq 200); do logged enforce "QOPEN1: to=<$valid2> rewritten" && break; sleep 0.05; done
 "$bin/backstop-keys" -c "$work/enforce.conf" revoke 0 > "$work/revoke.out" 2>&1
 check "backstop-keys revoke 0 beside the running milter" 'grep -q "slot 0: revoked" "$work/revoke.out"'
 newtag=$(sign alice@example.com)
-sleep 1.5
+for _ in $(seq 100); do logged enforce "reloaded .*(key directory changed)" && break; sleep 0.05; done
 check "the milter picked up the revocation by itself" \
 	'logged enforce "reloaded .*(key directory changed): 1 key(s), signing slot 1"'
+touch "$work/revoked.flag"
+if wait "$openpid"; then ok bounce-revoked-open.lua; else
+	not_ok bounce-revoked-open.lua; sed 's/^/#   /' "$work/bounce-revoked-open.lua.out"; fi
+check "a session opened before the revocation: the revoked key's tag refused on its next message" \
+	'logged enforce "QOPEN2: to=<$valid2> .*verdict=unknown-key action=reject"'
 run_script enforce bounce-revoked.lua -D newtag="$newtag"
 check "the revoked key's tag logged as refused" \
 	'logged enforce "QREVOKED: to=<$valid> .*verdict=unknown-key action=reject"'

@@ -141,4 +141,34 @@ run -c "$tmp/plain.conf" stats
 is "$rc" 1 "a file in place of the directory: failure"
 contains "$tmp/err" "not a directory" "the message says so"
 
+# a corrupt database file: verify says so, salvage rebuilds the store from what is readable
+mkdir "$tmp/bad"
+conf "$tmp/bad.conf" "$tmp/bad"
+run -c "$tmp/bad.conf" verify
+is "$rc" 0 "verify with no database file yet: nothing to check"
+"$seed" "$tmp/bad" $NOW $((TODAY + 7)) 4 "$ALICE" && "$seed" "$tmp/bad" $NOW $((TODAY + 7)) 2 "$CAROL"
+is "$?" 0 "seeded the store to corrupt"
+run -c "$tmp/bad.conf" verify
+is "$rc" 0 "verify: a sound store"
+contains "$tmp/out" "$tmp/bad/replay.db: OK" "verify says OK"
+printf '\0\0\0\0' | dd of="$tmp/bad/replay.db" bs=1 seek=12 conv=notrunc 2>/dev/null
+run -c "$tmp/bad.conf" verify
+is "$rc" 1 "verify: a corrupt file: failure"
+contains "$tmp/err" "$tmp/bad/replay.db: corrupt: " "verify names the file and what is wrong"
+contains "$tmp/err" "backstop-replay salvage" "verify names the repair"
+run -c "$tmp/bad.conf" stats
+is "$rc" 1 "stats on the corrupt store: failure"
+contains "$tmp/err" "check it with backstop-replay verify, repair it with backstop-replay salvage" \
+	"the open failure names verify and salvage"
+run -c "$tmp/bad.conf" salvage
+is "$rc" 0 "salvage"
+contains "$tmp/out" "salvaged 2 records into $tmp/bad/replay.db" "salvage keeps both readable records"
+is "$(ls "$tmp/bad" | grep -c '^replay\.db\.corrupt-[0-9]\{8\}T[0-9]\{6\}Z$')" 1 \
+	"the damaged file is kept aside as replay.db.corrupt-DATE"
+run -c "$tmp/bad.conf" verify
+is "$rc" 0 "verify after salvage: sound"
+run -c "$tmp/bad.conf" list
+is "$(tail -n +2 "$tmp/out" | awk '{print $1, $5}' | tr '\n' ' ')" "4 $ALICE 2 $CAROL " \
+	"the salvaged store holds the records with their counts"
+
 tap_done
