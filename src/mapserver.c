@@ -253,21 +253,23 @@ mapserver_tcp_reply(enum mapserver_status st, const char *text, char *out, size_
 	return n + 5;
 }
 
+/* unix:/path[:0MODE]. A colon after the last '/' starts the mode, and a mode must be
+ * exactly "0" and three octal digits: a typo such as ":660" is refused rather than
+ * silently made part of the path. Without a mode the socket is 0660: the MTA reaches it
+ * through the group (UserID's), no other local user at all. */
 static int
 addr_parse_unix(const char *p, struct mapserver_addr *out)
 {
 	struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
 	const char *colon = strrchr(p, ':');
 	size_t n = strlen(p);
-	char *end;
 
-	out->mode = 0666;
-	if (colon != NULL && colon[1] == '0' && strlen(colon) == 5) {
-		unsigned long m = strtoul(colon + 1, &end, 8);
-
-		if (*end != '\0' || m > 0777)
-			return MAPSERVER_ESPEC;
-		out->mode = (mode_t)m;
+	out->mode = 0660;
+	if (colon != NULL && strchr(colon, '/') == NULL) {
+		if (strlen(colon + 1) != 4 || colon[1] != '0' ||
+		    strspn(colon + 1, "01234567") != 4)
+			return MAPSERVER_EMODE;
+		out->mode = (mode_t)strtoul(colon + 1, NULL, 8);
 		n = (size_t)(colon - p);
 	}
 	if (n == 0 || p[0] != '/' || n >= sizeof(out->path))
@@ -281,15 +283,14 @@ addr_parse_unix(const char *p, struct mapserver_addr *out)
 	return MAPSERVER_OK;
 }
 
+/* inet:host:port or inet:[v6]:port: host and port into the buffers, nothing resolved */
 static int
-addr_parse_inet(const char *p, struct mapserver_addr *out)
+addr_split_inet(const char *p, char *host, size_t hostsize, const char **port)
 {
-	char host[256];
 	const char *colon, *h = p;
 	size_t hlen;
 	char *end;
-	unsigned long port;
-	struct addrinfo hints, *res = NULL;
+	unsigned long v;
 
 	if (*p == '[') {
 		colon = strchr(p, ']');
@@ -304,22 +305,57 @@ addr_parse_inet(const char *p, struct mapserver_addr *out)
 			return MAPSERVER_ESPEC;
 		hlen = (size_t)(colon - p);
 	}
-	port = strtoul(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || port == 0 || port > 65535 || hlen == 0 ||
-	    hlen >= sizeof(host))
+	v = strtoul(colon + 1, &end, 10);
+	if (!(colon[1] >= '0' && colon[1] <= '9') || *end != '\0' || v == 0 || v > 65535 ||
+	    hlen == 0 || hlen >= hostsize)
 		return MAPSERVER_ESPEC;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
+	*port = colon + 1;
+	return MAPSERVER_OK;
+}
+
+static int
+addr_parse_inet(const char *p, struct mapserver_addr *out)
+{
+	char host[256];
+	const char *port;
+	struct addrinfo hints, *res = NULL;
+	int rc = addr_split_inet(p, host, sizeof(host), &port);
+
+	if (rc != MAPSERVER_OK)
+		return rc;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
-	if (getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, colon + 1, &hints, &res) != 0 ||
+	if (getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res) != 0 ||
 	    res == NULL)
 		return MAPSERVER_ESPEC;
 	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
 	out->sslen = res->ai_addrlen;
 	out->family = (sa_family_t)res->ai_family;
 	freeaddrinfo(res);
+	return MAPSERVER_OK;
+}
+
+/* A host that is "*", a numeric address, or could be a DNS name: checked, not looked up. */
+static int
+addr_check_inet(const char *p)
+{
+	char host[256];
+	const char *port;
+	struct in6_addr a6;
+	int rc = addr_split_inet(p, host, sizeof(host), &port);
+
+	(void)port;
+	if (rc != MAPSERVER_OK)
+		return rc;
+	if (strcmp(host, "*") == 0 || inet_pton(AF_INET6, host, &a6) == 1 ||
+	    inet_pton(AF_INET, host, &a6) == 1)
+		return MAPSERVER_OK;
+	if (p[0] == '[' || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-") != strlen(host))
+		return MAPSERVER_ESPEC;
 	return MAPSERVER_OK;
 }
 
@@ -338,6 +374,18 @@ mapserver_addr_parse(const char *spec, struct mapserver_addr *out)
 	return MAPSERVER_ESPEC;
 }
 
+int
+mapserver_addr_check(const char *spec)
+{
+	struct mapserver_addr a;
+
+	if (strncasecmp(spec, "inet:", 5) == 0)
+		return addr_check_inet(spec + 5);
+	if (strncasecmp(spec, "inet6:", 6) == 0)
+		return addr_check_inet(spec + 6);
+	return mapserver_addr_parse(spec, &a);
+}
+
 const char *
 mapserver_strerror(int err)
 {
@@ -351,13 +399,15 @@ mapserver_strerror(int err)
 	case MAPSERVER_EENCODING: return "bad %XX encoding";
 	case MAPSERVER_ETRUNCATED: return "connection closed in the middle of a request";
 	case MAPSERVER_ESPEC:
-		return "bad listen address (use unix:/path[:0MODE], inet:host:port or "
+		return "bad listen address (use unix:/path[:0660], inet:host:port or "
 		       "inet:[v6addr]:port)";
 	case MAPSERVER_EBIND: return "cannot listen on the socket";
 	case MAPSERVER_EINUSE: return "another server is listening on the unix socket";
 	case MAPSERVER_ENOMEM: return "out of memory";
 	case MAPSERVER_ETHREAD: return "cannot start the worker threads";
 	case MAPSERVER_ESPACE: return "output buffer too small";
+	case MAPSERVER_EMODE:
+		return "the mode must be 4 octal digits like 0660 (unix:/path:0660)";
 	}
 	return "unknown mapserver error";
 }

@@ -31,6 +31,7 @@ enum mapserver_err {
 	MAPSERVER_ENOMEM = -11,		/* temporary */
 	MAPSERVER_ETHREAD = -12,	/* temporary: cannot start the worker threads */
 	MAPSERVER_ESPACE = -13,		/* permanent: output buffer too small */
+	MAPSERVER_EMODE = -14,		/* permanent: unix socket mode is not 0 and 3 octal digits */
 };
 
 /* What a lookup found; the socketmap and tcp_table replies are made from it. */
@@ -49,7 +50,7 @@ struct mapserver_addr {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	mode_t mode;			/* unix socket mode, default 0666 */
+	mode_t mode;			/* unix socket mode, default 0660 */
 };
 
 /* The lookup: map name and decoded key in, status and NUL-terminated value or reason out.
@@ -68,6 +69,9 @@ struct mapserver_config {
 	unsigned max_connections;	/* 0: MAPSERVER_CONN_MAX */
 	unsigned idle_timeout_ms;	/* 0: MAPSERVER_IDLE_MS */
 	size_t max_request;		/* 0: MAPSERVER_REQUEST_MAX */
+	unsigned request_timeout_ms;	/* 0: MAPSERVER_REQUEST_MS */
+	unsigned max_per_peer;		/* 0: a quarter of max_connections, at least 1 */
+	size_t max_output;		/* 0: MAPSERVER_OUTPUT_MAX */
 };
 
 struct mapserver;
@@ -94,6 +98,8 @@ int mapserver_socketmap_reply(enum mapserver_status st, const char *text, char *
 int mapserver_tcp_reply(enum mapserver_status st, const char *text, char *out, size_t outsize);
 /* mapserver_addr_parse - parse a MapSocket listen address */
 int mapserver_addr_parse(const char *spec, struct mapserver_addr *out);
+/* mapserver_addr_check - the same grammar, without resolving a host name */
+int mapserver_addr_check(const char *spec);
 
 /* mapserver_new - a server with no listeners yet */
 int mapserver_new(const struct mapserver_config *cfg, struct mapserver **out)
