@@ -15,6 +15,8 @@
 #define MAPSERVER_NAME_MAX 64		/* longest socketmap name */
 #define MAPSERVER_IDLE_MS 300000	/* default idle timeout: Postfix drops idle maps sooner */
 #define MAPSERVER_CONN_MAX 4096		/* default connection limit */
+#define MAPSERVER_REQUEST_MS 10000	/* default time from a request's first byte to its last */
+#define MAPSERVER_OUTPUT_MAX 16384	/* default bound on replies queued for a client */
 
 enum mapserver_err {
 	MAPSERVER_OK = 0,
@@ -67,10 +69,11 @@ struct mapserver_config {
 	void *ctx;
 	unsigned threads;		/* 0: one per two online CPUs, at least one */
 	unsigned max_connections;	/* 0: MAPSERVER_CONN_MAX */
-	unsigned idle_timeout_ms;	/* 0: MAPSERVER_IDLE_MS */
+	unsigned idle_timeout_ms;	/* 0: MAPSERVER_IDLE_MS; between requests */
 	size_t max_request;		/* 0: MAPSERVER_REQUEST_MAX */
 	unsigned request_timeout_ms;	/* 0: MAPSERVER_REQUEST_MS */
-	unsigned max_per_peer;		/* 0: a quarter of max_connections, at least 1 */
+	unsigned max_per_peer;		/* 0: half of max_connections, at least 1; a peer
+					 * is a uid on a unix socket, an address on inet */
 	size_t max_output;		/* 0: MAPSERVER_OUTPUT_MAX */
 };
 
