@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "mapserver.h"
 
 /* ---- protocol parsers ---- */
@@ -590,10 +591,14 @@ listener_unix_finish(struct listener *l, const struct mapserver_addr *a, uid_t o
     gid_t group, const char *spec, char *why, size_t whylen)
 {
 	struct stat st;
+	int rc = daemon_socket_own(a->path, owner, group, a->mode, &st);
 
-	if (chmod(a->path, a->mode) != 0 ||
-	    ((owner != (uid_t)-1 || group != (gid_t)-1) && chown(a->path, owner, group) != 0) ||
-	    stat(a->path, &st) != 0) {
+	if (rc == DAEMON_ESOCKSWAP) {
+		if (why != NULL && whylen > 0)
+			snprintf(why, whylen, "%s: %s", spec, daemon_strerror(rc));
+		return MAPSERVER_EBIND;
+	}
+	if (rc != DAEMON_OK) {
 		why_errno(why, whylen, "chmod/chown", spec);
 		return MAPSERVER_EBIND;
 	}

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "mapserver.h"
 #include "sockclient.h"
 #include "tap.h"
@@ -598,6 +600,36 @@ test_hostile(const char *dir)
 	mapserver_free(ms);
 }
 
+/* Between bind and chmod, whoever can write the directory may swap the socket for a symlink
+ * to a file of root's: the chmod/chown must then refuse, and the file keep its mode. */
+static void
+test_socket_own(const char *dir)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char target[256];
+	struct stat st;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), tfd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/own.sock", dir);
+	snprintf(target, sizeof(target), "%s/root-file", dir);
+	tfd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	ok(fd >= 0 && tfd >= 0 && bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
+	    "socket bound");
+	is_int(daemon_socket_own(sun.sun_path, (uid_t)-1, (gid_t)-1, 0640, &st), DAEMON_OK,
+	    "the socket just bound gets its mode");
+	ok(stat(sun.sun_path, &st) == 0 && (st.st_mode & 0777) == 0640, "mode 0640");
+	unlink(sun.sun_path);
+	ok(symlink(target, sun.sun_path) == 0, "the socket swapped for a symlink to a root file");
+	is_int(daemon_socket_own(sun.sun_path, 65534, 65534, 0666, &st), DAEMON_ESOCKSWAP,
+	    "chmod/chown refuse the swapped path");
+	ok(stat(target, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_uid == geteuid(),
+	    "and the file it points at keeps its mode and owner");
+	unlink(sun.sun_path);
+	unlink(target);
+	close(tfd);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -619,6 +651,7 @@ main(void)
 	}
 	test_server(dir);
 	test_hostile(dir);
+	test_socket_own(dir);
 	rmdir(dir);
 	return done_testing();
 }
