@@ -170,7 +170,8 @@ daemon_socket_own(const char *path, uid_t uid, gid_t gid, mode_t mode, struct st
 		rc = DAEMON_ESOCKSWAP;
 		goto fail;
 	}
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchownat(fd, "", uid, gid, AT_EMPTY_PATH) != 0)
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    fchownat(fd, "", uid, gid, AT_EMPTY_PATH) != 0)
 		goto fail;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);	/* the inode fd names */
 	if (chmod(proc, mode) != 0 || fstat(fd, st) != 0)

@@ -15,9 +15,9 @@ enum daemon_err {
 	DAEMON_EPRIV = -3,	/* permanent: setuid/setgid/initgroups failed */
 	DAEMON_EPIDFILE = -4,	/* permanent: cannot write the pid file */
 	DAEMON_ERUNNING = -5,	/* permanent: the pid file names a live process */
-	DAEMON_EPIDLINK = -6,	/* permanent: the pid file is a symlink or not a plain file of ours */
+	DAEMON_EPIDLINK = -6,	/* permanent: pid file a symlink, or not a plain file of ours */
 	DAEMON_ESOCKET = -7,	/* permanent: cannot set the socket's owner or mode (errno) */
-	DAEMON_ESOCKSWAP = -8,	/* permanent: the socket's path is no longer the socket we bound */
+	DAEMON_ESOCKSWAP = -8,	/* permanent: the socket's path no longer holds our socket */
 };
 
 /* daemon_user - resolve "user[:group]" to ids */

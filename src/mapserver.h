@@ -33,7 +33,7 @@ enum mapserver_err {
 	MAPSERVER_ENOMEM = -11,		/* temporary */
 	MAPSERVER_ETHREAD = -12,	/* temporary: cannot start the worker threads */
 	MAPSERVER_ESPACE = -13,		/* permanent: output buffer too small */
-	MAPSERVER_EMODE = -14,		/* permanent: unix socket mode is not 0 and 3 octal digits */
+	MAPSERVER_EMODE = -14,		/* permanent: socket mode not "0" and 3 octal digits */
 };
 
 /* What a lookup found; the socketmap and tcp_table replies are made from it. */

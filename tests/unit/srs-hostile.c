@@ -366,7 +366,8 @@ noread(int n)
 		fds[i] = noread_client();
 	printf("# %d clients sent until the server stopped reading\n", n);
 	fflush(stdout);
-	if (read(STDIN_FILENO, buf, 1) < 0)	/* the script measures the server, then says go */
+	/* the script measures the server, then says go */
+	if (read(STDIN_FILENO, buf, 1) < 0)
 		return 1;
 	for (i = 0; i < n; i++) {
 		pf.fd = fds[i];

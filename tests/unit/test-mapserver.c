@@ -254,7 +254,8 @@ test_addr(void)
 	struct mapserver_addr a;
 
 	ok(mapserver_addr_parse("unix:/run/x.sock", &a) == MAPSERVER_OK && a.family == AF_UNIX &&
-	    strcmp(a.path, "/run/x.sock") == 0 && a.mode == 0660, "unix:/path: mode 0660 by default");
+	    strcmp(a.path, "/run/x.sock") == 0 && a.mode == 0660,
+	    "unix:/path: mode 0660 by default");
 	ok(mapserver_addr_parse("unix:/run/x.sock:0660", &a) == MAPSERVER_OK &&
 	    strcmp(a.path, "/run/x.sock") == 0 && a.mode == 0660, "unix:/path:0660");
 	ok(mapserver_addr_parse("inet:127.0.0.1:10001", &a) == MAPSERVER_OK &&
@@ -274,7 +275,8 @@ test_addr(void)
 	    ":06600 refused");
 	is_int(mapserver_addr_parse("unix:/run/x.sock:0660x", &a), MAPSERVER_EMODE,
 	    ":0660x refused");
-	is_int(mapserver_addr_parse("unix:/run/x.sock:", &a), MAPSERVER_EMODE, "empty mode refused");
+	is_int(mapserver_addr_parse("unix:/run/x.sock:", &a), MAPSERVER_EMODE,
+	    "empty mode refused");
 	ok(mapserver_addr_parse("unix:/run/a:b/x.sock", &a) == MAPSERVER_OK &&
 	    strcmp(a.path, "/run/a:b/x.sock") == 0, "a colon in a directory name is path");
 	ok(strstr(mapserver_strerror(MAPSERVER_EMODE), "4 octal digits like 0660") != NULL,
@@ -342,7 +344,8 @@ static void
 test_server(const char *dir)
 {
 	struct mapserver_config cfg = { .lookup = echo_lookup, .threads = 2,
-		.max_connections = 3, .max_per_peer = 3, .idle_timeout_ms = 300, .max_request = 64 };
+		.max_connections = 3, .max_per_peer = 3, .idle_timeout_ms = 300,
+		.max_request = 64 };
 	struct mapserver *ms;
 	char path[256], spec[300], why[256], buf[4096];
 	const char *req = "21:forward a@example.com,3:x y,5:x tem,";
