@@ -941,9 +941,20 @@ static int
 listen_socket(const struct conf *cf, bool have_user, uid_t uid, gid_t gid)
 {
 	const char *path = NULL;
+	struct stat st;
+	int e, rc;
 
-	int e;
-
+	if (strncmp(cf->socket, "unix:", 5) == 0)
+		path = cf->socket + 5;
+	else if (strncmp(cf->socket, "local:", 6) == 0)
+		path = cf->socket + 6;
+	/* libmilter replaces a stale socket but, given anything else, says only that it failed */
+	if (path != NULL && lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		log_msg(LOG_ERR, "cannot listen on %s (Socket in %s): %s is not a socket (%s): "
+		    "refusing to replace it", cf->socket, conf_path, path,
+		    S_ISLNK(st.st_mode) ? "a symbolic link" : "a file or directory");
+		return -1;
+	}
 	errno = 0;
 	if (smfi_setconn(cf->socket) != MI_SUCCESS || smfi_opensocket(true) != MI_SUCCESS) {
 		e = errno;
@@ -953,18 +964,17 @@ listen_socket(const struct conf *cf, bool have_user, uid_t uid, gid_t gid)
 		return -1;
 	}
 	nodelay_listeners();
-	if (strncmp(cf->socket, "unix:", 5) == 0)
-		path = cf->socket + 5;
-	else if (strncmp(cf->socket, "local:", 6) == 0)
-		path = cf->socket + 6;
 	if (path == NULL)
 		return 0;
 	/* The MTA connects as its own user. With UserID the socket is that group's (make the
 	 * MTA's user a member: usermod -aG backstop postfix); without, it is open to every local
 	 * user, as the default inet socket on loopback is. */
-	if ((have_user && chown(path, uid, gid) != 0) ||
-	    chmod(path, have_user ? 0660 : 0666) != 0) {
-		log_msg(LOG_ERR, "cannot set the owner or mode of %s: %s", path, strerror(errno));
+	rc = daemon_socket_own(path, have_user ? uid : (uid_t)-1, have_user ? gid : (gid_t)-1,
+	    have_user ? 0660 : 0666, &st);	/* through no symlink: see daemon.c */
+	if (rc != DAEMON_OK) {
+		log_msg(LOG_ERR, "cannot set the owner or mode of %s: %s%s%s", path,
+		    daemon_strerror(rc), rc == DAEMON_ESOCKET ? ": " : "",
+		    rc == DAEMON_ESOCKET ? strerror(errno) : "");
 		return -1;
 	}
 	return 0;

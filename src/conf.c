@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "log.h"
+#include "mapserver.h"
 #include "srs-legacy.h"
 
 #ifndef SYSCONFDIR
@@ -286,21 +287,19 @@ conf_check_milter_socket(char *item)
 	return conf_port_ok(port) ? NULL : why;
 }
 
-/* srs-rewrite's listener: unix:/path or inet:host:port (host may be [v6]). */
+/* srs-rewrite's listener, in the map server's own grammar (one parser, so -n and serve
+ * agree); a host name is checked for form here and resolved only when serve binds. */
 static const char *
 conf_check_map_socket(char *item)
 {
-	static const char why[] = "is not a socket (unix:/path or inet:host:port)";
-	const char *colon;
-
-	if (strncasecmp(item, "unix:", 5) == 0)
-		return item[5] == '/' ? NULL : why;
-	if (strncasecmp(item, "inet:", 5) != 0)
-		return why;
-	colon = strrchr(item + 5, ':');
-	if (colon == NULL || colon == item + 5 || !isdigit((unsigned char)colon[1]))
-		return why;
-	return conf_port_ok(colon + 1) ? NULL : why;
+	switch (mapserver_addr_check(item)) {
+	case MAPSERVER_OK:
+		return NULL;
+	case MAPSERVER_EMODE:
+		return "is not a socket: the mode must be 4 octal digits like 0660";
+	default:
+		return "is not a socket (unix:/path[:0660], inet:host:port, inet:[v6addr]:port)";
+	}
 }
 
 static bool

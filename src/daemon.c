@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -83,7 +84,7 @@ daemon_pidfile_read(const char *path)
 {
 	char buf[32];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return 0;
@@ -95,6 +96,31 @@ daemon_pidfile_read(const char *path)
 	return (pid_t)strtol(buf, NULL, 10);
 }
 
+/* We are root here, and the pid file's directory may be the daemon user's (backstop.conf(5)
+ * advises it so the file can be removed at the stop): whatever that user left at the path
+ * is not to be trusted. So no symlink is followed (O_NOFOLLOW), nothing is truncated at open,
+ * and only a plain file of ours with a single link (not a hard link to someone's file, not
+ * a FIFO: O_NONBLOCK) is truncated and written. */
+static int
+daemon_pidfile_open(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return errno == ELOOP ? DAEMON_EPIDLINK : DAEMON_EPIDFILE;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_nlink != 1) {
+		close(fd);
+		return DAEMON_EPIDLINK;
+	}
+	if (ftruncate(fd, 0) != 0) {
+		close(fd);
+		return DAEMON_EPIDFILE;
+	}
+	return fd;
+}
+
 int
 daemon_pidfile_write(const char *path)
 {
@@ -104,9 +130,9 @@ daemon_pidfile_write(const char *path)
 
 	if (old > 0 && old != getpid() && kill(old, 0) == 0)
 		return DAEMON_ERUNNING;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = daemon_pidfile_open(path);
 	if (fd < 0)
-		return DAEMON_EPIDFILE;
+		return fd;
 	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (write(fd, buf, (size_t)len) != len) {
 		close(fd);
@@ -122,6 +148,38 @@ daemon_pidfile_remove(const char *path)
 {
 	if (path != NULL && daemon_pidfile_read(path) == getpid())
 		unlink(path);
+}
+
+/* bind() made the socket and never follows a symlink, but chown() and chmod() by path would:
+ * between bind and them, whoever can write the directory (the daemon's user, or the MTA's
+ * spool) could swap in a symlink to /etc/shadow. fchown/fchmod on the socket's own fd do not
+ * reach the file (Linux applies them to the socket inode), and a umask around bind would
+ * change the mode of files other threads create. So the path is opened once with O_PATH and
+ * O_NOFOLLOW, checked to be a socket that we own, and changed through that descriptor. */
+int
+daemon_socket_own(const char *path, uid_t uid, gid_t gid, mode_t mode, struct stat *st)
+{
+	char proc[64];
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC), rc = DAEMON_ESOCKET;
+
+	if (fd < 0)
+		return DAEMON_ESOCKET;
+	if (fstat(fd, st) != 0)
+		goto fail;
+	if (!S_ISSOCK(st->st_mode) || st->st_uid != geteuid()) {
+		rc = DAEMON_ESOCKSWAP;
+		goto fail;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    fchownat(fd, "", uid, gid, AT_EMPTY_PATH) != 0)
+		goto fail;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);	/* the inode fd names */
+	if (chmod(proc, mode) != 0 || fstat(fd, st) != 0)
+		goto fail;
+	rc = DAEMON_OK;
+fail:
+	close(fd);
+	return rc;
 }
 
 bool
@@ -159,6 +217,13 @@ daemon_strerror(int err)
 	case DAEMON_EPRIV: return "cannot switch user and group";
 	case DAEMON_EPIDFILE: return "cannot write the pid file";
 	case DAEMON_ERUNNING: return "another instance is running (its pid is in the pid file)";
+	case DAEMON_EPIDLINK:
+		return "the pid file is a symbolic link, or not a plain file of this user's with one "
+		       "link: refusing to write through it (remove it: the daemon makes its own)";
+	case DAEMON_ESOCKET: return "cannot set the socket's owner or mode";
+	case DAEMON_ESOCKSWAP:
+		return "the socket's path no longer holds the socket just bound (a symbolic link or "
+		       "another file replaced it): refusing to change its owner or mode";
 	}
 	return "unknown daemon error";
 }

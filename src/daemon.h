@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 enum daemon_err {
@@ -14,6 +15,9 @@ enum daemon_err {
 	DAEMON_EPRIV = -3,	/* permanent: setuid/setgid/initgroups failed */
 	DAEMON_EPIDFILE = -4,	/* permanent: cannot write the pid file */
 	DAEMON_ERUNNING = -5,	/* permanent: the pid file names a live process */
+	DAEMON_EPIDLINK = -6,	/* permanent: pid file a symlink, or not a plain file of ours */
+	DAEMON_ESOCKET = -7,	/* permanent: cannot set the socket's owner or mode (errno) */
+	DAEMON_ESOCKSWAP = -8,	/* permanent: the socket's path no longer holds our socket */
 };
 
 /* daemon_user - resolve "user[:group]" to ids */
@@ -26,6 +30,9 @@ int daemon_detach(void) __attribute__((warn_unused_result));
 int daemon_pidfile_write(const char *path) __attribute__((warn_unused_result));
 /* daemon_pidfile_remove - remove the pid file if it still holds our pid */
 void daemon_pidfile_remove(const char *path);
+/* daemon_socket_own - chown and chmod the unix socket just bound at path, through no symlink */
+int daemon_socket_own(const char *path, uid_t uid, gid_t gid, mode_t mode, struct stat *st)
+	__attribute__((warn_unused_result));
 /* daemon_can_become - can this process run as uid/gid (root, or it already is)? */
 bool daemon_can_become(uid_t uid, gid_t gid);
 /* daemon_drop - switch to uid/gid with their supplementary groups (nothing to do if already) */

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "mapserver.h"
 
 /* ---- protocol parsers ---- */
@@ -253,21 +254,23 @@ mapserver_tcp_reply(enum mapserver_status st, const char *text, char *out, size_
 	return n + 5;
 }
 
+/* unix:/path[:0MODE]. A colon after the last '/' starts the mode, and a mode must be
+ * exactly "0" and three octal digits: a typo such as ":660" is refused rather than
+ * silently made part of the path. Without a mode the socket is 0660: the MTA reaches it
+ * through the group (UserID's), no other local user at all. */
 static int
 addr_parse_unix(const char *p, struct mapserver_addr *out)
 {
 	struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
 	const char *colon = strrchr(p, ':');
 	size_t n = strlen(p);
-	char *end;
 
-	out->mode = 0666;
-	if (colon != NULL && colon[1] == '0' && strlen(colon) == 5) {
-		unsigned long m = strtoul(colon + 1, &end, 8);
-
-		if (*end != '\0' || m > 0777)
-			return MAPSERVER_ESPEC;
-		out->mode = (mode_t)m;
+	out->mode = 0660;
+	if (colon != NULL && strchr(colon, '/') == NULL) {
+		if (strlen(colon + 1) != 4 || colon[1] != '0' ||
+		    strspn(colon + 1, "01234567") != 4)
+			return MAPSERVER_EMODE;
+		out->mode = (mode_t)strtoul(colon + 1, NULL, 8);
 		n = (size_t)(colon - p);
 	}
 	if (n == 0 || p[0] != '/' || n >= sizeof(out->path))
@@ -281,15 +284,14 @@ addr_parse_unix(const char *p, struct mapserver_addr *out)
 	return MAPSERVER_OK;
 }
 
+/* inet:host:port or inet:[v6]:port: host and port into the buffers, nothing resolved */
 static int
-addr_parse_inet(const char *p, struct mapserver_addr *out)
+addr_split_inet(const char *p, char *host, size_t hostsize, const char **port)
 {
-	char host[256];
 	const char *colon, *h = p;
 	size_t hlen;
 	char *end;
-	unsigned long port;
-	struct addrinfo hints, *res = NULL;
+	unsigned long v;
 
 	if (*p == '[') {
 		colon = strchr(p, ']');
@@ -304,22 +306,57 @@ addr_parse_inet(const char *p, struct mapserver_addr *out)
 			return MAPSERVER_ESPEC;
 		hlen = (size_t)(colon - p);
 	}
-	port = strtoul(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || port == 0 || port > 65535 || hlen == 0 ||
-	    hlen >= sizeof(host))
+	v = strtoul(colon + 1, &end, 10);
+	if (!(colon[1] >= '0' && colon[1] <= '9') || *end != '\0' || v == 0 || v > 65535 ||
+	    hlen == 0 || hlen >= hostsize)
 		return MAPSERVER_ESPEC;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
+	*port = colon + 1;
+	return MAPSERVER_OK;
+}
+
+static int
+addr_parse_inet(const char *p, struct mapserver_addr *out)
+{
+	char host[256];
+	const char *port;
+	struct addrinfo hints, *res = NULL;
+	int rc = addr_split_inet(p, host, sizeof(host), &port);
+
+	if (rc != MAPSERVER_OK)
+		return rc;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
-	if (getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, colon + 1, &hints, &res) != 0 ||
+	if (getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res) != 0 ||
 	    res == NULL)
 		return MAPSERVER_ESPEC;
 	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
 	out->sslen = res->ai_addrlen;
 	out->family = (sa_family_t)res->ai_family;
 	freeaddrinfo(res);
+	return MAPSERVER_OK;
+}
+
+/* A host that is "*", a numeric address, or could be a DNS name: checked, not looked up. */
+static int
+addr_check_inet(const char *p)
+{
+	char host[256];
+	const char *port;
+	struct in6_addr a6;
+	int rc = addr_split_inet(p, host, sizeof(host), &port);
+
+	(void)port;
+	if (rc != MAPSERVER_OK)
+		return rc;
+	if (strcmp(host, "*") == 0 || inet_pton(AF_INET6, host, &a6) == 1 ||
+	    inet_pton(AF_INET, host, &a6) == 1)
+		return MAPSERVER_OK;
+	if (p[0] == '[' || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-") != strlen(host))
+		return MAPSERVER_ESPEC;
 	return MAPSERVER_OK;
 }
 
@@ -338,6 +375,18 @@ mapserver_addr_parse(const char *spec, struct mapserver_addr *out)
 	return MAPSERVER_ESPEC;
 }
 
+int
+mapserver_addr_check(const char *spec)
+{
+	struct mapserver_addr a;
+
+	if (strncasecmp(spec, "inet:", 5) == 0)
+		return addr_check_inet(spec + 5);
+	if (strncasecmp(spec, "inet6:", 6) == 0)
+		return addr_check_inet(spec + 6);
+	return mapserver_addr_parse(spec, &a);
+}
+
 const char *
 mapserver_strerror(int err)
 {
@@ -351,20 +400,22 @@ mapserver_strerror(int err)
 	case MAPSERVER_EENCODING: return "bad %XX encoding";
 	case MAPSERVER_ETRUNCATED: return "connection closed in the middle of a request";
 	case MAPSERVER_ESPEC:
-		return "bad listen address (use unix:/path[:0MODE], inet:host:port or "
+		return "bad listen address (use unix:/path[:0660], inet:host:port or "
 		       "inet:[v6addr]:port)";
 	case MAPSERVER_EBIND: return "cannot listen on the socket";
 	case MAPSERVER_EINUSE: return "another server is listening on the unix socket";
 	case MAPSERVER_ENOMEM: return "out of memory";
 	case MAPSERVER_ETHREAD: return "cannot start the worker threads";
 	case MAPSERVER_ESPACE: return "output buffer too small";
+	case MAPSERVER_EMODE:
+		return "the mode must be 4 octal digits like 0660 (unix:/path:0660)";
 	}
 	return "unknown mapserver error";
 }
 
 /* ---- the server ---- */
 
-#define OUT_HIGH (256 * 1024)	/* stop reading a client that does not read its replies */
+#define PEER_BUCKETS 1024
 #define LINGER_MS 2000		/* after an error reply, wait this long for the client to go */
 #define ACCEPT_BATCH 32
 #define SWEEP_MS 250
@@ -382,6 +433,22 @@ struct listener {
 	ino_t ino;
 };
 
+/* Who is at the other end, for the per-peer connection cap: the uid of a unix-socket
+ * client (SO_PEERCRED), the address of an inet one. Clients the kernel cannot name share
+ * one key, PEER_NONE. */
+enum peer_kind { PEER_NONE, PEER_UID, PEER_V4, PEER_V6 };
+
+struct peer_key {
+	uint8_t kind;
+	uint8_t id[16];
+};
+
+struct peer {
+	struct peer_key key;
+	unsigned n;		/* connections open or queued */
+	struct peer *next;
+};
+
 struct conn {
 	enum kind kind;
 	int fd;
@@ -391,7 +458,10 @@ struct conn {
 	bool shut;		/* our side is shut down, waiting for the client's EOF */
 	const struct listener *l;
 	struct conn *prev, *next;
-	uint64_t deadline;
+	uint64_t deadline;	/* the sweep closes the connection after this */
+	uint64_t req_deadline;	/* when the partial request in[] must be complete */
+	bool partial;		/* in[] holds the start of a request */
+	struct peer_key peer;
 	size_t inlen;
 	char *in;
 	size_t outoff, outlen, outcap;
@@ -402,6 +472,7 @@ struct conn {
 struct handoff {
 	int fd;
 	const struct listener *l;
+	struct peer_key peer;
 };
 
 struct worker {
@@ -430,6 +501,8 @@ struct mapserver {
 	atomic_uint conns;
 	size_t incap;
 	bool started;
+	pthread_mutex_t plock;	/* guards peers */
+	struct peer *peers[PEER_BUCKETS];
 };
 
 static uint64_t
@@ -456,6 +529,13 @@ mapserver_new(const struct mapserver_config *cfg, struct mapserver **out)
 		ms->cfg.max_connections = MAPSERVER_CONN_MAX;
 	if (ms->cfg.idle_timeout_ms == 0)
 		ms->cfg.idle_timeout_ms = MAPSERVER_IDLE_MS;
+	if (ms->cfg.request_timeout_ms == 0)
+		ms->cfg.request_timeout_ms = MAPSERVER_REQUEST_MS;
+	if (ms->cfg.max_per_peer == 0)	/* the MTA is one peer: leave it room to grow */
+		ms->cfg.max_per_peer = ms->cfg.max_connections / 2 > 0 ?
+		    ms->cfg.max_connections / 2 : 1;
+	if (ms->cfg.max_output == 0)
+		ms->cfg.max_output = MAPSERVER_OUTPUT_MAX;
 	if (ms->cfg.threads == 0) {	/* the MTA that asks runs on the other half */
 		cpus = sysconf(_SC_NPROCESSORS_ONLN) / 2;
 		ms->cfg.threads = cpus < 1 ? 1 : cpus > 64 ? 64 : (unsigned)cpus;
@@ -464,6 +544,7 @@ mapserver_new(const struct mapserver_config *cfg, struct mapserver **out)
 	ms->stop_kind = KIND_STOP;
 	ms->stopfd = -1;
 	atomic_init(&ms->conns, 0);
+	pthread_mutex_init(&ms->plock, NULL);
 	*out = ms;
 	return MAPSERVER_OK;
 }
@@ -510,10 +591,14 @@ listener_unix_finish(struct listener *l, const struct mapserver_addr *a, uid_t o
     gid_t group, const char *spec, char *why, size_t whylen)
 {
 	struct stat st;
+	int rc = daemon_socket_own(a->path, owner, group, a->mode, &st);
 
-	if (chmod(a->path, a->mode) != 0 ||
-	    ((owner != (uid_t)-1 || group != (gid_t)-1) && chown(a->path, owner, group) != 0) ||
-	    stat(a->path, &st) != 0) {
+	if (rc == DAEMON_ESOCKSWAP) {
+		if (why != NULL && whylen > 0)
+			snprintf(why, whylen, "%s: %s", spec, daemon_strerror(rc));
+		return MAPSERVER_EBIND;
+	}
+	if (rc != DAEMON_OK) {
 		why_errno(why, whylen, "chmod/chown", spec);
 		return MAPSERVER_EBIND;
 	}
@@ -606,6 +691,91 @@ mapserver_connections(const struct mapserver *ms)
 	return atomic_load(&ms->conns);
 }
 
+/* -- peers -- */
+
+static void
+peer_key_of(int fd, const struct sockaddr_storage *ss, struct peer_key *k)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	memset(k, 0, sizeof(*k));
+	if (ss->ss_family == AF_INET) {
+		k->kind = PEER_V4;
+		memcpy(k->id, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		k->kind = PEER_V6;
+		memcpy(k->id, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		k->kind = PEER_UID;
+		memcpy(k->id, &cred.uid, sizeof(cred.uid));
+	}
+}
+
+static struct peer **
+peer_slot(struct mapserver *ms, const struct peer_key *k)
+{
+	uint32_t h = 2166136261u;
+	const uint8_t *b = (const uint8_t *)k;
+	struct peer **pp;
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ b[i]) * 16777619u;
+	pp = &ms->peers[h % PEER_BUCKETS];
+	while (*pp != NULL && memcmp(&(*pp)->key, k, sizeof(*k)) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* peer_take - count one more connection for k; false when k is at its cap */
+static bool
+peer_take(struct mapserver *ms, const struct peer_key *k)
+{
+	struct peer **pp, *p;
+	bool ok = false;
+
+	pthread_mutex_lock(&ms->plock);
+	pp = peer_slot(ms, k);
+	if (*pp == NULL && (*pp = calloc(1, sizeof(**pp))) != NULL)
+		(*pp)->key = *k;
+	p = *pp;
+	if (p != NULL && p->n < ms->cfg.max_per_peer) {
+		p->n++;
+		ok = true;
+	}
+	if (p != NULL && p->n == 0) {
+		*pp = p->next;
+		free(p);
+	}
+	pthread_mutex_unlock(&ms->plock);
+	return ok;
+}
+
+static void
+peer_put(struct mapserver *ms, const struct peer_key *k)
+{
+	struct peer **pp, *p;
+
+	pthread_mutex_lock(&ms->plock);
+	pp = peer_slot(ms, k);
+	p = *pp;
+	if (p != NULL && --p->n == 0) {
+		*pp = p->next;
+		free(p);
+	}
+	pthread_mutex_unlock(&ms->plock);
+}
+
+/* conn_uncount - an accepted connection is gone: the totals and its peer's share */
+static void
+conn_uncount(struct worker *w, const struct peer_key *k)
+{
+	atomic_fetch_sub(&w->ms->conns, 1);
+	atomic_fetch_sub(&w->load, 1);
+	peer_put(w->ms, k);
+}
+
 /* -- connections -- */
 
 static void
@@ -619,11 +789,10 @@ conn_close(struct worker *w, struct conn *c)
 		w->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	conn_uncount(w, &c->peer);
 	free(c->in);
 	free(c->out);
 	free(c);
-	atomic_fetch_sub(&w->ms->conns, 1);
-	atomic_fetch_sub(&w->load, 1);
 }
 
 static bool
@@ -712,12 +881,12 @@ conn_request(struct worker *w, struct conn *c, const char *data, size_t len, voi
 static bool
 conn_process(struct worker *w, struct conn *c)
 {
-	size_t off = 0, max = w->ms->cfg.max_request, dlen, used;
+	size_t off = 0, max = w->ms->cfg.max_request, dlen, used, omax = w->ms->cfg.max_output;
 	const char *data;
 	void *batch = NULL;
 	int rc;
 
-	while (!c->closing && off < c->inlen && c->outlen - c->outoff < OUT_HIGH) {
+	while (!c->closing && off < c->inlen && c->outlen - c->outoff < omax) {
 		if (c->l->proto == MAPSERVER_SOCKETMAP)
 			rc = mapserver_netstring_parse(c->in + off, c->inlen - off, max, &data,
 			    &dlen, &used);
@@ -740,11 +909,11 @@ conn_process(struct worker *w, struct conn *c)
 		off = c->inlen;
 	memmove(c->in, c->in + off, c->inlen - off);
 	c->inlen -= off;
-	if (c->eof && c->inlen > 0 && !c->closing && c->outlen - c->outoff < OUT_HIGH) {
+	if (c->eof && c->inlen > 0 && !c->closing && c->outlen - c->outoff < omax) {
 		conn_error(w, c, MAPSERVER_ETRUNCATED);
 		c->inlen = 0;
 	}
-	return c->inlen > 0 && !c->closing && c->outlen - c->outoff >= OUT_HIGH;
+	return c->inlen > 0 && !c->closing && c->outlen - c->outoff >= omax;
 }
 
 /* Write what is queued; false when the connection is dead. */
@@ -778,11 +947,33 @@ conn_watch(struct worker *w, struct conn *c, uint32_t events)
 	c->events = events;
 }
 
-/* After reading or writing: answer, flush, and decide what to wait for next. */
+/* conn_deadline - when to give up on c: a request gets request_timeout from its first byte
+ * (a byte now and then does not extend it: that is how slow clients held every slot), and
+ * the time between requests is the idle timeout. */
+static void
+conn_deadline(const struct mapserver *ms, struct conn *c, uint64_t now)
+{
+	if (c->shut)
+		return;	/* lingering after an error reply: LINGER_MS already set */
+	if (c->inlen == 0) {
+		c->partial = false;
+		c->deadline = now + ms->cfg.idle_timeout_ms;
+		return;
+	}
+	if (!c->partial) {
+		c->partial = true;
+		c->req_deadline = now + ms->cfg.request_timeout_ms;
+	}
+	c->deadline = c->req_deadline;
+}
+
+/* After reading or writing: answer, flush, and decide what to wait for next. A client
+ * whose unsent replies reach max_output is not reading them: it is dropped, so what it
+ * costs is bounded (it used to be read on to 256 kB queued, 1.2 GB over 4096 clients). */
 static void
 conn_pump(struct worker *w, struct conn *c, uint64_t now)
 {
-	bool pending = false, more = true;
+	bool pending = false, more = true, room;
 	int round;
 
 	for (round = 0; round < 64 && more && !pending; round++) {
@@ -792,6 +983,10 @@ conn_pump(struct worker *w, struct conn *c, uint64_t now)
 			return;
 		}
 		pending = c->outlen > c->outoff;
+	}
+	if (c->outlen - c->outoff >= w->ms->cfg.max_output) {
+		conn_close(w, c);
+		return;
 	}
 	if (!pending && (c->closing || c->eof)) {
 		if (c->eof) {
@@ -804,8 +999,11 @@ conn_pump(struct worker *w, struct conn *c, uint64_t now)
 			c->deadline = now + LINGER_MS;
 		}
 	}
-	conn_watch(w, c, (pending ? EPOLLOUT : 0) |
-	    (!c->eof && (!pending || c->outlen - c->outoff < OUT_HIGH) ? EPOLLIN : 0));
+	conn_deadline(w->ms, c, now);
+	/* a full in[] is read no further (a 0-byte read would look like EOF): come back when
+	 * the socket is writable and answer what is in it first */
+	room = c->inlen < w->ms->incap;
+	conn_watch(w, c, (pending || !room ? EPOLLOUT : 0) | (!c->eof && room ? EPOLLIN : 0));
 }
 
 static void
@@ -828,10 +1026,8 @@ conn_read(struct worker *w, struct conn *c, uint64_t now)
 		}
 		if (n == 0)
 			c->eof = true;
-		if (n > 0) {
+		if (n > 0)
 			c->inlen += (size_t)n;
-			c->deadline = now + w->ms->cfg.idle_timeout_ms;
-		}
 	}
 	conn_pump(w, c, now);
 }
@@ -853,7 +1049,8 @@ conn_event(struct worker *w, struct conn *c, uint32_t events, uint64_t now)
 
 /* conn_adopt - a new connection served by w (its load already counts it) */
 static void
-conn_adopt(struct worker *w, int fd, const struct listener *l, uint64_t now)
+conn_adopt(struct worker *w, int fd, const struct listener *l, const struct peer_key *k,
+    uint64_t now)
 {
 	struct mapserver *ms = w->ms;
 	struct epoll_event ev;
@@ -863,8 +1060,7 @@ conn_adopt(struct worker *w, int fd, const struct listener *l, uint64_t now)
 	if (c == NULL || (c->in = malloc(ms->incap)) == NULL) {
 		free(c);
 		close(fd);
-		atomic_fetch_sub(&ms->conns, 1);
-		atomic_fetch_sub(&w->load, 1);
+		conn_uncount(w, k);
 		return;
 	}
 	if (l->path[0] == '\0')
@@ -872,6 +1068,7 @@ conn_adopt(struct worker *w, int fd, const struct listener *l, uint64_t now)
 	c->kind = KIND_CONN;
 	c->fd = fd;
 	c->l = l;
+	c->peer = *k;
 	c->deadline = now + ms->cfg.idle_timeout_ms;
 	c->events = EPOLLIN | EPOLLRDHUP;
 	ev.events = c->events;
@@ -905,7 +1102,7 @@ worker_pick(struct worker *w)
 
 /* worker_handoff - queue an accepted connection for worker t and wake it */
 static void
-worker_handoff(struct worker *t, int fd, const struct listener *l)
+worker_handoff(struct worker *t, int fd, const struct listener *l, const struct peer_key *k)
 {
 	struct handoff *q;
 	uint64_t one = 1;
@@ -921,14 +1118,14 @@ worker_handoff(struct worker *t, int fd, const struct listener *l)
 	}
 	if (t->qlen < t->qcap) {
 		t->queue[t->qlen].fd = fd;
+		t->queue[t->qlen].peer = *k;
 		t->queue[t->qlen++].l = l;
 		queued = true;
 	}
 	pthread_mutex_unlock(&t->qlock);
 	if (!queued) {
 		close(fd);
-		atomic_fetch_sub(&t->ms->conns, 1);
-		atomic_fetch_sub(&t->load, 1);
+		conn_uncount(t, k);
 	} else if (write(t->wakefd, &one, sizeof(one)) < 0) {
 		return;	/* the counter is already non-zero: the worker wakes anyway */
 	}
@@ -953,12 +1150,11 @@ worker_drain(struct worker *w, uint64_t now, bool stopping)
 		pthread_mutex_unlock(&w->qlock);
 		for (i = 0; i < n; i++) {
 			if (!stopping) {
-				conn_adopt(w, batch[i].fd, batch[i].l, now);
+				conn_adopt(w, batch[i].fd, batch[i].l, &batch[i].peer, now);
 				continue;
 			}
 			close(batch[i].fd);
-			atomic_fetch_sub(&w->ms->conns, 1);
-			atomic_fetch_sub(&w->load, 1);
+			conn_uncount(w, &batch[i].peer);
 		}
 	} while (n == 64);
 }
@@ -968,10 +1164,14 @@ accept_some(struct worker *w, struct listener *l, uint64_t now)
 {
 	struct mapserver *ms = w->ms;
 	struct worker *t;
+	struct sockaddr_storage ss;
+	struct peer_key k;
+	socklen_t sslen;
 	int i, fd;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
-		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		sslen = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
 		if (atomic_fetch_add(&ms->conns, 1) >= ms->cfg.max_connections) {
@@ -979,12 +1179,20 @@ accept_some(struct worker *w, struct listener *l, uint64_t now)
 			close(fd);
 			continue;
 		}
+		/* one uid or address may not take every slot: the MTA's own lookups must
+		 * still find one when another local user or host opens connections */
+		peer_key_of(fd, &ss, &k);
+		if (!peer_take(ms, &k)) {
+			atomic_fetch_sub(&ms->conns, 1);
+			close(fd);
+			continue;
+		}
 		t = worker_pick(w);
 		atomic_fetch_add(&t->load, 1);
 		if (t == w)
-			conn_adopt(w, fd, l, now);
+			conn_adopt(w, fd, l, &k, now);
 		else
-			worker_handoff(t, fd, l);
+			worker_handoff(t, fd, l, &k);
 	}
 }
 
@@ -1131,6 +1339,14 @@ mapserver_free(struct mapserver *ms)
 		listener_close(ms->ls[i]);
 	if (ms->stopfd >= 0)
 		close(ms->stopfd);
+	for (i = 0; i < PEER_BUCKETS; i++)
+		while (ms->peers[i] != NULL) {
+			struct peer *p = ms->peers[i];
+
+			ms->peers[i] = p->next;
+			free(p);
+		}
+	pthread_mutex_destroy(&ms->plock);
 	free(ms->ls);
 	free(ms->w);
 	free(ms);

@@ -15,6 +15,8 @@
 #define MAPSERVER_NAME_MAX 64		/* longest socketmap name */
 #define MAPSERVER_IDLE_MS 300000	/* default idle timeout: Postfix drops idle maps sooner */
 #define MAPSERVER_CONN_MAX 4096		/* default connection limit */
+#define MAPSERVER_REQUEST_MS 10000	/* default time from a request's first byte to its last */
+#define MAPSERVER_OUTPUT_MAX 16384	/* default bound on replies queued for a client */
 
 enum mapserver_err {
 	MAPSERVER_OK = 0,
@@ -31,6 +33,7 @@ enum mapserver_err {
 	MAPSERVER_ENOMEM = -11,		/* temporary */
 	MAPSERVER_ETHREAD = -12,	/* temporary: cannot start the worker threads */
 	MAPSERVER_ESPACE = -13,		/* permanent: output buffer too small */
+	MAPSERVER_EMODE = -14,		/* permanent: socket mode not "0" and 3 octal digits */
 };
 
 /* What a lookup found; the socketmap and tcp_table replies are made from it. */
@@ -49,7 +52,7 @@ struct mapserver_addr {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	mode_t mode;			/* unix socket mode, default 0666 */
+	mode_t mode;			/* unix socket mode, default 0660 */
 };
 
 /* The lookup: map name and decoded key in, status and NUL-terminated value or reason out.
@@ -66,8 +69,12 @@ struct mapserver_config {
 	void *ctx;
 	unsigned threads;		/* 0: one per two online CPUs, at least one */
 	unsigned max_connections;	/* 0: MAPSERVER_CONN_MAX */
-	unsigned idle_timeout_ms;	/* 0: MAPSERVER_IDLE_MS */
+	unsigned idle_timeout_ms;	/* 0: MAPSERVER_IDLE_MS; between requests */
 	size_t max_request;		/* 0: MAPSERVER_REQUEST_MAX */
+	unsigned request_timeout_ms;	/* 0: MAPSERVER_REQUEST_MS */
+	unsigned max_per_peer;		/* 0: half of max_connections, at least 1; a peer
+					 * is a uid on a unix socket, an address on inet */
+	size_t max_output;		/* 0: MAPSERVER_OUTPUT_MAX */
 };
 
 struct mapserver;
@@ -94,6 +101,8 @@ int mapserver_socketmap_reply(enum mapserver_status st, const char *text, char *
 int mapserver_tcp_reply(enum mapserver_status st, const char *text, char *out, size_t outsize);
 /* mapserver_addr_parse - parse a MapSocket listen address */
 int mapserver_addr_parse(const char *spec, struct mapserver_addr *out);
+/* mapserver_addr_check - the same grammar, without resolving a host name */
+int mapserver_addr_check(const char *spec);
 
 /* mapserver_new - a server with no listeners yet */
 int mapserver_new(const struct mapserver_config *cfg, struct mapserver **out)

@@ -40,7 +40,9 @@ struct serve_opts {
 	bool foreground;
 	bool check;		/* -n: check the configuration and keys, then exit */
 	unsigned idle_s;
+	unsigned request_s;
 	unsigned max_conns;
+	unsigned max_peer;
 	unsigned threads;
 };
 
@@ -319,17 +321,23 @@ srs_serve_options(FILE *fp)
 	    "  -f                   stay in the foreground (overrides Background)\n"
 	    "  -n                   check the configuration, the key store and MapSocket,\n"
 	    "                       then exit 0 (good) or 1\n"
-	    "  --idle-timeout SEC   close connections idle this long (default %u)\n"
+	    "  --idle-timeout SEC   close connections idle this long between requests\n"
+	    "                       (default %u)\n"
+	    "  --request-timeout SEC  close a connection whose request is not complete SEC\n"
+	    "                       after its first byte (default %u)\n"
 	    "  --max-connections N  close new connections beyond N at once (default %u)\n"
+	    "  --max-peer-connections N  at most N of them from one uid (unix socket) or one\n"
+	    "                       address (inet) (default: half of --max-connections)\n"
 	    "  --threads N          worker threads (default: one per two CPUs, at least one)\n",
-	    MAPSERVER_IDLE_MS / 1000, MAPSERVER_CONN_MAX);
+	    MAPSERVER_IDLE_MS / 1000, MAPSERVER_REQUEST_MS / 1000, MAPSERVER_CONN_MAX);
 }
 
 static int
 serve_usage(FILE *fp, int rc)
 {
 	fprintf(fp, "usage: %s [-c FILE] serve [--tcp-table] [-fn] [--idle-timeout SEC]\n"
-	    "           [--max-connections N] [--threads N]\n", PROG);
+	    "           [--request-timeout SEC] [--max-connections N]\n"
+	    "           [--max-peer-connections N] [--threads N]\n", PROG);
 	srs_serve_options(fp);
 	return rc;
 }
@@ -352,6 +360,8 @@ static const struct option serve_longopts[] = {
 	{ "tcp-table", no_argument, NULL, 't' },
 	{ "idle-timeout", required_argument, NULL, 'i' },
 	{ "max-connections", required_argument, NULL, 'm' },
+	{ "request-timeout", required_argument, NULL, 'r' },
+	{ "max-peer-connections", required_argument, NULL, 'p' },
 	{ "threads", required_argument, NULL, 'T' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -373,6 +383,8 @@ serve_args(int argc, char **argv, struct serve_opts *o)
 		case 'n': o->check = true; break;
 		case 'i': okv = parse_uint(optarg, 86400, &o->idle_s); break;
 		case 'm': okv = parse_uint(optarg, 1000000, &o->max_conns); break;
+		case 'r': okv = parse_uint(optarg, 3600, &o->request_s); break;
+		case 'p': okv = parse_uint(optarg, 1000000, &o->max_peer); break;
 		case 'T': okv = parse_uint(optarg, 64, &o->threads); break;
 		case 'h': return serve_usage(stdout, EXIT_SUCCESS);
 		default: return serve_usage(stderr, EXIT_USAGE);
@@ -514,6 +526,8 @@ serve_server(struct serve *s, const struct serve_opts *o)
 		.max_connections = serve_fd_limit(o->max_conns != 0 ? o->max_conns :
 		    MAPSERVER_CONN_MAX),
 		.idle_timeout_ms = o->idle_s * 1000,
+		.request_timeout_ms = o->request_s * 1000,
+		.max_per_peer = o->max_peer,
 	};
 
 	if (mapserver_new(&mc, &s->ms) != MAPSERVER_OK) {

@@ -143,8 +143,10 @@ srs_start() {
 	"$BS_BIN/srs-rewrite" -c "$BS_CONF" serve -f 2>> "$BS_W/srs.log" &
 	BS_PIDS+=($!)
 	BS_SRS_PID=$!
-	bs_poll '[ -S "$SRS_SOCK" ]'
-
+	bs_poll '[ -S "$SRS_SOCK" ]' || return 1
+	# The socket is 0660 and, with no UserID here, root's: give its group to Postfix, as a
+	# site does with "UserID backstop" and postfix in group backstop.
+	chgrp postfix "$SRS_SOCK"
 }
 
 # pf_conf "name = value"...: set main.cf parameters

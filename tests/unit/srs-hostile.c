@@ -1,6 +1,9 @@
 /* srs-hostile: random bytes over 1,000 connections to srs-rewrite serve while a well-formed
  * client keeps asking forward and reverse on its own connections and checks every answer.
  * Usage: srs-hostile socketmap unix:/path | tcp PORT  [SEED]. Prints TAP.
+ * "srs-hostile slowloris unix:/path" crowds the server from uid 65534 with connections that
+ * trickle a byte at a time while root's lookups must be answered; "srs-hostile noread
+ * unix:/path N" opens N clients that send and never read, which the server must drop.
  * The hostile side sends garbage, broken netstrings and lines, absurd lengths, half frames,
  * then half-closes and reads to EOF, or drops the connection at once; up to 16 are open at a
  * time. The good side must see no error and no wrong answer, during and after. */
@@ -19,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sockclient.h"
@@ -259,6 +263,126 @@ hostile_thread(void *arg)
 	return NULL;
 }
 
+/* ---- slow clients and clients that never read ---- */
+
+#define LORIS_CONNS 8
+
+/* loris - as uid 65534: keep LORIS_CONNS connections open, each trickling a request that
+ * never ends, dialling again whenever the server closes one, until stop is readable */
+static void
+loris(int ready, int stop)
+{
+	int fds[LORIS_CONNS], i, held = 0;
+	struct pollfd pf = { .fd = stop, .events = POLLIN };
+
+	if (setgid(65534) != 0 || setuid(65534) != 0)
+		_exit(1);
+	for (i = 0; i < LORIS_CONNS; i++) {
+		fds[i] = dial();
+		held += fds[i] >= 0 && sc_send_all(fds[i], "900:prvs ", 9);
+	}
+	if (write(ready, &held, sizeof(held)) != sizeof(held))
+		_exit(1);
+	while (poll(&pf, 1, 200) == 0) {
+		for (i = 0; i < LORIS_CONNS; i++) {
+			if (fds[i] >= 0 && send(fds[i], "x", 1, MSG_NOSIGNAL) == 1)
+				continue;
+			if (fds[i] >= 0)
+				close(fds[i]);
+			if ((fds[i] = dial()) >= 0)
+				sc_send_all(fds[i], "900:prvs ", 9);
+		}
+	}
+	_exit(0);
+}
+
+static int
+slowloris(void)
+{
+	int ready[2], stop[2], held = 0, i, good = 0;
+	char fwd[1024] = "", why[512] = "";
+	pid_t pid;
+
+	if (pipe(ready) != 0 || pipe(stop) != 0 || (pid = fork()) < 0) {
+		bail_out("pipe/fork");
+		return 1;
+	}
+	if (pid == 0) {
+		close(ready[0]);
+		close(stop[1]);	/* else the parent's close would never reach it */
+		loris(ready[1], stop[0]);
+	}
+	close(ready[1]);
+	close(stop[0]);
+	if (read(ready[0], &held, sizeof(held)) != sizeof(held))
+		held = -1;
+	printf("# uid 65534 opened %d slow connections\n", held);
+	for (i = 0; i < 10; i++) {
+		good += good_round(fwd, sizeof(fwd), why, sizeof(why));
+	}
+	close(stop[1]);
+	waitpid(pid, NULL, 0);
+	ok(held == LORIS_CONNS, "slowloris: uid 65534 opened %d slow connections", held);
+	ok(good == 10, "slowloris: root's lookups answered beside them: %d of 10%s%s", good,
+	    good < 10 ? ": " : "", good < 10 ? why : "");
+	return done_testing();
+}
+
+/* one client that sends requests until the socket takes no more, never reading */
+static int
+noread_client(void)
+{
+	char req[64], batch[64 * 100];
+	int fd = dial(), small = 4096, i, n;
+	size_t len = 0;
+	struct pollfd pf;
+
+	if (fd < 0)
+		return -1;
+	n = snprintf(req, sizeof(req), "%zu:forward %s,", strlen(SENDER) + 8, SENDER);
+	for (i = 0; i < 100; i++, len += (size_t)n)
+		memcpy(batch + len, req, (size_t)n);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	pf.fd = fd;
+	pf.events = POLLOUT;
+	for (i = 0; i < 100000 && poll(&pf, 1, 200) == 1; i++)
+		if (send(fd, batch, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN)
+			break;
+	return fd;
+}
+
+static int
+noread(int n)
+{
+	int *fds = calloc((size_t)n, sizeof(*fds)), i, dropped = 0, eof;
+	char buf[65536];
+	struct pollfd pf = { .events = POLLIN };
+
+	if (fds == NULL) {
+		bail_out("calloc");
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		fds[i] = noread_client();
+	printf("# %d clients sent until the server stopped reading\n", n);
+	fflush(stdout);
+	/* the script measures the server, then says go */
+	if (read(STDIN_FILENO, buf, 1) < 0)
+		return 1;
+	for (i = 0; i < n; i++) {
+		pf.fd = fds[i];
+		eof = fds[i] < 0;
+		while (!eof && poll(&pf, 1, 5000) == 1)
+			eof = read(fds[i], buf, sizeof(buf)) <= 0;
+		dropped += eof;
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	free(fds);
+	ok(dropped == n, "noread: %d of %d clients that never read were disconnected", dropped, n);
+	return done_testing();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -268,6 +392,15 @@ main(int argc, char **argv)
 	char fwd[1024] = "", why[512];
 	bool res;
 
+	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 3 && strcmp(argv[1], "slowloris") == 0) {
+		unix_path = argv[2] + (strncmp(argv[2], "unix:", 5) == 0 ? 5 : 0);
+		return slowloris();
+	}
+	if (argc >= 4 && strcmp(argv[1], "noread") == 0) {
+		unix_path = argv[2] + (strncmp(argv[2], "unix:", 5) == 0 ? 5 : 0);
+		return noread(atoi(argv[3]));
+	}
 	if (argc < 3 || (strcmp(argv[1], "socketmap") != 0 && strcmp(argv[1], "tcp") != 0)) {
 		fprintf(stderr, "usage: srs-hostile socketmap unix:/path | tcp PORT [SEED]\n");
 		return 2;

@@ -213,6 +213,20 @@ contains "$tmp/err" "--tcp-table needs inet:host:port" "serve --tcp-table -n: wh
 run -c "$tmp/unix.conf" serve -n
 is "$rc" 0 "serve -n: exit 0 with a unix MapSocket"
 is "$(ls "$tmp" | grep -c srs.sock)" 0 "serve -n: no socket created"
+# the listen address has one grammar, the map server's: -n refuses what serve could not bind
+sed 's|^MapSocket .*|MapSocket unix:'"$tmp"'/srs.sock:660|' "$conf" >"$tmp/mode.conf"
+run -c "$tmp/mode.conf" serve -n
+is "$rc" 1 "serve -n: exit 1 on a mode typo (:660)"
+contains "$tmp/err" "the mode must be 4 octal digits like 0660" "serve -n: says what a mode is"
+sed 's|^MapSocket .*|MapSocket inet:[::1:10001|' "$conf" >"$tmp/v6.conf"
+run -c "$tmp/v6.conf" serve -n
+is "$rc" 1 "serve -n: exit 1 on inet:[::1:10001"
+contains "$tmp/err" "'inet:[::1:10001' is not a socket" "serve -n: names the bad address"
+if [ -x "$top_builddir/src/backstop-milter" ]; then
+	"$top_builddir/src/backstop-milter" -c "$tmp/v6.conf" -n >"$tmp/out" 2>"$tmp/err"
+	is "$?" 1 "backstop-milter -n: exit 1 on the same MapSocket"
+	contains "$tmp/err" "'inet:[::1:10001' is not a socket" "backstop-milter -n: the same words"
+fi
 mkdir "$tmp/nokeys"
 chmod 700 "$tmp/nokeys"
 sed 's|^KeyDirectory .*|KeyDirectory '"$tmp"'/nokeys|' "$conf" >"$tmp/nokeys.conf"

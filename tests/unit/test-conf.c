@@ -16,6 +16,7 @@
 #include "tap.h"
 
 #define D "Domains example.com\n"
+#define MAPSOCK_WHY "is not a socket (unix:/path[:0660], inet:host:port, inet:[v6addr]:port)"
 
 static int
 parse(const char *text, struct conf **c, char *err, size_t errlen)
@@ -191,6 +192,7 @@ static const struct {
 	{ "Socket inet:8891\n", sget_socket, "inet:8891" },
 	{ "MapSocket inet:127.0.0.1:10001\n", sget_map_socket, "inet:127.0.0.1:10001" },
 	{ "MapSocket inet:[::1]:10001\n", sget_map_socket, "inet:[::1]:10001" },
+	{ "MapSocket unix:/run/b/srs.sock:0660\n", sget_map_socket, "unix:/run/b/srs.sock:0660" },
 	{ "UserID backstop:mail\n", sget_user_id, "backstop:mail" },
 	{ "UserID none\n", sget_user_id, NULL },
 	{ "PidFile /run/backstop/milter.pid\n", sget_pid_file, "/run/backstop/milter.pid" },
@@ -315,10 +317,14 @@ static const struct {
 	    "t.conf:2: Socket: 'inet:99999@localhost' is not a milter socket (unix:/path, "
 	    "inet:port@host, inet6:port@host)" },
 	{ D "MapSocket inet:10001\n", CONF_EVALUE,
-	    "t.conf:2: MapSocket: 'inet:10001' is not a socket (unix:/path or inet:host:port)" },
+	    "t.conf:2: MapSocket: 'inet:10001' " MAPSOCK_WHY },
 	{ D "MapSocket unix:relative.sock\n", CONF_EVALUE,
-	    "t.conf:2: MapSocket: 'unix:relative.sock' is not a socket (unix:/path or "
-	    "inet:host:port)" },
+	    "t.conf:2: MapSocket: 'unix:relative.sock' " MAPSOCK_WHY },
+	{ D "MapSocket inet:[::1:10001\n", CONF_EVALUE,
+	    "t.conf:2: MapSocket: 'inet:[::1:10001' " MAPSOCK_WHY },
+	{ D "MapSocket unix:/run/backstop/srs.sock:660\n", CONF_EVALUE,
+	    "t.conf:2: MapSocket: 'unix:/run/backstop/srs.sock:660' is not a socket: the mode "
+	    "must be 4 octal digits like 0660" },
 	{ D "UserID bob smith\n", CONF_EVALUE,
 	    "t.conf:2: UserID: takes one value, not 'bob smith'" },
 	{ D "UserID bob:\n", CONF_EVALUE, "t.conf:2: UserID: 'bob:' is not user[:group]" },

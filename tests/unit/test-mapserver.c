@@ -3,7 +3,9 @@
  * in process with a stub lookup: pipelining, error-then-close, idle timeout, connection limit. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,8 +15,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "mapserver.h"
 #include "sockclient.h"
 #include "tap.h"
@@ -250,7 +254,8 @@ test_addr(void)
 	struct mapserver_addr a;
 
 	ok(mapserver_addr_parse("unix:/run/x.sock", &a) == MAPSERVER_OK && a.family == AF_UNIX &&
-	    strcmp(a.path, "/run/x.sock") == 0 && a.mode == 0666, "unix:/path");
+	    strcmp(a.path, "/run/x.sock") == 0 && a.mode == 0660,
+	    "unix:/path: mode 0660 by default");
 	ok(mapserver_addr_parse("unix:/run/x.sock:0660", &a) == MAPSERVER_OK &&
 	    strcmp(a.path, "/run/x.sock") == 0 && a.mode == 0660, "unix:/path:0660");
 	ok(mapserver_addr_parse("inet:127.0.0.1:10001", &a) == MAPSERVER_OK &&
@@ -263,7 +268,25 @@ test_addr(void)
 	is_int(mapserver_addr_parse("inet:[::1:10001", &a), MAPSERVER_ESPEC, "unclosed [");
 	is_int(mapserver_addr_parse("unix:relative", &a), MAPSERVER_ESPEC, "relative path");
 	is_int(mapserver_addr_parse("tcp:x", &a), MAPSERVER_ESPEC, "unknown type");
-	is_int(mapserver_addr_parse("unix:/x:0999", &a), MAPSERVER_ESPEC, "bad mode");
+	is_int(mapserver_addr_parse("unix:/x:0999", &a), MAPSERVER_EMODE, "bad mode");
+	/* a mode typo must not become part of the path */
+	is_int(mapserver_addr_parse("unix:/run/x.sock:660", &a), MAPSERVER_EMODE, ":660 refused");
+	is_int(mapserver_addr_parse("unix:/run/x.sock:06600", &a), MAPSERVER_EMODE,
+	    ":06600 refused");
+	is_int(mapserver_addr_parse("unix:/run/x.sock:0660x", &a), MAPSERVER_EMODE,
+	    ":0660x refused");
+	is_int(mapserver_addr_parse("unix:/run/x.sock:", &a), MAPSERVER_EMODE,
+	    "empty mode refused");
+	ok(mapserver_addr_parse("unix:/run/a:b/x.sock", &a) == MAPSERVER_OK &&
+	    strcmp(a.path, "/run/a:b/x.sock") == 0, "a colon in a directory name is path");
+	ok(strstr(mapserver_strerror(MAPSERVER_EMODE), "4 octal digits like 0660") != NULL,
+	    "EMODE says what a mode looks like");
+	is_int(mapserver_addr_check("inet:[::1:10001"), MAPSERVER_ESPEC, "check: unclosed [");
+	is_int(mapserver_addr_check("unix:/x:660"), MAPSERVER_EMODE, "check: :660");
+	is_int(mapserver_addr_check("inet:backstop.example:10001"), MAPSERVER_OK,
+	    "check: a host name is not resolved");
+	is_int(mapserver_addr_check("inet:bad_host!:10001"), MAPSERVER_ESPEC, "check: bad host");
+	is_int(mapserver_addr_check("unix:/run/x.sock:0660"), MAPSERVER_OK, "check: unix mode");
 }
 
 /* ---- the server in process, with a lookup that echoes ---- */
@@ -321,7 +344,8 @@ static void
 test_server(const char *dir)
 {
 	struct mapserver_config cfg = { .lookup = echo_lookup, .threads = 2,
-		.max_connections = 3, .idle_timeout_ms = 300, .max_request = 64 };
+		.max_connections = 3, .max_per_peer = 3, .idle_timeout_ms = 300,
+		.max_request = 64 };
 	struct mapserver *ms;
 	char path[256], spec[300], why[256], buf[4096];
 	const char *req = "21:forward a@example.com,3:x y,5:x tem,";
@@ -383,6 +407,232 @@ test_server(const char *dir)
 	ok(stat(path, &st) != 0 && errno == ENOENT, "socket removed on shutdown");
 }
 
+/* ---- hostile clients: slow senders, one peer's crowd, clients that never read ---- */
+
+/* dial_tcp - a connection to 127.0.0.1:port from the loopback address src; -1 if none */
+static int
+dial_tcp(const char *src, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET }, dst = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, src, &sin.sin_addr);
+	inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+	dst.sin_port = htons((uint16_t)port);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* answered - one socketmap request on fd: true when the echo answer came back */
+static bool
+answered(int fd)
+{
+	char buf[256];
+	int eof;
+
+	if (fd < 0 || !sc_send_all(fd, "11:forward a@b,", 15))
+		return false;
+	recv_upto(fd, buf, sizeof(buf), 18, &eof);
+	return strcmp(buf, "14:OK forward:a@b,") == 0;
+}
+
+/* closed_by_server - poll fd for up to 10 s: true when the server hung up */
+static bool
+closed_by_server(int fd, bool trickle)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[256];
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (trickle && send(fd, "x", 1, MSG_NOSIGNAL) != 1)
+			return true;
+		if (poll(&p, 1, 50) == 1 && read(fd, buf, sizeof(buf)) <= 0)
+			return true;
+	}
+	return false;
+}
+
+/* A partial request that grows by a byte at a time is closed at the request deadline,
+ * though every byte is well within the idle timeout. */
+static void
+test_slow_request(const char *path)
+{
+	int fd = sc_unix(path);
+
+	ok(fd >= 0 && sc_send_all(fd, "900:forward ", 12), "slow client connected");
+	ok(closed_by_server(fd, true), "a request trickled a byte at a time is cut off");
+	close(fd);
+}
+
+/* One address holds the connections it may; another address is still answered. */
+static void
+test_peer_cap_tcp(int port)
+{
+	int fds[8], i, served = 0, fd;
+
+	for (i = 0; i < 8; i++) {
+		fds[i] = dial_tcp("127.0.0.2", port);
+		served += answered(fds[i]);
+	}
+	printf("# 127.0.0.2 was served on %d of 8 connections\n", served);
+	ok(served == 4, "per-peer cap: 127.0.0.2 holds 4 connections, not all 8 (%d)", served);
+	fd = dial_tcp("127.0.0.1", port);
+	ok(answered(fd), "another address is answered while 127.0.0.2 holds its share");
+	close(fd);
+	for (i = 0; i < 8; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* The same on the unix socket, by peer uid: a local user (nobody, in a child) cannot crowd
+ * out root's (the MTA's) lookups. */
+static void
+test_peer_cap_unix(const char *path)
+{
+	int up[2], down[2], served = -1, fd;
+	char c;
+	pid_t pid;
+
+	if (pipe(up) != 0 || pipe(down) != 0 || (pid = fork()) < 0) {
+		ok(0, "pipe/fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		int fds[8], i, n = 0;
+
+		close(up[0]);
+		close(down[1]);
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(1);
+		for (i = 0; i < 8; i++)
+			n += answered(fds[i] = sc_unix(path));
+		if (write(up[1], &n, sizeof(n)) != sizeof(n))
+			_exit(1);
+		(void)!read(down[0], &c, 1);	/* hold them until the parent has asked */
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	if (read(up[0], &served, sizeof(served)) != sizeof(served))
+		served = -1;
+	ok(served == 4, "per-peer cap: uid 65534 holds 4 connections, not all 8 (%d)", served);
+	fd = sc_unix(path);
+	ok(answered(fd), "root is answered while uid 65534 holds its share");
+	close(fd);
+	close(down[1]);
+	close(up[0]);
+	waitpid(pid, NULL, 0);
+}
+
+/* A client that sends and never reads is dropped once its queued replies pass the bound,
+ * instead of the server keeping them (and reading on) without limit. */
+static void
+test_never_reads(const char *path)
+{
+	char req[1100], key[1001], buf[65536];
+	int fd = sc_unix(path), small = 4096, n, hung_up = 0, i;
+	size_t sent = 0;
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	n = snprintf(req, sizeof(req), "%zu:forward %s,", strlen(key) + 8, key);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	while (sent < 64u * 1024 * 1024 && poll(&p, 1, 2000) == 1) {
+		if ((p.revents & (POLLERR | POLLHUP)) != 0 ||
+		    send(fd, req, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			if (errno == EAGAIN)
+				continue;
+			hung_up = 1;
+			break;
+		}
+		sent += (size_t)n;
+	}
+	printf("# sent %zu bytes of requests without reading\n", sent);
+	p.events = POLLIN;
+	for (i = 0; !hung_up && i < 100000 && poll(&p, 1, 3000) == 1; i++)
+		if (read(fd, buf, sizeof(buf)) <= 0)
+			hung_up = 1;
+	ok(hung_up, "a client that never reads is disconnected");
+	close(fd);
+}
+
+static void
+test_hostile(const char *dir)
+{
+	struct mapserver_config cfg = { .lookup = echo_lookup, .threads = 2,
+		.max_connections = 8, .max_per_peer = 4, .idle_timeout_ms = 60000,
+		.request_timeout_ms = 300, .max_request = 2048, .max_output = 16384 };
+	struct mapserver *ms;
+	char path[256], open_path[256], spec[300], why[256];
+	int port = 20000 + (int)(getpid() % 5000) * 2, i, rc = -1;
+	struct stat st;
+
+	chmod(dir, 0711);	/* the unix-socket test's child, uid 65534, must reach open.sock */
+	snprintf(path, sizeof(path), "%s/def.sock", dir);
+	snprintf(open_path, sizeof(open_path), "%s/open.sock", dir);
+	ok(mapserver_new(&cfg, &ms) == MAPSERVER_OK, "hostile: server created");
+	snprintf(spec, sizeof(spec), "unix:%s", path);
+	ok(mapserver_listen(ms, spec, MAPSERVER_SOCKETMAP, NULL, (uid_t)-1, (gid_t)-1, why,
+	    sizeof(why)) == MAPSERVER_OK, "listening on %s (%s)", spec, why);
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0660, "socket mode 0660 by default (%o)",
+	    (unsigned)(st.st_mode & 0777));
+	snprintf(spec, sizeof(spec), "unix:%s:0666", open_path);
+	ok(mapserver_listen(ms, spec, MAPSERVER_SOCKETMAP, NULL, (uid_t)-1, (gid_t)-1, why,
+	    sizeof(why)) == MAPSERVER_OK, "listening on %s (%s)", spec, why);
+	for (i = 0; i < 20 && rc != MAPSERVER_OK; i++, port += 2) {
+		snprintf(spec, sizeof(spec), "inet:127.0.0.1:%d", port);
+		rc = mapserver_listen(ms, spec, MAPSERVER_SOCKETMAP, NULL, (uid_t)-1, (gid_t)-1,
+		    why, sizeof(why));
+	}
+	port -= 2;
+	ok(rc == MAPSERVER_OK, "listening on %s (%s)", spec, why);
+	ok(mapserver_start(ms) == MAPSERVER_OK, "hostile: workers started");
+	test_slow_request(path);
+	wait_idle(ms);
+	test_peer_cap_tcp(port);
+	wait_idle(ms);
+	test_peer_cap_unix(open_path);
+	wait_idle(ms);
+	test_never_reads(path);
+	mapserver_free(ms);
+}
+
+/* Between bind and chmod, whoever can write the directory may swap the socket for a symlink
+ * to a file of root's: the chmod/chown must then refuse, and the file keep its mode. */
+static void
+test_socket_own(const char *dir)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char target[256];
+	struct stat st;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), tfd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/own.sock", dir);
+	snprintf(target, sizeof(target), "%s/root-file", dir);
+	tfd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	ok(fd >= 0 && tfd >= 0 && bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0,
+	    "socket bound");
+	is_int(daemon_socket_own(sun.sun_path, (uid_t)-1, (gid_t)-1, 0640, &st), DAEMON_OK,
+	    "the socket just bound gets its mode");
+	ok(stat(sun.sun_path, &st) == 0 && (st.st_mode & 0777) == 0640, "mode 0640");
+	unlink(sun.sun_path);
+	ok(symlink(target, sun.sun_path) == 0, "the socket swapped for a symlink to a root file");
+	is_int(daemon_socket_own(sun.sun_path, 65534, 65534, 0666, &st), DAEMON_ESOCKSWAP,
+	    "chmod/chown refuse the swapped path");
+	ok(stat(target, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_uid == geteuid(),
+	    "and the file it points at keeps its mode and owner");
+	unlink(sun.sun_path);
+	unlink(target);
+	close(tfd);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -403,6 +653,8 @@ main(void)
 		return 1;
 	}
 	test_server(dir);
+	test_hostile(dir);
+	test_socket_own(dir);
 	rmdir(dir);
 	return done_testing();
 }
