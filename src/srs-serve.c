@@ -235,17 +235,26 @@ serve_format(const struct addr *a, char *out, size_t outsize)
 
 /* serve_prvs - the "prvs" map: the untagged address when the tag's MAC verifies with a key
  * we hold (valid or expired), so Postfix's recipient check lets exactly those through and
- * the milter then judges expiry and replays; NOTFOUND for forged, unknown-key, malformed. */
+ * the milter then judges expiry and replays; NOTFOUND for forged, unknown-key, malformed.
+ * Postfix refuses those itself and the milter never sees them, so the failed tags are
+ * logged here, in the milter's terms: this is where a stream of guesses shows. */
 static enum mapserver_status
 serve_prvs(const struct serve_slot *b, const struct addr *in, char *out, size_t outsize)
 {
 	struct addr plain;
+	char text[ADDR_TEXT_MAX];
 	enum prvs_verdict v = prvs_verify(b->kr, in, b->now, b->cfg->conf->tag_validity, &plain);
 
 	if (v == PRVS_EXPIRED && prvs_strip(in, &plain) != 0)
 		v = PRVS_MALFORMED;
 	if (v != PRVS_VALID && v != PRVS_EXPIRED) {
 		snprintf(out, outsize, "%s", prvs_verdict_name(v));
+		if (v != PRVS_UNTAGGED) {
+			addr_format(in, text, sizeof(text));
+			log_msg(LOG_NOTICE, "prvs map: to=<%s> verdict=%s action=notfound: "
+			    "not a tag of ours, the MTA refuses it as an unknown recipient", text,
+			    prvs_verdict_name(v));
+		}
 		return MAPSERVER_NOTFOUND;
 	}
 	return serve_format(&plain, out, outsize);

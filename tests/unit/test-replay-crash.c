@@ -1,7 +1,9 @@
 /* test-replay-crash: the replay store shared by threads and processes. Exact counts when eight
  * threads and a second process increment the same and different keys at once; a writer killed
  * with SIGKILL mid-run loses no increment it saw committed (Durability write and sync), the next
- * process opens without manual recovery, and a process that kept its handle open carries on. */
+ * process opens without manual recovery, and a process that kept its handle open carries on.
+ * A killed process leaves what it wrote in the kernel's page cache, so this cannot tell sync
+ * from write: only a machine crash (power loss) would, and nothing here simulates one. */
 #include "config.h"
 
 #include <errno.h>

@@ -773,6 +773,8 @@ prvs_ask(struct server *s, const char *addr, char *out, size_t size)
 /* test_prvs_map - the map Postfix's recipient check uses: the plain address for a tag whose
  * MAC verifies with a key we hold, valid or expired; NOTFOUND for everything else
  * (tags from tests/vectors/prvs-verify.tsv, key slot 0 = the vectors' first secret) */
+static int log_has(const char *needle);
+
 static void
 test_prvs_map(void)
 {
@@ -789,9 +791,12 @@ test_prvs_map(void)
 		{ "1577836860", "userx@test.ex", "NOTFOUND untagged" },
 	};
 	struct server s;
-	char reply[1024];
+	char reply[1024], logpath[600];
 	size_t i;
 
+	/* the refusals are Postfix's with this wiring: the map's log is where badmac shows */
+	snprintf(logpath, sizeof(logpath), "%s/prvs-map.log", tmpdir);
+	server_log = logpath;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (i == 0 || strcmp(cases[i].now, cases[i - 1].now) != 0) {
 			if (i > 0)
@@ -803,7 +808,16 @@ test_prvs_map(void)
 		prvs_ask(&s, cases[i].addr, reply, sizeof(reply));
 		is_str(reply, cases[i].want, "prvs map: %s at %s", cases[i].addr, cases[i].now);
 	}
+	ok(log_has("prvs map: to=<prvs=02697f083e=userx@test.ex> verdict=badmac action=notfound"),
+	    "prvs map: a forged tag is logged with verdict=badmac");
+	ok(log_has("prvs map: to=<prvs=32697ff83e=userx@test.ex> verdict=unknown-key"),
+	    "prvs map: a tag of an unknown key is logged");
+	ok(log_has("prvs map: to=<prvs=0123=user@example.com> verdict=malformed"),
+	    "prvs map: a malformed tag is logged");
+	ok(!log_has("to=<userx@test.ex>") && !log_has("to=<prvs=02697ff83e=userx@test.ex>"),
+	    "prvs map: untagged addresses and tags that verify are not logged");
 	server_stop(&s);
+	server_log = NULL;
 }
 
 /* ---- no SRSDomain, and SIGUSR1 reloading the configuration ---- */
