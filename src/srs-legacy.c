@@ -342,23 +342,6 @@ legacy_expired(const struct srs_params *p, time_t now, const char *ts)
 	    SRS_OK : SRS_EEXPIRED;
 }
 
-/* legacy_previous - USER@HOST for SRS0, SRS0USER@HOST for SRS1 */
-static int
-legacy_previous(const struct legacy_parts *s, struct addr *out)
-{
-	char local[ADDR_LOCAL_MAX + 1], domain[ADDR_DOMAIN_MAX + 1];
-	int n, bad = s->kind == 0 ? SRS_EMALFORMED0 : SRS_EMALFORMED1;
-
-	if (s->host_len >= sizeof(domain))
-		return bad;
-	memcpy(domain, s->host, s->host_len);
-	domain[s->host_len] = '\0';
-	n = snprintf(local, sizeof(local), "%s%s", s->kind == 0 ? "" : "SRS0", s->user);
-	if (n < 0 || (size_t)n >= sizeof(local))
-		return bad;
-	return addr_set(out, local, (size_t)n, domain) == ADDR_OK ? SRS_OK : bad;
-}
-
 int
 srs_legacy_verify(const struct srs_params *p, const struct srs_legacy *lg, time_t now,
     const struct addr *in, struct addr *out)
@@ -390,7 +373,7 @@ srs_legacy_verify(const struct srs_params *p, const struct srs_legacy *lg, time_
 		return err;
 	if (s.kind == 0 && (err = legacy_expired(p, now, s.ts)) != SRS_OK)
 		return err;
-	return legacy_previous(&s, out);
+	return srs_previous(s.kind, s.host, s.host_len, s.user, out);
 }
 
 int

@@ -371,18 +371,17 @@ srs_expired(const struct srs_params *p, time_t now, const char *ts)
 	return (unsigned)age > p->max_age;
 }
 
-/* srs_previous - the address the SRS one stands for: local@domain or SRS0rest@firsthop */
-static int
-srs_previous(const struct srs_parts *s, struct addr *out)
+int
+srs_previous(int kind, const char *host, size_t host_len, const char *rest, struct addr *out)
 {
 	char local[ADDR_LOCAL_MAX + 1], domain[ADDR_DOMAIN_MAX + 1];
-	int n, bad = s->kind == 0 ? SRS_EMALFORMED0 : SRS_EMALFORMED1;
+	int n, bad = kind == 0 ? SRS_EMALFORMED0 : SRS_EMALFORMED1;
 
-	if (s->host_len >= sizeof(domain))
+	if (host_len >= sizeof(domain))
 		return bad;
-	memcpy(domain, s->host, s->host_len);
-	domain[s->host_len] = '\0';
-	n = srs_cat(local, sizeof(local), s->kind == 0 ? "" : "SRS0", s->rest, (char *)NULL);
+	memcpy(domain, host, host_len);
+	domain[host_len] = '\0';
+	n = srs_cat(local, sizeof(local), kind == 0 ? "" : "SRS0", rest, (char *)NULL);
 	if (n < 0)
 		return bad;
 	return addr_set(out, local, (size_t)n, domain) == ADDR_OK ? SRS_OK : bad;
@@ -409,7 +408,7 @@ srs_reverse(const struct srs_params *p, const struct keyring *kr, time_t now,
 	if (err == SRS_OK && s.kind == 0 && srs_expired(p, now, s.ts))
 		err = SRS_EEXPIRED;
 	if (err == SRS_OK)
-		err = srs_previous(&s, out);
+		err = srs_previous(s.kind, s.host, s.host_len, s.rest, out);
 	return err;
 }
 
