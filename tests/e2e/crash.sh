@@ -32,15 +32,7 @@ trap 'exit 1' INT TERM
 lines() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
 
 bs_write_conf "MaxBouncesPerTag 1000" "Durability write"
-bs_keys_init || bail "backstop-keys init failed: $(cat "$BS_W/keys-init.out")"
-sink_start || bail "smtp-sink did not start"
-milter_start || bail "backstop-milter did not start: $(cat "$BS_W/milter.log")"
-pf_init || bail "could not write main.cf"
-P="$BS_CONTRIB/postfix"
-pf_apply_main "$P/main.cf-milter" || bail "main.cf-milter"
-pf_apply_main "$P/main.cf-prvs-regexp" || bail "main.cf-prvs-regexp"
-pf_conf "virtual_alias_maps = texthash:$PF_DIR/virtual, $(pf_get virtual_alias_maps)"
-pf_start || bail "Postfix did not start: $(cat "$BS_W/postfix.out")"
+bs_start_regexp_site
 
 # three valid tags of alice's (signed today, yesterday, the day before)
 tags=("$(bs_sign alice@example.com 0)" "$(bs_sign alice@example.com 1)" "$(bs_sign alice@example.com 2)")

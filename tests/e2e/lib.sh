@@ -259,6 +259,20 @@ pf_start() {
 	bs_wait_port "$PF_PORT" 200
 }
 
+# bs_start_regexp_site: keys, the sink, the milter and Postfix with contrib's milter and
+# prvs-regexp wiring (texthash virtual aliases first); bails (tap.sh) naming what failed
+bs_start_regexp_site() {
+	local P="$BS_CONTRIB/postfix"
+	bs_keys_init || bail "backstop-keys init failed: $(cat "$BS_W/keys-init.out")"
+	sink_start || bail "smtp-sink did not start"
+	milter_start || bail "backstop-milter did not start: $(cat "$BS_W/milter.log")"
+	pf_init || bail "could not write main.cf"
+	pf_apply_main "$P/main.cf-milter" || bail "main.cf-milter"
+	pf_apply_main "$P/main.cf-prvs-regexp" || bail "main.cf-prvs-regexp"
+	pf_conf "virtual_alias_maps = texthash:$PF_DIR/virtual, $(pf_get virtual_alias_maps)"
+	pf_start || bail "Postfix did not start: $(cat "$BS_W/postfix.out")"
+}
+
 # pf_reload: reread main.cf and master.cf; wait for listeners named in master.cf
 pf_reload() {
 	pf_run reload || return 1

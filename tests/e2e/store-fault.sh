@@ -44,15 +44,7 @@ fill() { dd if=/dev/zero of="$BS_W/replay/filler" bs=64k > /dev/null 2>&1; sync;
 mount -t tmpfs -o size=64m,mode=0755 tmpfs "$BS_W/replay" || bail "cannot mount a tmpfs"
 mounted=1
 bs_write_conf "MaxBouncesPerTag 100"
-bs_keys_init || bail "backstop-keys init failed: $(cat "$BS_W/keys-init.out")"
-sink_start || bail "smtp-sink did not start"
-milter_start || bail "backstop-milter did not start: $(cat "$BS_W/milter.log")"
-pf_init || bail "could not write main.cf"
-P="$BS_CONTRIB/postfix"
-pf_apply_main "$P/main.cf-milter" || bail "main.cf-milter"
-pf_apply_main "$P/main.cf-prvs-regexp" || bail "main.cf-prvs-regexp"
-pf_conf "virtual_alias_maps = texthash:$PF_DIR/virtual, $(pf_get virtual_alias_maps)"
-pf_start || bail "Postfix did not start: $(cat "$BS_W/postfix.out")"
+bs_start_regexp_site
 
 tag=$(bs_sign alice@example.com)
 case $tag in prvs=*=alice@example.com) ;; *) bail "backstop-keys sign gave '$tag'" ;; esac
