@@ -32,15 +32,19 @@ readme_commands() {
 mapfile -t cmds < <(readme_commands)
 [ "${#cmds[@]}" -eq 2 ] || die "README.md's first code block should hold 2 commands, found ${#cmds[@]}"
 
-if [ ! -s "$tarball" ]; then
+if [ ! -f "$tarball" ] || [ ! -s "$tarball" ]; then
+	rm -rf "$tarball"	# an earlier version could leave a directory of this name
 	command -v mmdebstrap > /dev/null || {
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap
 	} > /dev/null || die "could not install mmdebstrap"
 	mkdir -p "$cache"
 	echo "fresh: building a minimal Debian 12 root (mmdebstrap --variant=apt bookworm)"
-	mmdebstrap --quiet --variant=apt bookworm "$tarball.tmp" "$mirror" ||
-		{ rm -f "$tarball.tmp"; die "mmdebstrap failed"; }
-	mv "$tarball.tmp" "$tarball"
+	# mmdebstrap picks the output's format from its name: it must end in .tar
+	tmp_tarball="$cache/bookworm-apt.partial.tar"
+	rm -rf "$tmp_tarball"
+	mmdebstrap --quiet --variant=apt bookworm "$tmp_tarball" "$mirror" ||
+		{ rm -rf "$tmp_tarball"; die "mmdebstrap failed"; }
+	mv "$tmp_tarball" "$tarball"
 fi
 
 root=$(mktemp -d "${BACKSTOP_FRESH_TMP:-/var/tmp}/backstop-fresh.XXXXXX")
@@ -100,10 +104,19 @@ cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 mkdir -p "$root/root/backstop"
 git -C "$top" archive "$ref" | tar -C "$root/root/backstop" -xf -
 
-mount --bind "$root" "$root" && mounted+=("$root")
-mount -t proc proc "$root/proc" && mounted+=("$root/proc")
-mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys" && mounted+=("$root/sys")
-mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev" && mounted+=("$root/dev")
+# mount_in TARGET ARGS...: mount, and remember to unmount; a failure stops the run
+mount_in() {
+	local target=$1
+	shift
+	mount "$@" "$target" || die "could not mount $target ($*)"
+	mounted+=("$target")
+}
+mount_in "$root" --bind "$root"
+mount_in "$root/proc" -t proc proc
+mount_in "$root/sys" --rbind /sys
+mount --make-rslave "$root/sys" || die "could not make $root/sys a slave mount"
+mount_in "$root/dev" --rbind /dev
+mount --make-rslave "$root/dev" || die "could not make $root/dev a slave mount"
 
 passed=0
 failed=0

@@ -948,11 +948,19 @@ listen_socket(const struct conf *cf, bool have_user, uid_t uid, gid_t gid)
 		path = cf->socket + 5;
 	else if (strncmp(cf->socket, "local:", 6) == 0)
 		path = cf->socket + 6;
+	else if (cf->socket[0] == '/')
+		path = cf->socket;	/* libmilter's bare path is a unix socket too */
 	/* libmilter replaces a stale socket but, given anything else, says only that it failed */
 	if (path != NULL && lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 		log_msg(LOG_ERR, "cannot listen on %s (Socket in %s): %s is not a socket (%s): "
 		    "refusing to replace it", cf->socket, conf_path, path,
 		    S_ISLNK(st.st_mode) ? "a symbolic link" : "a file or directory");
+		return -1;
+	}
+	/* libmilter unlinks whatever socket is there, a running milter's too */
+	if (path != NULL && daemon_socket_answers(path)) {
+		log_msg(LOG_ERR, "cannot listen on %s (Socket in %s): another milter answers on it: "
+		    "stop it first (is backstop-milter already running?)", cf->socket, conf_path);
 		return -1;
 	}
 	errno = 0;

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -237,4 +239,25 @@ daemon_user_uid(const char *spec)
 	if (spec == NULL || daemon_user(spec, &uid, &gid) != DAEMON_OK)
 		return (uid_t)-1;
 	return uid;
+}
+
+/* A stale socket file refuses connections (ECONNREFUSED); a live one, whoever serves it,
+ * accepts: replacing that would take the socket from under a running server. */
+bool
+daemon_socket_answers(const char *path)
+{
+	struct sockaddr_un sun;
+	size_t len = strlen(path);
+	int fd, rc;
+
+	if (len >= sizeof(sun.sun_path))
+		return false;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, len + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	rc = connect(fd, (const struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return rc == 0;
 }

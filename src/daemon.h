@@ -33,6 +33,8 @@ void daemon_pidfile_remove(const char *path);
 /* daemon_socket_own - chown and chmod the unix socket just bound at path, through no symlink */
 int daemon_socket_own(const char *path, uid_t uid, gid_t gid, mode_t mode, struct stat *st)
 	__attribute__((warn_unused_result));
+/* daemon_socket_answers - does a server accept connections on the unix socket at path? */
+bool daemon_socket_answers(const char *path);
 /* daemon_can_become - can this process run as uid/gid (root, or it already is)? */
 bool daemon_can_become(uid_t uid, gid_t gid);
 /* daemon_drop - switch to uid/gid with their supplementary groups (nothing to do if already) */

@@ -186,6 +186,18 @@ count=$("$bin/backstop-replay" -c "$work/enforce.conf" show "$replaytag" 2>&1)
 check "replay store counted 3 bounces to the tag" '[[ "$count" =~ (count|bounces)[:=\ ]+3 ]]'
 [[ "$count" =~ (count|bounces)[:=\ ]+3 ]] || echo "# backstop-replay show: $count"
 
+# a second milter started on a Socket that a running one serves must not take it over:
+# libmilter would unlink the live socket, and the MTA could reach neither
+sed "s#^ReplayDatabase .*#ReplayDatabase $work/second.db#" "$work/enforce.conf" > "$work/second.conf"
+mkdir -p "$work/second.db"
+ino=$(stat -c %i "$work/enforce.sock")
+rc2=0
+timeout 10 "$bin/backstop-milter" -f -c "$work/second.conf" 2> "$work/second.log" || rc2=$?
+check "a second milter on the running one's unix Socket exits 1 (got $rc2)" '[ "$rc2" -eq 1 ]'
+check "... saying another milter answers there" 'logged second "another milter answers on it"'
+check "... and the running milter keeps its socket" '[ "$(stat -c %i "$work/enforce.sock")" = "$ino" ]'
+run_script enforce mail-tagged.lua
+
 run_script dryrun dryrun.lua
 check "DryRun logs what it would have refused" 'logged dryrun "QDRY: to=<alice@example.com> .*verdict=untagged action=accept (DryRun"'
 check "DryRun logs an unjudgeable routed bounce it would have refused" \
