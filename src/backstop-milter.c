@@ -902,6 +902,11 @@ check_only(void)
 		    "reload would fail: %s\n", conf_path, s->conf->user_id, why);
 		return 1;
 	}
+	if (s->conf->user_id != NULL && conf_load_as(conf_path, uid, gid, why, sizeof(why)) != 0) {
+		fprintf(stderr, "backstop-milter: UserID %s cannot load the configuration, so every "
+		    "reload (SIGUSR1) would fail: %s\n", s->conf->user_id, why);
+		return 1;
+	}
 	printf("backstop-milter: %s: configuration OK; %d key(s) in %s, slot %d signs\n",
 	    conf_path, keyring_count(s->kr), s->conf->key_directory, signer);
 	return 0;

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "daemon.h"
 #include "log.h"
 #include "mapserver.h"
 #include "srs-legacy.h"
@@ -1215,4 +1216,22 @@ conf_risks(const struct conf *c, time_t now, char *buf, size_t size)
 		n += conf_risk_add(buf, size, "TaggingSince is in the future: untagged bounces are "
 		    "accepted until %u days after it", c->tag_validity);
 	return n;
+}
+
+/* conf_load_check - the check conf_load_as runs as the daemons' user */
+static int
+conf_load_check(const void *arg, char *why, size_t whylen)
+{
+	struct conf *c;
+	int rc = conf_load(arg, &c, why, whylen);
+
+	if (rc == CONF_OK)
+		conf_free(c);
+	return rc;
+}
+
+int
+conf_load_as(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	return daemon_check_as(uid, gid, conf_load_check, path, CONF_EIO, err, errlen);
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 
 enum conf_err {
@@ -79,6 +80,9 @@ int conf_parse(const char *text, size_t len, const char *name, struct conf **out
     size_t errlen) __attribute__((warn_unused_result));
 /* conf_free - release a configuration */
 void conf_free(struct conf *c);
+/* conf_load_as - can uid/gid load path as a reload will (in a child that becomes them)? */
+int conf_load_as(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* Settings a running daemon cannot take over on a reload: it bound, switched to or opened
  * them at start. One bit each, for conf_fixed_changes. */

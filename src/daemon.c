@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -260,4 +261,67 @@ daemon_socket_answers(const char *path)
 	rc = connect(fd, (const struct sockaddr *)&sun, sizeof(sun));
 	close(fd);
 	return rc == 0;
+}
+
+/* check_child - the child of daemon_check_as: become uid/gid, run the check, send why down
+ * fd; its exit status is the check's code, negated */
+static void __attribute__((noreturn))
+check_child(int fd, uid_t uid, gid_t gid, daemon_check_fn check, const void *arg)
+{
+	char why[1024];
+	int rc;
+
+	if (geteuid() != uid && daemon_drop(uid, gid) != DAEMON_OK) {
+		snprintf(why, sizeof(why), "cannot switch to uid %ld gid %ld", (long)uid, (long)gid);
+		ssize_t w = write(fd, why, strlen(why));
+
+		(void)w;
+		_exit(255);	/* the check did not run: the caller's fail code */
+	}
+	why[0] = '\0';
+	rc = check(arg, why, sizeof(why));
+	if (rc != 0 && write(fd, why, strlen(why)) < 0)
+		_exit(255);
+	_exit(rc < 0 && rc > -255 ? -rc : rc == 0 ? 0 : 255);
+}
+
+int
+daemon_check_as(uid_t uid, gid_t gid, daemon_check_fn check, const void *arg, int fail, char *why,
+    size_t whylen)
+{
+	int fds[2], status;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (whylen > 0)
+		why[0] = '\0';
+	if (geteuid() != 0 && geteuid() != uid)
+		return 0;	/* cannot become them: nothing to tell */
+	if (pipe(fds) != 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return fail;
+	}
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		check_child(fds[1], uid, gid, check, arg);
+	}
+	close(fds[1]);
+	while (pid > 0 && got + 1 < whylen &&
+	    ((n = read(fds[0], why + got, whylen - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
+	close(fds[0]);
+	if (whylen > 0)
+		why[got] = '\0';
+	if (pid < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		return fail;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (got == 0)
+		snprintf(why, whylen, "the check as uid %ld failed", (long)uid);
+	return WIFEXITED(status) && WEXITSTATUS(status) != 255 ? -WEXITSTATUS(status) : fail;
 }

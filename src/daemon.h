@@ -35,6 +35,12 @@ int daemon_socket_own(const char *path, uid_t uid, gid_t gid, mode_t mode, struc
 	__attribute__((warn_unused_result));
 /* daemon_socket_answers - does a server accept connections on the unix socket at path? */
 bool daemon_socket_answers(const char *path);
+/* A check run by daemon_check_as: 0, or a negative code with the reason in why. */
+typedef int (*daemon_check_fn)(const void *arg, char *why, size_t whylen);
+/* daemon_check_as - run check in a child that is uid/gid; 0 also when this process cannot
+ * become them (nothing to tell), else the check's code, or fail when the child did not run */
+int daemon_check_as(uid_t uid, gid_t gid, daemon_check_fn check, const void *arg, int fail,
+    char *why, size_t whylen) __attribute__((warn_unused_result));
 /* daemon_can_become - can this process run as uid/gid (root, or it already is)? */
 bool daemon_can_become(uid_t uid, gid_t gid);
 /* daemon_drop - switch to uid/gid with their supplementary groups (nothing to do if already) */

@@ -307,61 +307,23 @@ fail:
 	return rc;
 }
 
-/* The child of keyring_load_as: become uid/gid, load dir, and send why down fd. Its exit
- * status is the keyring_err code, negated. */
-static void __attribute__((noreturn))
-keyring_load_child(int fd, const char *dir, uid_t uid, gid_t gid)
+/* keyring_load_check - the check keyring_load_as runs as the daemons' user */
+static int
+keyring_load_check(const void *arg, char *why, size_t whylen)
 {
 	struct keyring *kr;
-	char why[1024];
-	int rc;
+	int rc = keyring_load(arg, geteuid(), &kr, why, whylen);
 
-	if (daemon_drop(uid, gid) != DAEMON_OK) {
-		rc = keyfile_why(KEYRING_EPERM, why, sizeof(why), "cannot switch to uid %ld gid %ld",
-		    (long)uid, (long)gid);
-	} else {
-		rc = keyring_load(dir, uid, &kr, why, sizeof(why));
-		if (rc == 0)
-			keyring_unref(kr);
-	}
-	if (rc != 0 && write(fd, why, strlen(why)) < 0)
-		rc = KEYRING_EIO;
-	_exit(-rc);
+	if (rc == KEYRING_OK)
+		keyring_unref(kr);
+	return rc;
 }
 
 int
 keyring_load_as(const char *dir, uid_t uid, gid_t gid, char *why, size_t whylen)
 {
-	int fds[2], status;
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (geteuid() != 0 && geteuid() != uid)
-		return KEYRING_OK;	/* cannot become them: nothing to tell */
-	if (pipe(fds) != 0)
-		return keyfile_why(KEYRING_EIO, why, whylen, "pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid == 0) {
-		close(fds[0]);
-		keyring_load_child(fds[1], dir, uid, gid);
-	}
-	close(fds[1]);
-	while (pid > 0 && got + 1 < whylen &&
-	    ((n = read(fds[0], why + got, whylen - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
-		got += n > 0 ? (size_t)n : 0;
-	close(fds[0]);
-	if (whylen > 0)
-		why[got] = '\0';
-	if (pid < 0)
-		return keyfile_why(KEYRING_EIO, why, whylen, "fork: %s", strerror(errno));
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return KEYRING_OK;
-	if (got == 0)
-		keyfile_why(KEYRING_EIO, why, whylen, "the check as uid %ld failed", (long)uid);
-	return WIFEXITED(status) ? -WEXITSTATUS(status) : KEYRING_EIO;
+	return daemon_check_as(uid, gid, keyring_load_check, dir, KEYRING_EIO, why,
+	    whylen);
 }
 
 time_t

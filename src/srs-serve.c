@@ -449,6 +449,12 @@ serve_check(const struct serve *s, const struct serve_opts *o)
 		    "would fail: %s\n", PROG, s->conf->path, s->conf->user_id, why);
 		return EXIT_FAILURE;
 	}
+	if (s->conf->user_id != NULL &&
+	    conf_load_as(s->conf->path, s->uid, s->gid, why, sizeof(why)) != 0) {
+		fprintf(stderr, "%s: UserID %s cannot load the configuration, so every reload "
+		    "(SIGUSR1) would fail: %s\n", PROG, s->conf->user_id, why);
+		return EXIT_FAILURE;
+	}
 	if ((err = mapserver_addr_parse(s->conf->map_socket, &a)) != MAPSERVER_OK) {
 		fprintf(stderr, "%s: %s: MapSocket %s: %s\n", PROG, s->conf->path,
 		    s->conf->map_socket, mapserver_strerror(err));

@@ -105,4 +105,29 @@ printf 'KeyDirectory %s\nDomains example.com\nSRSLegacySecrets file:%s\n' "$tmp/
 run -c "$tmp/b.conf" reverse x@y.example
 contains "$tmp/err" "b.conf:3: SRSLegacySecrets: needs SRSDomain" "SRSLegacySecrets without SRSDomain"
 
+# ---- a secrets file the daemons' user cannot read: every reload would fail ----
+if [ "$(id -u)" = 0 ]; then
+	chmod 755 "$tmp"
+	cp -a "$tmp/keys" "$tmp/keys-nobody"
+	chown -R nobody "$tmp/keys-nobody"
+	printf 'KeyDirectory %s\nDomains example.com\nSRSDomain fwd.example.com\nUserID nobody\n' \
+	    "$tmp/keys-nobody" > "$tmp/u.conf"
+	printf 'ReplayDatabase none\nSRSLegacySecrets file:%s\n' "$tmp/secret" >> "$tmp/u.conf"
+	chmod 644 "$tmp/u.conf"
+	chown root "$tmp/secret"
+	chmod 600 "$tmp/secret"
+	run -c "$tmp/u.conf" serve -n
+	is "$rc" 1 "serve -n: a secrets file UserID cannot read fails (root reads it, reloads not)"
+	contains "$tmp/err" "UserID nobody cannot load the configuration, so every reload" \
+	    "serve -n: says reloads would fail"
+	contains "$tmp/err" "Permission denied" "serve -n: and why"
+	"$top_builddir/src/backstop-milter" -c "$tmp/u.conf" -n > "$tmp/out" 2> "$tmp/err"
+	is "$?" 1 "backstop-milter -n: the same"
+	contains "$tmp/err" "UserID nobody cannot load the configuration" "backstop-milter -n: says so"
+	chown nobody "$tmp/secret"
+	run -c "$tmp/u.conf" serve -n
+	is "$rc" 0 "serve -n: once the file is UserID's, OK"
+	chown root "$tmp/secret"
+fi
+
 tap_done
