@@ -25,6 +25,8 @@
 #include "keyring.h"
 #include "keywatch.h"
 #include "log.h"
+#include "listenaddr.h"
+#include "mapcodec.h"
 #include "mapserver.h"
 #include "policy.h"
 #include "prvs.h"
@@ -198,39 +200,39 @@ serve_batch_begin(void *ctx)
 	return sl;
 }
 
-static enum mapserver_status
+static enum mapcodec_status
 serve_status(int err)
 {
 	switch (srs_err_class(err)) {
-	case SRS_CLASS_OK: return MAPSERVER_FOUND;
-	case SRS_CLASS_NOTFOUND: return MAPSERVER_NOTFOUND;
+	case SRS_CLASS_OK: return MAPCODEC_FOUND;
+	case SRS_CLASS_NOTFOUND: return MAPCODEC_NOTFOUND;
 	/* An address that does not verify is not an error of the table: Postfix takes a PERM
 	 * answer for a broken map, defers every message to that address (451 4.3.5) and mails
 	 * the postmaster. NOTFOUND (with the reason) lets its own recipient check refuse it. */
-	case SRS_CLASS_PERM: return MAPSERVER_NOTFOUND;
-	case SRS_CLASS_TEMP: return MAPSERVER_TEMP;
+	case SRS_CLASS_PERM: return MAPCODEC_NOTFOUND;
+	case SRS_CLASS_TEMP: return MAPCODEC_TEMP;
 	}
-	return MAPSERVER_TEMP;
+	return MAPCODEC_TEMP;
 }
 
 /* serve_format - "local@domain" into out; addr_format without printf, on the hot path */
-static enum mapserver_status
+static enum mapcodec_status
 serve_format(const struct addr *a, char *out, size_t outsize)
 {
 	size_t ll = strlen(a->local), dl = strlen(a->domain);
 
 	if (a->null && outsize > 0) {
 		out[0] = '\0';
-		return MAPSERVER_FOUND;
+		return MAPCODEC_FOUND;
 	}
 	if (ll + dl + 2 > outsize) {
 		snprintf(out, outsize, "result too long");
-		return MAPSERVER_PERM;
+		return MAPCODEC_PERM;
 	}
 	memcpy(out, a->local, ll);
 	out[ll] = '@';
 	memcpy(out + ll + 1, a->domain, dl + 1);
-	return MAPSERVER_FOUND;
+	return MAPCODEC_FOUND;
 }
 
 /* serve_prvs - the "prvs" map: the untagged address when the tag's MAC verifies with a key
@@ -238,7 +240,7 @@ serve_format(const struct addr *a, char *out, size_t outsize)
  * the milter then judges expiry and replays; NOTFOUND for forged, unknown-key, malformed.
  * Postfix refuses those itself and the milter never sees them, so the failed tags are
  * logged here, in the milter's terms: this is where a stream of guesses shows. */
-static enum mapserver_status
+static enum mapcodec_status
 serve_prvs(const struct serve_slot *b, const struct addr *in, char *out, size_t outsize)
 {
 	struct addr plain;
@@ -255,7 +257,7 @@ serve_prvs(const struct serve_slot *b, const struct addr *in, char *out, size_t 
 			    "not a tag of ours, the MTA refuses it as an unknown recipient", text,
 			    prvs_verdict_name(v));
 		}
-		return MAPSERVER_NOTFOUND;
+		return MAPCODEC_NOTFOUND;
 	}
 	return serve_format(&plain, out, outsize);
 }
@@ -278,7 +280,7 @@ serve_reverse(const struct srs_params *p, const struct keyring *kr, time_t now,
 	return err;
 }
 
-static enum mapserver_status
+static enum mapcodec_status
 serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out,
     size_t outsize)
 {
@@ -291,22 +293,22 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
 
 	if (fn == NULL && !prvs) {
 		snprintf(out, outsize, "unknown map '%.64s': use forward, reverse or prvs", map);
-		return MAPSERVER_PERM;
+		return MAPCODEC_PERM;
 	}
 	(void)ctx;
 	if (b == NULL) {
 		snprintf(out, outsize, "out of memory");
-		return MAPSERVER_TEMP;
+		return MAPCODEC_TEMP;
 	}
 	/* NOTFOUND, not PERM: Postfix takes PERM for a broken table (see serve_status) */
 	if (fn != NULL && b->cfg->params.domain == NULL) {
 		snprintf(out, outsize, "SRS is off: SRSDomain is not set");
-		return MAPSERVER_NOTFOUND;
+		return MAPCODEC_NOTFOUND;
 	}
 	err = addr_parse(&in, key, strlen(key));
 	if (err != ADDR_OK) {
 		snprintf(out, outsize, "not an address: %s", addr_strerror(err));
-		return MAPSERVER_NOTFOUND;
+		return MAPCODEC_NOTFOUND;
 	}
 	if (prvs)
 		return serve_prvs(b, &in, out, outsize);
@@ -432,7 +434,7 @@ tcp_reverse_spec(const char *fwd, char *out, size_t size)
 static int
 serve_check(const struct serve *s, const struct serve_opts *o)
 {
-	struct mapserver_addr a;
+	struct listenaddr a;
 	struct keyring *kr = keyring_holder_get(s->keys);
 	int signer = keyring_signer(kr, clock_now()), n = keyring_count(kr), err;
 	char rev[512], why[1024];
@@ -449,9 +451,9 @@ serve_check(const struct serve *s, const struct serve_opts *o)
 		    "would fail: %s\n", PROG, s->conf->path, s->conf->user_id, why);
 		return EXIT_FAILURE;
 	}
-	if ((err = mapserver_addr_parse(s->conf->map_socket, &a)) != MAPSERVER_OK) {
+	if ((err = listenaddr_parse(s->conf->map_socket, &a)) != LISTENADDR_OK) {
 		fprintf(stderr, "%s: %s: MapSocket %s: %s\n", PROG, s->conf->path,
-		    s->conf->map_socket, mapserver_strerror(err));
+		    s->conf->map_socket, listenaddr_strerror(err));
 		return EXIT_FAILURE;
 	}
 	if (o->tcp_table && !tcp_reverse_spec(s->conf->map_socket, rev, sizeof(rev))) {
