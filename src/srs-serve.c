@@ -26,11 +26,11 @@
 #include "keywatch.h"
 #include "log.h"
 #include "listenaddr.h"
+#include "lookup.h"
 #include "mapcodec.h"
 #include "mapserver.h"
 #include "policy.h"
 #include "prvs.h"
-#include "srs-legacy.h"
 #include "srs-serve.h"
 #include "srs.h"
 
@@ -84,9 +84,6 @@ struct serve {
 	gid_t gid;
 	bool pid_written;
 };
-
-typedef int (*srs_fn)(const struct srs_params *, const struct keyring *, time_t,
-    const struct addr *, struct addr *);
 
 static void __attribute__((format(printf, 2, 3)))
 serve_fail(const struct serve *s, const char *fmt, ...)
@@ -200,84 +197,28 @@ serve_batch_begin(void *ctx)
 	return sl;
 }
 
-static enum mapcodec_status
-serve_status(int err)
-{
-	switch (srs_err_class(err)) {
-	case SRS_CLASS_OK: return MAPCODEC_FOUND;
-	case SRS_CLASS_NOTFOUND: return MAPCODEC_NOTFOUND;
-	/* An address that does not verify is not an error of the table: Postfix takes a PERM
-	 * answer for a broken map, defers every message to that address (451 4.3.5) and mails
-	 * the postmaster. NOTFOUND (with the reason) lets its own recipient check refuse it. */
-	case SRS_CLASS_PERM: return MAPCODEC_NOTFOUND;
-	case SRS_CLASS_TEMP: return MAPCODEC_TEMP;
-	}
-	return MAPCODEC_TEMP;
-}
-
-/* serve_format - "local@domain" into out; addr_format without printf, on the hot path */
-static enum mapcodec_status
-serve_format(const struct addr *a, char *out, size_t outsize)
-{
-	size_t ll = strlen(a->local), dl = strlen(a->domain);
-
-	if (a->null && outsize > 0) {
-		out[0] = '\0';
-		return MAPCODEC_FOUND;
-	}
-	if (ll + dl + 2 > outsize) {
-		snprintf(out, outsize, "result too long");
-		return MAPCODEC_PERM;
-	}
-	memcpy(out, a->local, ll);
-	out[ll] = '@';
-	memcpy(out + ll + 1, a->domain, dl + 1);
-	return MAPCODEC_FOUND;
-}
-
-/* serve_prvs - the "prvs" map: the untagged address when the tag's MAC verifies with a key
- * we hold (valid or expired), so Postfix's recipient check lets exactly those through and
- * the milter then judges expiry and replays; NOTFOUND for forged, unknown-key, malformed.
- * Postfix refuses those itself and the milter never sees them, so the failed tags are
- * logged here, in the milter's terms: this is where a stream of guesses shows. */
-static enum mapcodec_status
-serve_prvs(const struct serve_slot *b, const struct addr *in, char *out, size_t outsize)
-{
-	struct addr plain;
-	char text[ADDR_TEXT_MAX];
-	enum prvs_verdict v = prvs_verify(b->kr, in, b->now, b->cfg->conf->tag_validity, &plain);
-
-	if (v == PRVS_EXPIRED && prvs_strip(in, &plain) != 0)
-		v = PRVS_MALFORMED;
-	if (v != PRVS_VALID && v != PRVS_EXPIRED) {
-		snprintf(out, outsize, "%s", prvs_verdict_name(v));
-		if (v != PRVS_UNTAGGED) {
-			addr_format(in, text, sizeof(text));
-			log_msg(LOG_NOTICE, "prvs map: to=<%s> verdict=%s action=notfound: "
-			    "not a tag of ours, the MTA refuses it as an unknown recipient", text,
-			    prvs_verdict_name(v));
-		}
-		return MAPCODEC_NOTFOUND;
-	}
-	return serve_format(&plain, out, outsize);
-}
-
-/* serve_reverse - srs_reverse, or postsrsd's hash (SRSLegacySecrets): logged, so that an
- * admin sees when the last one arrived */
-static int
-serve_reverse(const struct srs_params *p, const struct keyring *kr, time_t now,
-    const struct addr *in, struct addr *out)
+/* serve_note - log what lookup_answer says to: the prvs tags Postfix will refuse (in the
+ * milter's terms), and each reverse by postsrsd's hash */
+static void
+serve_note(const struct lookup_log *lg)
 {
 	char a[ADDR_TEXT_MAX], b[ADDR_TEXT_MAX];
-	bool legacy;
-	int err = srs_legacy_reverse(p, kr, now, in, out, &legacy);
 
-	if (legacy) {
-		addr_format(in, a, sizeof(a));
-		addr_format(out, b, sizeof(b));
+	switch (lg->note) {
+	case LOOKUP_NOTE_NONE:
+		return;
+	case LOOKUP_NOTE_PRVS_REFUSED:
+		addr_format(&lg->key, a, sizeof(a));
+		log_msg(LOG_NOTICE, "prvs map: to=<%s> verdict=%s action=notfound: "
+		    "not a tag of ours, the MTA refuses it as an unknown recipient", a,
+		    prvs_verdict_name(lg->verdict));
+		return;
+	case LOOKUP_NOTE_LEGACY:
+		addr_format(&lg->key, a, sizeof(a));
+		addr_format(&lg->result, b, sizeof(b));
 		log_msg(LOG_INFO, "reverse <%s> to <%s>: legacy postsrsd hash", a, b);
+		return;
 	}
-	return err;
 }
 
 static enum mapcodec_status
@@ -285,39 +226,20 @@ serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out
     size_t outsize)
 {
 	const struct serve_slot *b = batch;
-	bool prvs = strcmp(map, "prvs") == 0;
-	srs_fn fn = strcmp(map, "forward") == 0 ? srs_forward :
-	    strcmp(map, "reverse") == 0 ? serve_reverse : NULL;
-	struct addr in, res;
-	int err;
+	struct lookup_env env;
+	struct lookup_log lg;
+	enum mapcodec_status st;
 
-	if (fn == NULL && !prvs) {
-		snprintf(out, outsize, "unknown map '%.64s': use forward, reverse or prvs", map);
-		return MAPCODEC_PERM;
-	}
 	(void)ctx;
-	if (b == NULL) {
-		snprintf(out, outsize, "out of memory");
-		return MAPCODEC_TEMP;
+	if (b != NULL) {
+		env.kr = b->kr;
+		env.conf = b->cfg->conf;
+		env.srs = &b->cfg->params;
+		env.now = b->now;
 	}
-	/* NOTFOUND, not PERM: Postfix takes PERM for a broken table (see serve_status) */
-	if (fn != NULL && b->cfg->params.domain == NULL) {
-		snprintf(out, outsize, "SRS is off: SRSDomain is not set");
-		return MAPCODEC_NOTFOUND;
-	}
-	err = addr_parse(&in, key, strlen(key));
-	if (err != ADDR_OK) {
-		snprintf(out, outsize, "not an address: %s", addr_strerror(err));
-		return MAPCODEC_NOTFOUND;
-	}
-	if (prvs)
-		return serve_prvs(b, &in, out, outsize);
-	err = fn(&b->cfg->params, b->kr, b->now, &in, &res);
-	if (err != SRS_OK) {
-		snprintf(out, outsize, "%s", srs_strerror(err));
-		return serve_status(err);
-	}
-	return serve_format(&res, out, outsize);
+	st = lookup_answer(b != NULL ? &env : NULL, map, key, out, outsize, &lg);
+	serve_note(&lg);
+	return st;
 }
 
 /* ---- start-up ---- */
