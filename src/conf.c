@@ -19,7 +19,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
-#include "mapserver.h"
+#include "listenaddr.h"
 #include "srs-legacy.h"
 
 #ifndef SYSCONFDIR
@@ -293,10 +293,10 @@ conf_check_milter_socket(char *item)
 static const char *
 conf_check_map_socket(char *item)
 {
-	switch (mapserver_addr_check(item)) {
-	case MAPSERVER_OK:
+	switch (listenaddr_check(item)) {
+	case LISTENADDR_OK:
 		return NULL;
-	case MAPSERVER_EMODE:
+	case LISTENADDR_EMODE:
 		return "is not a socket: the mode must be 4 octal digits like 0660";
 	default:
 		return "is not a socket (unix:/path[:0660], inet:host:port, inet:[v6addr]:port)";

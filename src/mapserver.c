@@ -1,425 +1,63 @@
-/* mapserver: socketmap and tcp_table servers. The parsers at the top are pure; the server
- * below runs epoll workers (one per two CPUs by default), each owning the connections it
- * accepted, so no lock is taken per request. A malformed frame gets one error reply and the
- * connection is closed. */
+/* mapserver: socketmap and tcp_table servers. Epoll workers (one per two CPUs by default),
+ * each owning the connections it accepted, so no lock is taken per request. Frames are cut
+ * and replies made by mapcodec; a malformed frame gets one error reply and the connection
+ * is closed. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "listenaddr.h"
+#include "mapcodec.h"
 #include "mapserver.h"
-
-/* ---- protocol parsers ---- */
-
-int
-mapserver_netstring_parse(const char *buf, size_t len, size_t max, const char **data,
-    size_t *dlen, size_t *used)
-{
-	size_t i = 0, n = 0;
-
-	for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) {
-		n = n * 10 + (size_t)(buf[i] - '0');
-		if (n > max)
-			return MAPSERVER_ETOOBIG;
-	}
-	if (i > 20)
-		return MAPSERVER_ELENGTH;	/* only leading zeros can get here */
-	if (i == len)
-		return MAPSERVER_EMORE;
-	if (i == 0 || buf[i] != ':')
-		return MAPSERVER_ELENGTH;
-	i++;
-	if (len - i < n + 1)
-		return MAPSERVER_EMORE;
-	if (buf[i + n] != ',')
-		return MAPSERVER_ECOMMA;
-	*data = buf + i;
-	*dlen = n;
-	*used = i + n + 1;
-	return MAPSERVER_OK;
-}
-
-int
-mapserver_line_parse(const char *buf, size_t len, size_t max, const char **line, size_t *llen,
-    size_t *used)
-{
-	const char *nl = memchr(buf, '\n', len < max + 2 ? len : max + 2);
-	size_t n;
-
-	if (nl == NULL)
-		return len >= max + 2 ? MAPSERVER_ETOOBIG : MAPSERVER_EMORE;
-	n = (size_t)(nl - buf);
-	*used = n + 1;
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	if (n > max)
-		return MAPSERVER_ETOOBIG;
-	*line = buf;
-	*llen = n;
-	return MAPSERVER_OK;
-}
-
-int
-mapserver_socketmap_split(const char *data, size_t len, const char **name, size_t *nlen,
-    const char **key, size_t *klen)
-{
-	const char *sp = memchr(data, ' ', len);
-
-	if (sp == NULL || sp == data || (size_t)(sp - data) > MAPSERVER_NAME_MAX)
-		return MAPSERVER_EREQUEST;
-	if (memchr(data, '\0', len) != NULL)
-		return MAPSERVER_EREQUEST;
-	*name = data;
-	*nlen = (size_t)(sp - data);
-	*key = sp + 1;
-	*klen = len - *nlen - 1;
-	return *klen == 0 ? MAPSERVER_EREQUEST : MAPSERVER_OK;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int
-mapserver_url_decode(const char *in, size_t len, char *out, size_t outsize, size_t *outlen)
-{
-	size_t i, o = 0;
-	int hi, lo;
-
-	for (i = 0; i < len; i++) {
-		char c = in[i];
-
-		if (c == '%') {
-			if (len - i < 3)
-				return MAPSERVER_EENCODING;
-			hi = hexval(in[i + 1]);
-			lo = hexval(in[i + 2]);
-			if (hi < 0 || lo < 0 || (hi | lo) == 0)
-				return MAPSERVER_EENCODING;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (c == '\0') {
-			return MAPSERVER_EENCODING;
-		}
-		if (o + 1 >= outsize)
-			return MAPSERVER_ETOOBIG;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	if (outlen != NULL)
-		*outlen = o;
-	return MAPSERVER_OK;
-}
-
-int
-mapserver_url_encode(const char *in, size_t len, char *out, size_t outsize)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t i, o = 0;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c > ' ' && c < 0x7f && c != '%') {
-			if (o + 1 >= outsize)
-				return MAPSERVER_ESPACE;
-			out[o++] = (char)c;
-			continue;
-		}
-		if (o + 3 >= outsize)
-			return MAPSERVER_ESPACE;
-		out[o++] = '%';
-		out[o++] = hex[c >> 4];
-		out[o++] = hex[c & 15];
-	}
-	if (outsize == 0)
-		return MAPSERVER_ESPACE;
-	out[o] = '\0';
-	return (int)o;
-}
-
-int
-mapserver_tcp_request(const char *line, size_t len, char *key, size_t keysize)
-{
-	size_t i = 4;
-
-	if (len < 4 || strncasecmp(line, "get", 3) != 0 || (line[3] != ' ' && line[3] != '\t'))
-		return MAPSERVER_EREQUEST;
-	while (i < len && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	while (len > i && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-		len--;
-	if (i == len || memchr(line + i, ' ', len - i) != NULL)
-		return MAPSERVER_EREQUEST;
-	return mapserver_url_decode(line + i, len - i, key, keysize, NULL);
-}
-
-static const char *const socketmap_word[] = { "OK", "NOTFOUND", "PERM", "TEMP" };
-static const char *const tcp_code[] = { "200", "500", "500", "400" };
-
-/* Reasons go out raw, so nothing in them may break the framing. */
-static void
-sanitize(char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < ' ' || (unsigned char)*s >= 0x7f)
-			*s = '?';
-}
-
-/* put_decimal - v in decimal at out (room for 20 digits assumed); the length */
-static size_t
-put_decimal(char *out, size_t v)
-{
-	char tmp[24];
-	size_t n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
-}
-
-int
-mapserver_socketmap_reply(enum mapserver_status st, const char *text, char *out,
-    size_t outsize)
-{
-	const char *w = socketmap_word[(unsigned)st <= MAPSERVER_TEMP ? st : MAPSERVER_TEMP];
-	size_t wlen = strlen(w), tlen = strlen(text), plen = wlen + 1 + tlen, o;
-
-	if (outsize < plen + 24)
-		return MAPSERVER_ESPACE;
-	o = put_decimal(out, plen);
-	out[o++] = ':';
-	memcpy(out + o, w, wlen);
-	o += wlen;
-	out[o++] = ' ';
-	memcpy(out + o, text, tlen);
-	o += tlen;
-	out[o++] = ',';
-	out[o] = '\0';
-	return (int)o;
-}
-
-int
-mapserver_tcp_reply(enum mapserver_status st, const char *text, char *out, size_t outsize)
-{
-	int n;
-
-	if (outsize < 6)
-		return MAPSERVER_ESPACE;
-	if ((unsigned)st > MAPSERVER_TEMP)
-		st = MAPSERVER_TEMP;	/* a lookup's bad status is no reason to read past the table */
-	memcpy(out, tcp_code[st], 3);
-	out[3] = ' ';
-	if (st == MAPSERVER_FOUND) {
-		n = mapserver_url_encode(text, strlen(text), out + 4, outsize - 5);
-		if (n < 0)
-			return n;
-	} else {
-		n = snprintf(out + 4, outsize - 5, "%s", text);
-		if (n < 0 || (size_t)n >= outsize - 5)
-			return MAPSERVER_ESPACE;
-		sanitize(out + 4);
-	}
-	out[4 + n] = '\n';
-	out[5 + n] = '\0';
-	return n + 5;
-}
-
-/* unix:/path[:0MODE]. A colon after the last '/' starts the mode, and a mode must be
- * exactly "0" and three octal digits: a typo such as ":660" is refused rather than
- * silently made part of the path. Without a mode the socket is 0660: the MTA reaches it
- * through the group (UserID's), no other local user at all. */
-static int
-addr_parse_unix(const char *p, struct mapserver_addr *out)
-{
-	struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
-	const char *colon = strrchr(p, ':');
-	size_t n = strlen(p);
-
-	out->mode = 0660;
-	if (colon != NULL && strchr(colon, '/') == NULL) {
-		if (strlen(colon + 1) != 4 || colon[1] != '0' ||
-		    strspn(colon + 1, "01234567") != 4)
-			return MAPSERVER_EMODE;
-		out->mode = (mode_t)strtoul(colon + 1, NULL, 8);
-		n = (size_t)(colon - p);
-	}
-	if (n == 0 || p[0] != '/' || n >= sizeof(out->path))
-		return MAPSERVER_ESPEC;
-	memcpy(out->path, p, n);
-	out->path[n] = '\0';
-	out->family = AF_UNIX;
-	sun->sun_family = AF_UNIX;
-	memcpy(sun->sun_path, out->path, n + 1);
-	out->sslen = (socklen_t)sizeof(*sun);
-	return MAPSERVER_OK;
-}
-
-/* inet:host:port or inet:[v6]:port: host and port into the buffers, nothing resolved */
-static int
-addr_split_inet(const char *p, char *host, size_t hostsize, const char **port)
-{
-	const char *colon, *h = p;
-	size_t hlen;
-	char *end;
-	unsigned long v;
-
-	if (*p == '[') {
-		colon = strchr(p, ']');
-		if (colon == NULL || colon[1] != ':')
-			return MAPSERVER_ESPEC;
-		h = p + 1;
-		hlen = (size_t)(colon - h);
-		colon++;
-	} else {
-		colon = strrchr(p, ':');
-		if (colon == NULL)
-			return MAPSERVER_ESPEC;
-		hlen = (size_t)(colon - p);
-	}
-	v = strtoul(colon + 1, &end, 10);
-	if (!(colon[1] >= '0' && colon[1] <= '9') || *end != '\0' || v == 0 || v > 65535 ||
-	    hlen == 0 || hlen >= hostsize)
-		return MAPSERVER_ESPEC;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	*port = colon + 1;
-	return MAPSERVER_OK;
-}
-
-static int
-addr_parse_inet(const char *p, struct mapserver_addr *out)
-{
-	char host[256];
-	const char *port;
-	struct addrinfo hints, *res = NULL;
-	int rc = addr_split_inet(p, host, sizeof(host), &port);
-
-	if (rc != MAPSERVER_OK)
-		return rc;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
-	if (getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res) != 0 ||
-	    res == NULL)
-		return MAPSERVER_ESPEC;
-	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
-	out->sslen = res->ai_addrlen;
-	out->family = (sa_family_t)res->ai_family;
-	freeaddrinfo(res);
-	return MAPSERVER_OK;
-}
-
-/* A host that is "*", a numeric address, or could be a DNS name: checked, not looked up. */
-static int
-addr_check_inet(const char *p)
-{
-	char host[256];
-	const char *port;
-	struct in6_addr a6;
-	int rc = addr_split_inet(p, host, sizeof(host), &port);
-
-	(void)port;
-	if (rc != MAPSERVER_OK)
-		return rc;
-	if (strcmp(host, "*") == 0 || inet_pton(AF_INET6, host, &a6) == 1 ||
-	    inet_pton(AF_INET, host, &a6) == 1)
-		return MAPSERVER_OK;
-	if (p[0] == '[' || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789.-") != strlen(host))
-		return MAPSERVER_ESPEC;
-	return MAPSERVER_OK;
-}
-
-int
-mapserver_addr_parse(const char *spec, struct mapserver_addr *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (strncasecmp(spec, "unix:", 5) == 0)
-		return addr_parse_unix(spec + 5, out);
-	if (strncasecmp(spec, "local:", 6) == 0)
-		return addr_parse_unix(spec + 6, out);
-	if (strncasecmp(spec, "inet:", 5) == 0)
-		return addr_parse_inet(spec + 5, out);
-	if (strncasecmp(spec, "inet6:", 6) == 0)
-		return addr_parse_inet(spec + 6, out);
-	return MAPSERVER_ESPEC;
-}
-
-int
-mapserver_addr_check(const char *spec)
-{
-	struct mapserver_addr a;
-
-	if (strncasecmp(spec, "inet:", 5) == 0)
-		return addr_check_inet(spec + 5);
-	if (strncasecmp(spec, "inet6:", 6) == 0)
-		return addr_check_inet(spec + 6);
-	return mapserver_addr_parse(spec, &a);
-}
 
 const char *
 mapserver_strerror(int err)
 {
 	switch (err) {
 	case MAPSERVER_OK: return "success";
-	case MAPSERVER_EMORE: return "incomplete frame";
-	case MAPSERVER_ELENGTH: return "bad netstring length";
-	case MAPSERVER_ETOOBIG: return "request too long";
-	case MAPSERVER_ECOMMA: return "netstring not terminated by a comma";
-	case MAPSERVER_EREQUEST: return "malformed request";
-	case MAPSERVER_EENCODING: return "bad %XX encoding";
 	case MAPSERVER_ETRUNCATED: return "connection closed in the middle of a request";
-	case MAPSERVER_ESPEC:
-		return "bad listen address (use unix:/path[:0660], inet:host:port or "
-		       "inet:[v6addr]:port)";
 	case MAPSERVER_EBIND: return "cannot listen on the socket";
 	case MAPSERVER_EINUSE: return "another server is listening on the unix socket";
 	case MAPSERVER_ENOMEM: return "out of memory";
 	case MAPSERVER_ETHREAD: return "cannot start the worker threads";
-	case MAPSERVER_ESPACE: return "output buffer too small";
-	case MAPSERVER_EMODE:
-		return "the mode must be 4 octal digits like 0660 (unix:/path:0660)";
+	case LISTENADDR_ESPEC:
+	case LISTENADDR_EMODE:
+		return listenaddr_strerror(err);
+	case MAPCODEC_EMORE:
+	case MAPCODEC_ELENGTH:
+	case MAPCODEC_ETOOBIG:
+	case MAPCODEC_ECOMMA:
+	case MAPCODEC_EREQUEST:
+	case MAPCODEC_EENCODING:
+	case MAPCODEC_ESPACE:
+		return mapcodec_strerror(err);
 	}
 	return "unknown mapserver error";
 }
-
-/* ---- the server ---- */
 
 #define PEER_BUCKETS 1024
 #define LINGER_MS 2000		/* after an error reply, wait this long for the client to go */
 #define ACCEPT_BATCH 32
 #define SWEEP_MS 250
-#define REPLY_ROOM (3 * MAPSERVER_VALUE_MAX + 64)
+#define REPLY_ROOM (3 * MAPCODEC_VALUE_MAX + 64)
 
 enum kind { KIND_LISTENER, KIND_CONN, KIND_STOP, KIND_WAKE };
 
@@ -427,7 +65,7 @@ struct listener {
 	enum kind kind;
 	int fd;
 	enum mapserver_proto proto;
-	char map[MAPSERVER_NAME_MAX + 1];
+	char map[MAPCODEC_NAME_MAX + 1];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* unix socket to remove */
 	dev_t dev;
 	ino_t ino;
@@ -487,7 +125,7 @@ struct worker {
 	atomic_uint load;	/* connections owned or queued here */
 	struct conn *conns;
 	char *key;		/* scratch for the decoded key */
-	char value[MAPSERVER_VALUE_MAX];
+	char value[MAPCODEC_VALUE_MAX];
 };
 
 struct mapserver {
@@ -524,7 +162,7 @@ mapserver_new(const struct mapserver_config *cfg, struct mapserver **out)
 		return MAPSERVER_ENOMEM;
 	ms->cfg = *cfg;
 	if (ms->cfg.max_request == 0)
-		ms->cfg.max_request = MAPSERVER_REQUEST_MAX;
+		ms->cfg.max_request = MAPCODEC_REQUEST_MAX;
 	if (ms->cfg.max_connections == 0)
 		ms->cfg.max_connections = MAPSERVER_CONN_MAX;
 	if (ms->cfg.idle_timeout_ms == 0)
@@ -558,10 +196,9 @@ why_errno(char *why, size_t whylen, const char *what, const char *spec)
 
 /* A unix socket path that exists: refuse if a server answers there, else remove it. */
 static int
-unix_clear(const struct mapserver_addr *a, const char *spec, char *why, size_t whylen)
+unix_clear(const struct listenaddr *a, const char *spec, char *why, size_t whylen)
 {
 	struct stat st;
-	int fd, rc;
 
 	if (lstat(a->path, &st) != 0)
 		return MAPSERVER_OK;
@@ -570,14 +207,7 @@ unix_clear(const struct mapserver_addr *a, const char *spec, char *why, size_t w
 		why_errno(why, whylen, "not a socket, refusing to replace", spec);
 		return MAPSERVER_EBIND;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		why_errno(why, whylen, "socket", spec);
-		return MAPSERVER_EBIND;
-	}
-	rc = connect(fd, (const struct sockaddr *)&a->ss, a->sslen);
-	close(fd);
-	if (rc == 0) {
+	if (daemon_socket_answers(a->path)) {
 		errno = EADDRINUSE;
 		why_errno(why, whylen, "another server answers on", spec);
 		return MAPSERVER_EINUSE;
@@ -587,7 +217,7 @@ unix_clear(const struct mapserver_addr *a, const char *spec, char *why, size_t w
 }
 
 static int
-listener_unix_finish(struct listener *l, const struct mapserver_addr *a, uid_t owner,
+listener_unix_finish(struct listener *l, const struct listenaddr *a, uid_t owner,
     gid_t group, const char *spec, char *why, size_t whylen)
 {
 	struct stat st;
@@ -609,7 +239,7 @@ listener_unix_finish(struct listener *l, const struct mapserver_addr *a, uid_t o
 }
 
 static int
-listener_open(struct listener *l, const struct mapserver_addr *a, uid_t owner, gid_t group,
+listener_open(struct listener *l, const struct listenaddr *a, uid_t owner, gid_t group,
     const char *spec, char *why, size_t whylen)
 {
 	int one = 1, rc;
@@ -656,11 +286,11 @@ int
 mapserver_listen(struct mapserver *ms, const char *spec, enum mapserver_proto proto,
     const char *map, uid_t owner, gid_t group, char *why, size_t whylen)
 {
-	struct mapserver_addr a;
+	struct listenaddr a;
 	struct listener *l, **ls;
-	int rc = mapserver_addr_parse(spec, &a);
+	int rc = listenaddr_parse(spec, &a);
 
-	if (rc != MAPSERVER_OK) {
+	if (rc != LISTENADDR_OK) {
 		if (why != NULL && whylen > 0)
 			snprintf(why, whylen, "%s: %s", spec, mapserver_strerror(rc));
 		return rc;
@@ -825,10 +455,10 @@ conn_error(struct worker *w, struct conn *c, int err)
 	if (!conn_room(c, sizeof(text) + 32))
 		return;
 	if (c->l->proto == MAPSERVER_SOCKETMAP)
-		n = mapserver_socketmap_reply(MAPSERVER_PERM, text, c->out + c->outlen,
+		n = mapcodec_socketmap_reply(MAPCODEC_PERM, text, c->out + c->outlen,
 		    c->outcap - c->outlen);
 	else
-		n = mapserver_tcp_reply(MAPSERVER_TEMP, text, c->out + c->outlen,
+		n = mapcodec_tcp_reply(MAPCODEC_TEMP, text, c->out + c->outlen,
 		    c->outcap - c->outlen);
 	if (n > 0)
 		c->outlen += (size_t)n;
@@ -840,23 +470,23 @@ static int
 conn_request(struct worker *w, struct conn *c, const char *data, size_t len, void **batch)
 {
 	struct mapserver *ms = w->ms;
-	char name[MAPSERVER_NAME_MAX + 1];
+	char name[MAPCODEC_NAME_MAX + 1];
 	const char *map = c->l->map, *nm, *key;
 	size_t nlen, klen;
-	enum mapserver_status st;
+	enum mapcodec_status st;
 	int rc, n;
 
 	if (c->l->proto == MAPSERVER_SOCKETMAP) {
-		rc = mapserver_socketmap_split(data, len, &nm, &nlen, &key, &klen);
-		if (rc != MAPSERVER_OK)
+		rc = mapcodec_socketmap_split(data, len, &nm, &nlen, &key, &klen);
+		if (rc != MAPCODEC_OK)
 			return rc;
 		memcpy(name, nm, nlen);
 		name[nlen] = '\0';
 		memcpy(w->key, key, klen);
 		w->key[klen] = '\0';
 		map = name;
-	} else if ((rc = mapserver_tcp_request(data, len, w->key, ms->cfg.max_request + 1)) !=
-	    MAPSERVER_OK) {
+	} else if ((rc = mapcodec_tcp_request(data, len, w->key, ms->cfg.max_request + 1)) !=
+	    MAPCODEC_OK) {
 		return rc;
 	}
 	if (*batch == NULL && ms->cfg.batch_begin != NULL)
@@ -867,9 +497,9 @@ conn_request(struct worker *w, struct conn *c, const char *data, size_t len, voi
 	if (!conn_room(c, REPLY_ROOM))
 		return MAPSERVER_ENOMEM;
 	if (c->l->proto == MAPSERVER_SOCKETMAP)
-		n = mapserver_socketmap_reply(st, w->value, c->out + c->outlen, c->outcap - c->outlen);
+		n = mapcodec_socketmap_reply(st, w->value, c->out + c->outlen, c->outcap - c->outlen);
 	else
-		n = mapserver_tcp_reply(st, w->value, c->out + c->outlen, c->outcap - c->outlen);
+		n = mapcodec_tcp_reply(st, w->value, c->out + c->outlen, c->outcap - c->outlen);
 	if (n < 0)
 		return n;
 	c->outlen += (size_t)n;
@@ -888,14 +518,14 @@ conn_process(struct worker *w, struct conn *c)
 
 	while (!c->closing && off < c->inlen && c->outlen - c->outoff < omax) {
 		if (c->l->proto == MAPSERVER_SOCKETMAP)
-			rc = mapserver_netstring_parse(c->in + off, c->inlen - off, max, &data,
+			rc = mapcodec_netstring_parse(c->in + off, c->inlen - off, max, &data,
 			    &dlen, &used);
 		else
-			rc = mapserver_line_parse(c->in + off, c->inlen - off, max, &data, &dlen,
+			rc = mapcodec_line_parse(c->in + off, c->inlen - off, max, &data, &dlen,
 			    &used);
-		if (rc == MAPSERVER_EMORE)
+		if (rc == MAPCODEC_EMORE)
 			break;
-		if (rc == MAPSERVER_OK)
+		if (rc == MAPCODEC_OK)
 			rc = conn_request(w, c, data, dlen, &batch);
 		if (rc != MAPSERVER_OK) {
 			conn_error(w, c, rc);

@@ -25,10 +25,12 @@
 #include "keyring.h"
 #include "keywatch.h"
 #include "log.h"
+#include "listenaddr.h"
+#include "lookup.h"
+#include "mapcodec.h"
 #include "mapserver.h"
 #include "policy.h"
 #include "prvs.h"
-#include "srs-legacy.h"
 #include "srs-serve.h"
 #include "srs.h"
 
@@ -82,9 +84,6 @@ struct serve {
 	gid_t gid;
 	bool pid_written;
 };
-
-typedef int (*srs_fn)(const struct srs_params *, const struct keyring *, time_t,
-    const struct addr *, struct addr *);
 
 static void __attribute__((format(printf, 2, 3)))
 serve_fail(const struct serve *s, const char *fmt, ...)
@@ -198,124 +197,49 @@ serve_batch_begin(void *ctx)
 	return sl;
 }
 
-static enum mapserver_status
-serve_status(int err)
-{
-	switch (srs_err_class(err)) {
-	case SRS_CLASS_OK: return MAPSERVER_FOUND;
-	case SRS_CLASS_NOTFOUND: return MAPSERVER_NOTFOUND;
-	/* An address that does not verify is not an error of the table: Postfix takes a PERM
-	 * answer for a broken map, defers every message to that address (451 4.3.5) and mails
-	 * the postmaster. NOTFOUND (with the reason) lets its own recipient check refuse it. */
-	case SRS_CLASS_PERM: return MAPSERVER_NOTFOUND;
-	case SRS_CLASS_TEMP: return MAPSERVER_TEMP;
-	}
-	return MAPSERVER_TEMP;
-}
-
-/* serve_format - "local@domain" into out; addr_format without printf, on the hot path */
-static enum mapserver_status
-serve_format(const struct addr *a, char *out, size_t outsize)
-{
-	size_t ll = strlen(a->local), dl = strlen(a->domain);
-
-	if (a->null && outsize > 0) {
-		out[0] = '\0';
-		return MAPSERVER_FOUND;
-	}
-	if (ll + dl + 2 > outsize) {
-		snprintf(out, outsize, "result too long");
-		return MAPSERVER_PERM;
-	}
-	memcpy(out, a->local, ll);
-	out[ll] = '@';
-	memcpy(out + ll + 1, a->domain, dl + 1);
-	return MAPSERVER_FOUND;
-}
-
-/* serve_prvs - the "prvs" map: the untagged address when the tag's MAC verifies with a key
- * we hold (valid or expired), so Postfix's recipient check lets exactly those through and
- * the milter then judges expiry and replays; NOTFOUND for forged, unknown-key, malformed.
- * Postfix refuses those itself and the milter never sees them, so the failed tags are
- * logged here, in the milter's terms: this is where a stream of guesses shows. */
-static enum mapserver_status
-serve_prvs(const struct serve_slot *b, const struct addr *in, char *out, size_t outsize)
-{
-	struct addr plain;
-	char text[ADDR_TEXT_MAX];
-	enum prvs_verdict v = prvs_verify(b->kr, in, b->now, b->cfg->conf->tag_validity, &plain);
-
-	if (v == PRVS_EXPIRED && prvs_strip(in, &plain) != 0)
-		v = PRVS_MALFORMED;
-	if (v != PRVS_VALID && v != PRVS_EXPIRED) {
-		snprintf(out, outsize, "%s", prvs_verdict_name(v));
-		if (v != PRVS_UNTAGGED) {
-			addr_format(in, text, sizeof(text));
-			log_msg(LOG_NOTICE, "prvs map: to=<%s> verdict=%s action=notfound: "
-			    "not a tag of ours, the MTA refuses it as an unknown recipient", text,
-			    prvs_verdict_name(v));
-		}
-		return MAPSERVER_NOTFOUND;
-	}
-	return serve_format(&plain, out, outsize);
-}
-
-/* serve_reverse - srs_reverse, or postsrsd's hash (SRSLegacySecrets): logged, so that an
- * admin sees when the last one arrived */
-static int
-serve_reverse(const struct srs_params *p, const struct keyring *kr, time_t now,
-    const struct addr *in, struct addr *out)
+/* serve_note - log what lookup_answer says to: the prvs tags Postfix will refuse (in the
+ * milter's terms), and each reverse by postsrsd's hash */
+static void
+serve_note(const struct lookup_log *lg)
 {
 	char a[ADDR_TEXT_MAX], b[ADDR_TEXT_MAX];
-	bool legacy;
-	int err = srs_legacy_reverse(p, kr, now, in, out, &legacy);
 
-	if (legacy) {
-		addr_format(in, a, sizeof(a));
-		addr_format(out, b, sizeof(b));
+	switch (lg->note) {
+	case LOOKUP_NOTE_NONE:
+		return;
+	case LOOKUP_NOTE_PRVS_REFUSED:
+		addr_format(&lg->key, a, sizeof(a));
+		log_msg(LOG_NOTICE, "prvs map: to=<%s> verdict=%s action=notfound: "
+		    "not a tag of ours, the MTA refuses it as an unknown recipient", a,
+		    prvs_verdict_name(lg->verdict));
+		return;
+	case LOOKUP_NOTE_LEGACY:
+		addr_format(&lg->key, a, sizeof(a));
+		addr_format(&lg->result, b, sizeof(b));
 		log_msg(LOG_INFO, "reverse <%s> to <%s>: legacy postsrsd hash", a, b);
+		return;
 	}
-	return err;
 }
 
-static enum mapserver_status
+static enum mapcodec_status
 serve_lookup(void *ctx, void *batch, const char *map, const char *key, char *out,
     size_t outsize)
 {
 	const struct serve_slot *b = batch;
-	bool prvs = strcmp(map, "prvs") == 0;
-	srs_fn fn = strcmp(map, "forward") == 0 ? srs_forward :
-	    strcmp(map, "reverse") == 0 ? serve_reverse : NULL;
-	struct addr in, res;
-	int err;
+	struct lookup_env env;
+	struct lookup_log lg;
+	enum mapcodec_status st;
 
-	if (fn == NULL && !prvs) {
-		snprintf(out, outsize, "unknown map '%.64s': use forward, reverse or prvs", map);
-		return MAPSERVER_PERM;
-	}
 	(void)ctx;
-	if (b == NULL) {
-		snprintf(out, outsize, "out of memory");
-		return MAPSERVER_TEMP;
+	if (b != NULL) {
+		env.kr = b->kr;
+		env.conf = b->cfg->conf;
+		env.srs = &b->cfg->params;
+		env.now = b->now;
 	}
-	/* NOTFOUND, not PERM: Postfix takes PERM for a broken table (see serve_status) */
-	if (fn != NULL && b->cfg->params.domain == NULL) {
-		snprintf(out, outsize, "SRS is off: SRSDomain is not set");
-		return MAPSERVER_NOTFOUND;
-	}
-	err = addr_parse(&in, key, strlen(key));
-	if (err != ADDR_OK) {
-		snprintf(out, outsize, "not an address: %s", addr_strerror(err));
-		return MAPSERVER_NOTFOUND;
-	}
-	if (prvs)
-		return serve_prvs(b, &in, out, outsize);
-	err = fn(&b->cfg->params, b->kr, b->now, &in, &res);
-	if (err != SRS_OK) {
-		snprintf(out, outsize, "%s", srs_strerror(err));
-		return serve_status(err);
-	}
-	return serve_format(&res, out, outsize);
+	st = lookup_answer(b != NULL ? &env : NULL, map, key, out, outsize, &lg);
+	serve_note(&lg);
+	return st;
 }
 
 /* ---- start-up ---- */
@@ -432,7 +356,7 @@ tcp_reverse_spec(const char *fwd, char *out, size_t size)
 static int
 serve_check(const struct serve *s, const struct serve_opts *o)
 {
-	struct mapserver_addr a;
+	struct listenaddr a;
 	struct keyring *kr = keyring_holder_get(s->keys);
 	int signer = keyring_signer(kr, clock_now()), n = keyring_count(kr), err;
 	char rev[512], why[1024];
@@ -455,9 +379,9 @@ serve_check(const struct serve *s, const struct serve_opts *o)
 		    "(SIGUSR1) would fail: %s\n", PROG, s->conf->user_id, why);
 		return EXIT_FAILURE;
 	}
-	if ((err = mapserver_addr_parse(s->conf->map_socket, &a)) != MAPSERVER_OK) {
+	if ((err = listenaddr_parse(s->conf->map_socket, &a)) != LISTENADDR_OK) {
 		fprintf(stderr, "%s: %s: MapSocket %s: %s\n", PROG, s->conf->path,
-		    s->conf->map_socket, mapserver_strerror(err));
+		    s->conf->map_socket, listenaddr_strerror(err));
 		return EXIT_FAILURE;
 	}
 	if (o->tcp_table && !tcp_reverse_spec(s->conf->map_socket, rev, sizeof(rev))) {

@@ -1,5 +1,6 @@
 /* srs-serve: "srs-rewrite serve", the SRS lookup daemon for Postfix socketmap: and tcp:
- * maps. It joins mapserver (protocols) to srs (rewriting) and owns the daemon's life cycle. */
+ * maps. It joins mapserver (protocols) to lookup (the answers), logs what lookup says to,
+ * and owns the daemon's life cycle. */
 #ifndef BACKSTOP_SRS_SERVE_H
 #define BACKSTOP_SRS_SERVE_H
 

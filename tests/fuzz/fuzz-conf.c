@@ -3,7 +3,7 @@
  * the list reader itself is the same code that splits inline lists.
  * Invariants: a failure has a code and a "fuzz:LINE: message" text; a success has the
  * required Domains and a hash minimum no longer than the hash; its MapSocket then goes
- * through mapserver_addr_parse, the other parser of configuration text; conf_risks writes a
+ * through listenaddr_parse, the other parser of configuration text; conf_risks writes a
  * NUL-terminated text whatever the values, and a configuration differs from itself in no
  * restart-only setting. */
 #include "config.h"
@@ -12,14 +12,14 @@
 
 #include "conf.h"
 #include "fuzz.h"
-#include "mapserver.h"
+#include "listenaddr.h"
 
 int
 fuzz_conf(const uint8_t *data, size_t size)
 {
 	char err[512];
 	struct conf *c = NULL;
-	struct mapserver_addr ma;
+	struct listenaddr ma;
 	int rc;
 
 	if (size > 65536 || memmem(data, size, "file:", 5) != NULL)
@@ -36,8 +36,8 @@ fuzz_conf(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < c->domains.n; i++)
 		FUZZ_CHECK(c->domains.v[i] != NULL && c->domains.v[i][0] != '\0');
 	FUZZ_CHECK(c->map_socket != NULL);
-	rc = mapserver_addr_parse(c->map_socket, &ma);
-	FUZZ_CHECK(rc == MAPSERVER_OK || rc == MAPSERVER_ESPEC);
+	rc = listenaddr_parse(c->map_socket, &ma);
+	FUZZ_CHECK(rc == LISTENADDR_OK || rc == LISTENADDR_ESPEC);
 	memset(err, 'x', sizeof(err));
 	if (conf_risks(c, 1764201600, err, sizeof(err)) > 0)
 		FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && strchr(err, '\n') != NULL);

@@ -8,13 +8,13 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "mapserver.h"
+#include "mapcodec.h"
 
 /* fuzz_socketmap_reply - answer with the key as text; the reply must parse back */
 static void
 fuzz_socketmap_reply(const char *key, size_t klen, int status)
 {
-	char text[MAPSERVER_VALUE_MAX], out[MAPSERVER_VALUE_MAX + 64];
+	char text[MAPCODEC_VALUE_MAX], out[MAPCODEC_VALUE_MAX + 64];
 	const char *d;
 	size_t dlen, used;
 	int n;
@@ -23,10 +23,10 @@ fuzz_socketmap_reply(const char *key, size_t klen, int status)
 		klen = sizeof(text) - 1;
 	memcpy(text, key, klen);
 	text[klen] = '\0';
-	n = mapserver_socketmap_reply((enum mapserver_status)status, text, out, sizeof(out));
+	n = mapcodec_socketmap_reply((enum mapcodec_status)status, text, out, sizeof(out));
 	FUZZ_CHECK(n > 0 && (size_t)n < sizeof(out));
-	FUZZ_CHECK(mapserver_netstring_parse(out, (size_t)n, sizeof(out), &d, &dlen, &used) ==
-	    MAPSERVER_OK);
+	FUZZ_CHECK(mapcodec_netstring_parse(out, (size_t)n, sizeof(out), &d, &dlen, &used) ==
+	    MAPCODEC_OK);
 	FUZZ_CHECK(used == (size_t)n && dlen >= strlen(text));
 }
 
@@ -39,24 +39,24 @@ fuzz_socketmap(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	max = data[0] & 1 ? MAPSERVER_REQUEST_MAX : data[0] >> 1;
+	max = data[0] & 1 ? MAPCODEC_REQUEST_MAX : data[0] >> 1;
 	len = size - 1;
 	while (len > 0) {
-		rc = mapserver_netstring_parse(buf, len, max, &d, &dlen, &used);
-		if (rc != MAPSERVER_OK) {
-			FUZZ_CHECK(rc == MAPSERVER_EMORE || rc == MAPSERVER_ELENGTH ||
-			    rc == MAPSERVER_ETOOBIG || rc == MAPSERVER_ECOMMA);
+		rc = mapcodec_netstring_parse(buf, len, max, &d, &dlen, &used);
+		if (rc != MAPCODEC_OK) {
+			FUZZ_CHECK(rc == MAPCODEC_EMORE || rc == MAPCODEC_ELENGTH ||
+			    rc == MAPCODEC_ETOOBIG || rc == MAPCODEC_ECOMMA);
 			break;
 		}
 		FUZZ_CHECK(used > 0 && used <= len && dlen <= max);
 		FUZZ_CHECK(d >= buf && d + dlen < buf + used && d[dlen] == ',');
-		rc = mapserver_socketmap_split(d, dlen, &name, &nlen, &key, &klen);
-		if (rc == MAPSERVER_OK) {
-			FUZZ_CHECK(nlen > 0 && nlen <= MAPSERVER_NAME_MAX && klen > 0);
+		rc = mapcodec_socketmap_split(d, dlen, &name, &nlen, &key, &klen);
+		if (rc == MAPCODEC_OK) {
+			FUZZ_CHECK(nlen > 0 && nlen <= MAPCODEC_NAME_MAX && klen > 0);
 			FUZZ_CHECK(name == d && key + klen == d + dlen);
 			fuzz_socketmap_reply(key, klen, (int)(klen % 4));
 		} else {
-			FUZZ_CHECK(rc == MAPSERVER_EREQUEST);
+			FUZZ_CHECK(rc == MAPCODEC_EREQUEST);
 		}
 		buf += used;
 		len -= used;

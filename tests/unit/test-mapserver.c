@@ -1,6 +1,7 @@
 /* test-mapserver: the socketmap and tcp_table frame parsers and reply formatters, table by
  * table (netstring lengths, commas, truncation, pipelining, %XX decoding), and the server
- * in process with a stub lookup: pipelining, error-then-close, idle timeout, connection limit. */
+ * in process with a stub lookup: pipelining, error-then-close, idle timeout, connection limit;
+ * and that the error codes of mapcodec, listenaddr and mapserver are told apart. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -19,6 +20,8 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "listenaddr.h"
+#include "mapcodec.h"
 #include "mapserver.h"
 #include "sockclient.h"
 #include "tap.h"
@@ -32,27 +35,27 @@ struct ns_case {
 };
 
 static const struct ns_case ns_cases[] = {
-	{ "5:hello,", 100, MAPSERVER_OK, "hello", 8 },
-	{ "0:,", 100, MAPSERVER_OK, "", 3 },
-	{ "05:hello,", 100, MAPSERVER_OK, "hello", 9 },
-	{ "5:hello,3:abc,", 100, MAPSERVER_OK, "hello", 8 },
-	{ "5:hel", 100, MAPSERVER_EMORE, NULL, 0 },
-	{ "5:hello", 100, MAPSERVER_EMORE, NULL, 0 },
-	{ "5", 100, MAPSERVER_EMORE, NULL, 0 },
-	{ "", 100, MAPSERVER_EMORE, NULL, 0 },
-	{ "5:hello;", 100, MAPSERVER_ECOMMA, NULL, 0 },
-	{ "5:hellox,", 100, MAPSERVER_ECOMMA, NULL, 0 },
-	{ "-5:hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
-	{ "+5:hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
-	{ "x:hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
-	{ "5x:hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
-	{ ":hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
-	{ " 5:hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
-	{ "101:", 100, MAPSERVER_ETOOBIG, NULL, 0 },
-	{ "99999999999999999999999999:", 100, MAPSERVER_ETOOBIG, NULL, 0 },
-	{ "1000", 100, MAPSERVER_ETOOBIG, NULL, 0 },	/* known too big before the colon */
-	{ "0000000000000000000000000005:hello,", 100, MAPSERVER_ELENGTH, NULL, 0 },
-	{ "100:", 100, MAPSERVER_EMORE, NULL, 0 },
+	{ "5:hello,", 100, MAPCODEC_OK, "hello", 8 },
+	{ "0:,", 100, MAPCODEC_OK, "", 3 },
+	{ "05:hello,", 100, MAPCODEC_OK, "hello", 9 },
+	{ "5:hello,3:abc,", 100, MAPCODEC_OK, "hello", 8 },
+	{ "5:hel", 100, MAPCODEC_EMORE, NULL, 0 },
+	{ "5:hello", 100, MAPCODEC_EMORE, NULL, 0 },
+	{ "5", 100, MAPCODEC_EMORE, NULL, 0 },
+	{ "", 100, MAPCODEC_EMORE, NULL, 0 },
+	{ "5:hello;", 100, MAPCODEC_ECOMMA, NULL, 0 },
+	{ "5:hellox,", 100, MAPCODEC_ECOMMA, NULL, 0 },
+	{ "-5:hello,", 100, MAPCODEC_ELENGTH, NULL, 0 },
+	{ "+5:hello,", 100, MAPCODEC_ELENGTH, NULL, 0 },
+	{ "x:hello,", 100, MAPCODEC_ELENGTH, NULL, 0 },
+	{ "5x:hello,", 100, MAPCODEC_ELENGTH, NULL, 0 },
+	{ ":hello,", 100, MAPCODEC_ELENGTH, NULL, 0 },
+	{ " 5:hello,", 100, MAPCODEC_ELENGTH, NULL, 0 },
+	{ "101:", 100, MAPCODEC_ETOOBIG, NULL, 0 },
+	{ "99999999999999999999999999:", 100, MAPCODEC_ETOOBIG, NULL, 0 },
+	{ "1000", 100, MAPCODEC_ETOOBIG, NULL, 0 },	/* known too big before the colon */
+	{ "0000000000000000000000000005:hello,", 100, MAPCODEC_ELENGTH, NULL, 0 },
+	{ "100:", 100, MAPCODEC_EMORE, NULL, 0 },
 };
 
 static void
@@ -63,12 +66,12 @@ test_netstring(void)
 
 	for (i = 0; i < sizeof(ns_cases) / sizeof(ns_cases[0]); i++) {
 		const struct ns_case *t = &ns_cases[i];
-		int rc = mapserver_netstring_parse(t->in, strlen(t->in), t->max, &data, &dlen,
+		int rc = mapcodec_netstring_parse(t->in, strlen(t->in), t->max, &data, &dlen,
 		    &used);
 		char got[128] = "";
 
-		is_int(rc, t->rc, "netstring '%s': %s", t->in, mapserver_strerror(t->rc));
-		if (t->rc != MAPSERVER_OK || rc != MAPSERVER_OK)
+		is_int(rc, t->rc, "netstring '%s': %s", t->in, mapcodec_strerror(t->rc));
+		if (t->rc != MAPCODEC_OK || rc != MAPCODEC_OK)
 			continue;
 		snprintf(got, sizeof(got), "%.*s", (int)dlen, data);
 		is_str(got, t->data, "netstring '%s' payload", t->in);
@@ -86,7 +89,7 @@ test_netstring_prefixes(void)
 	int bad = 0;
 
 	for (i = 0; i < n; i++)
-		if (mapserver_netstring_parse(f, i, 100, &data, &dlen, &used) != MAPSERVER_EMORE)
+		if (mapcodec_netstring_parse(f, i, 100, &data, &dlen, &used) != MAPCODEC_EMORE)
 			bad++;
 	is_int(bad, 0, "every proper prefix of a netstring is incomplete");
 }
@@ -99,13 +102,13 @@ test_pipeline(void)
 	const char *data;
 	int n = 0, rc;
 
-	while ((rc = mapserver_netstring_parse(in + off, len - off, 100, &data, &dlen, &used)) ==
-	    MAPSERVER_OK) {
+	while ((rc = mapcodec_netstring_parse(in + off, len - off, 100, &data, &dlen, &used)) ==
+	    MAPCODEC_OK) {
 		off += used;
 		n++;
 	}
 	is_int(n, 3, "three pipelined netstrings found");
-	is_int(rc, MAPSERVER_EMORE, "the fourth is incomplete");
+	is_int(rc, MAPCODEC_EMORE, "the fourth is incomplete");
 	is_int((long long)(len - off), 4, "its 4 bytes remain");
 }
 
@@ -117,21 +120,21 @@ test_lines(void)
 	char got[64];
 	int rc;
 
-	rc = mapserver_line_parse(in, len, 100, &line, &llen, &used);
+	rc = mapcodec_line_parse(in, len, 100, &line, &llen, &used);
 	snprintf(got, sizeof(got), "%.*s", (int)llen, line);
-	ok(rc == MAPSERVER_OK && strcmp(got, "get a@b") == 0 && used == 9, "CRLF line");
+	ok(rc == MAPCODEC_OK && strcmp(got, "get a@b") == 0 && used == 9, "CRLF line");
 	off += used;
-	rc = mapserver_line_parse(in + off, len - off, 100, &line, &llen, &used);
+	rc = mapcodec_line_parse(in + off, len - off, 100, &line, &llen, &used);
 	snprintf(got, sizeof(got), "%.*s", (int)llen, line);
-	ok(rc == MAPSERVER_OK && strcmp(got, "get c@d") == 0, "LF line after it (pipelined)");
+	ok(rc == MAPCODEC_OK && strcmp(got, "get c@d") == 0, "LF line after it (pipelined)");
 	off += used;
-	is_int(mapserver_line_parse(in + off, len - off, 100, &line, &llen, &used),
-	    MAPSERVER_EMORE, "a line without newline is incomplete");
-	is_int(mapserver_line_parse("get 0123456789\n", 15, 8, &line, &llen, &used),
-	    MAPSERVER_ETOOBIG, "a line over the limit is refused");
-	is_int(mapserver_line_parse("get 0123456789", 14, 8, &line, &llen, &used),
-	    MAPSERVER_ETOOBIG, "over the limit without newline is refused early");
-	is_int(mapserver_line_parse("get 012\r\n", 9, 7, &line, &llen, &used), MAPSERVER_OK,
+	is_int(mapcodec_line_parse(in + off, len - off, 100, &line, &llen, &used),
+	    MAPCODEC_EMORE, "a line without newline is incomplete");
+	is_int(mapcodec_line_parse("get 0123456789\n", 15, 8, &line, &llen, &used),
+	    MAPCODEC_ETOOBIG, "a line over the limit is refused");
+	is_int(mapcodec_line_parse("get 0123456789", 14, 8, &line, &llen, &used),
+	    MAPCODEC_ETOOBIG, "over the limit without newline is refused early");
+	is_int(mapcodec_line_parse("get 012\r\n", 9, 7, &line, &llen, &used), MAPCODEC_OK,
 	    "CRLF does not count against the limit");
 }
 
@@ -142,18 +145,18 @@ test_socketmap_split(void)
 	size_t nlen, klen;
 	char got[128];
 
-	ok(mapserver_socketmap_split("forward a b@c", 13, &name, &nlen, &key, &klen) ==
-	    MAPSERVER_OK && nlen == 7 && klen == 5, "split at the first space");
+	ok(mapcodec_socketmap_split("forward a b@c", 13, &name, &nlen, &key, &klen) ==
+	    MAPCODEC_OK && nlen == 7 && klen == 5, "split at the first space");
 	snprintf(got, sizeof(got), "%.*s|%.*s", (int)nlen, name, (int)klen, key);
 	is_str(got, "forward|a b@c", "name and key");
-	is_int(mapserver_socketmap_split("forward", 7, &name, &nlen, &key, &klen),
-	    MAPSERVER_EREQUEST, "no key");
-	is_int(mapserver_socketmap_split("forward ", 8, &name, &nlen, &key, &klen),
-	    MAPSERVER_EREQUEST, "empty key");
-	is_int(mapserver_socketmap_split(" a@b", 4, &name, &nlen, &key, &klen),
-	    MAPSERVER_EREQUEST, "empty name");
-	is_int(mapserver_socketmap_split("fo\0rward a@b", 12, &name, &nlen, &key, &klen),
-	    MAPSERVER_EREQUEST, "NUL byte");
+	is_int(mapcodec_socketmap_split("forward", 7, &name, &nlen, &key, &klen),
+	    MAPCODEC_EREQUEST, "no key");
+	is_int(mapcodec_socketmap_split("forward ", 8, &name, &nlen, &key, &klen),
+	    MAPCODEC_EREQUEST, "empty key");
+	is_int(mapcodec_socketmap_split(" a@b", 4, &name, &nlen, &key, &klen),
+	    MAPCODEC_EREQUEST, "empty name");
+	is_int(mapcodec_socketmap_split("fo\0rward a@b", 12, &name, &nlen, &key, &klen),
+	    MAPCODEC_EREQUEST, "NUL byte");
 }
 
 struct url_case {
@@ -163,19 +166,19 @@ struct url_case {
 };
 
 static const struct url_case url_cases[] = {
-	{ "a@b.c", MAPSERVER_OK, "a@b.c" },
-	{ "a+b=c@x.y", MAPSERVER_OK, "a+b=c@x.y" },	/* '+' is not a space here */
-	{ "a%20b", MAPSERVER_OK, "a b" },
-	{ "%41%62%3d", MAPSERVER_OK, "Ab=" },
-	{ "%3D%3d", MAPSERVER_OK, "==" },
-	{ "100%25", MAPSERVER_OK, "100%" },
-	{ "%", MAPSERVER_EENCODING, NULL },
-	{ "%4", MAPSERVER_EENCODING, NULL },
-	{ "a%", MAPSERVER_EENCODING, NULL },
-	{ "%G1", MAPSERVER_EENCODING, NULL },
-	{ "%1G", MAPSERVER_EENCODING, NULL },
-	{ "%00", MAPSERVER_EENCODING, NULL },
-	{ "%%41", MAPSERVER_EENCODING, NULL },
+	{ "a@b.c", MAPCODEC_OK, "a@b.c" },
+	{ "a+b=c@x.y", MAPCODEC_OK, "a+b=c@x.y" },	/* '+' is not a space here */
+	{ "a%20b", MAPCODEC_OK, "a b" },
+	{ "%41%62%3d", MAPCODEC_OK, "Ab=" },
+	{ "%3D%3d", MAPCODEC_OK, "==" },
+	{ "100%25", MAPCODEC_OK, "100%" },
+	{ "%", MAPCODEC_EENCODING, NULL },
+	{ "%4", MAPCODEC_EENCODING, NULL },
+	{ "a%", MAPCODEC_EENCODING, NULL },
+	{ "%G1", MAPCODEC_EENCODING, NULL },
+	{ "%1G", MAPCODEC_EENCODING, NULL },
+	{ "%00", MAPCODEC_EENCODING, NULL },
+	{ "%%41", MAPCODEC_EENCODING, NULL },
 };
 
 static void
@@ -187,18 +190,18 @@ test_url(void)
 
 	for (i = 0; i < sizeof(url_cases) / sizeof(url_cases[0]); i++) {
 		const struct url_case *t = &url_cases[i];
-		int rc = mapserver_url_decode(t->in, strlen(t->in), out, sizeof(out), &olen);
+		int rc = mapcodec_url_decode(t->in, strlen(t->in), out, sizeof(out), &olen);
 
 		is_int(rc, t->rc, "url decode '%s'", t->in);
-		if (t->out != NULL && rc == MAPSERVER_OK)
+		if (t->out != NULL && rc == MAPCODEC_OK)
 			is_str(out, t->out, "url decode '%s' value", t->in);
 	}
-	is_int(mapserver_url_decode("abcdef", 6, out, 4, &olen), MAPSERVER_ETOOBIG,
+	is_int(mapcodec_url_decode("abcdef", 6, out, 4, &olen), MAPCODEC_ETOOBIG,
 	    "url decode into a short buffer");
-	n = mapserver_url_encode("a b%c\n+=\x7f", 9, out, sizeof(out));
+	n = mapcodec_url_encode("a b%c\n+=\x7f", 9, out, sizeof(out));
 	is_str(out, "a%20b%25c%0A+=%7F", "url encode space, %%, newline, DEL; keep + and =");
 	is_int(n, (long long)strlen("a%20b%25c%0A+=%7F"), "url encode length");
-	is_int(mapserver_url_encode("a b", 3, out, 4), MAPSERVER_ESPACE, "url encode overflow");
+	is_int(mapcodec_url_encode("a b", 3, out, 4), MAPCODEC_ESPACE, "url encode overflow");
 }
 
 static void
@@ -206,20 +209,20 @@ test_tcp_request(void)
 {
 	char key[64];
 
-	ok(mapserver_tcp_request("get a%2Bb@c", 11, key, sizeof(key)) == MAPSERVER_OK &&
+	ok(mapcodec_tcp_request("get a%2Bb@c", 11, key, sizeof(key)) == MAPCODEC_OK &&
 	    strcmp(key, "a+b@c") == 0, "get with %%2B");
-	ok(mapserver_tcp_request("GET a+b@c", 9, key, sizeof(key)) == MAPSERVER_OK &&
+	ok(mapcodec_tcp_request("GET a+b@c", 9, key, sizeof(key)) == MAPCODEC_OK &&
 	    strcmp(key, "a+b@c") == 0, "GET, literal +");
-	ok(mapserver_tcp_request("get a%20b@c", 11, key, sizeof(key)) == MAPSERVER_OK &&
+	ok(mapcodec_tcp_request("get a%20b@c", 11, key, sizeof(key)) == MAPCODEC_OK &&
 	    strcmp(key, "a b@c") == 0, "encoded space");
-	is_int(mapserver_tcp_request("put a b", 7, key, sizeof(key)), MAPSERVER_EREQUEST, "put");
-	is_int(mapserver_tcp_request("get", 3, key, sizeof(key)), MAPSERVER_EREQUEST, "no key");
-	is_int(mapserver_tcp_request("get ", 4, key, sizeof(key)), MAPSERVER_EREQUEST,
+	is_int(mapcodec_tcp_request("put a b", 7, key, sizeof(key)), MAPCODEC_EREQUEST, "put");
+	is_int(mapcodec_tcp_request("get", 3, key, sizeof(key)), MAPCODEC_EREQUEST, "no key");
+	is_int(mapcodec_tcp_request("get ", 4, key, sizeof(key)), MAPCODEC_EREQUEST,
 	    "empty key");
-	is_int(mapserver_tcp_request("getx a", 6, key, sizeof(key)), MAPSERVER_EREQUEST, "getx");
-	is_int(mapserver_tcp_request("get a b", 7, key, sizeof(key)), MAPSERVER_EREQUEST,
+	is_int(mapcodec_tcp_request("getx a", 6, key, sizeof(key)), MAPCODEC_EREQUEST, "getx");
+	is_int(mapcodec_tcp_request("get a b", 7, key, sizeof(key)), MAPCODEC_EREQUEST,
 	    "unencoded space inside the key");
-	is_int(mapserver_tcp_request("get a%zz", 8, key, sizeof(key)), MAPSERVER_EENCODING,
+	is_int(mapcodec_tcp_request("get a%zz", 8, key, sizeof(key)), MAPCODEC_EENCODING,
 	    "invalid %%");
 }
 
@@ -228,70 +231,94 @@ test_replies(void)
 {
 	char out[128];
 
-	mapserver_socketmap_reply(MAPSERVER_FOUND, "x@y", out, sizeof(out));
+	mapcodec_socketmap_reply(MAPCODEC_FOUND, "x@y", out, sizeof(out));
 	is_str(out, "6:OK x@y,", "socketmap OK");
-	mapserver_socketmap_reply(MAPSERVER_NOTFOUND, "local domain", out, sizeof(out));
+	mapcodec_socketmap_reply(MAPCODEC_NOTFOUND, "local domain", out, sizeof(out));
 	is_str(out, "21:NOTFOUND local domain,", "socketmap NOTFOUND");
-	mapserver_socketmap_reply(MAPSERVER_PERM, "bad hash", out, sizeof(out));
+	mapcodec_socketmap_reply(MAPCODEC_PERM, "bad hash", out, sizeof(out));
 	is_str(out, "13:PERM bad hash,", "socketmap PERM");
-	mapserver_socketmap_reply(MAPSERVER_TEMP, "no signing key", out, sizeof(out));
+	mapcodec_socketmap_reply(MAPCODEC_TEMP, "no signing key", out, sizeof(out));
 	is_str(out, "19:TEMP no signing key,", "socketmap TEMP");
-	mapserver_tcp_reply(MAPSERVER_FOUND, "a b%@c", out, sizeof(out));
+	mapcodec_tcp_reply(MAPCODEC_FOUND, "a b%@c", out, sizeof(out));
 	is_str(out, "200 a%20b%25@c\n", "tcp 200 is encoded");
-	mapserver_tcp_reply(MAPSERVER_NOTFOUND, "local domain", out, sizeof(out));
+	mapcodec_tcp_reply(MAPCODEC_NOTFOUND, "local domain", out, sizeof(out));
 	is_str(out, "500 local domain\n", "tcp NOTFOUND is 500");
-	mapserver_tcp_reply(MAPSERVER_PERM, "bad\nhash", out, sizeof(out));
+	mapcodec_tcp_reply(MAPCODEC_PERM, "bad\nhash", out, sizeof(out));
 	is_str(out, "500 bad?hash\n", "tcp PERM is 500, reason cannot break the line");
-	mapserver_tcp_reply(MAPSERVER_TEMP, "no signing key", out, sizeof(out));
+	mapcodec_tcp_reply(MAPCODEC_TEMP, "no signing key", out, sizeof(out));
 	is_str(out, "400 no signing key\n", "tcp TEMP is 400");
-	is_int(mapserver_socketmap_reply(MAPSERVER_FOUND, "x@y", out, 5), MAPSERVER_ESPACE,
+	is_int(mapcodec_socketmap_reply(MAPCODEC_FOUND, "x@y", out, 5), MAPCODEC_ESPACE,
 	    "socketmap reply overflow");
 }
 
 static void
 test_addr(void)
 {
-	struct mapserver_addr a;
+	struct listenaddr a;
 
-	ok(mapserver_addr_parse("unix:/run/x.sock", &a) == MAPSERVER_OK && a.family == AF_UNIX &&
+	ok(listenaddr_parse("unix:/run/x.sock", &a) == LISTENADDR_OK && a.family == AF_UNIX &&
 	    strcmp(a.path, "/run/x.sock") == 0 && a.mode == 0660,
 	    "unix:/path: mode 0660 by default");
-	ok(mapserver_addr_parse("unix:/run/x.sock:0660", &a) == MAPSERVER_OK &&
+	ok(listenaddr_parse("unix:/run/x.sock:0660", &a) == LISTENADDR_OK &&
 	    strcmp(a.path, "/run/x.sock") == 0 && a.mode == 0660, "unix:/path:0660");
-	ok(mapserver_addr_parse("inet:127.0.0.1:10001", &a) == MAPSERVER_OK &&
+	ok(listenaddr_parse("inet:127.0.0.1:10001", &a) == LISTENADDR_OK &&
 	    a.family == AF_INET, "inet:127.0.0.1:10001");
-	ok(mapserver_addr_parse("inet:[::1]:10001", &a) == MAPSERVER_OK && a.family == AF_INET6,
+	ok(listenaddr_parse("inet:[::1]:10001", &a) == LISTENADDR_OK && a.family == AF_INET6,
 	    "inet:[::1]:10001");
-	is_int(mapserver_addr_parse("inet:127.0.0.1", &a), MAPSERVER_ESPEC, "no port");
-	is_int(mapserver_addr_parse("inet:127.0.0.1:0", &a), MAPSERVER_ESPEC, "port 0");
-	is_int(mapserver_addr_parse("inet:127.0.0.1:70000", &a), MAPSERVER_ESPEC, "port 70000");
-	is_int(mapserver_addr_parse("inet:[::1:10001", &a), MAPSERVER_ESPEC, "unclosed [");
-	is_int(mapserver_addr_parse("unix:relative", &a), MAPSERVER_ESPEC, "relative path");
-	is_int(mapserver_addr_parse("tcp:x", &a), MAPSERVER_ESPEC, "unknown type");
-	is_int(mapserver_addr_parse("unix:/x:0999", &a), MAPSERVER_EMODE, "bad mode");
+	is_int(listenaddr_parse("inet:127.0.0.1", &a), LISTENADDR_ESPEC, "no port");
+	is_int(listenaddr_parse("inet:127.0.0.1:0", &a), LISTENADDR_ESPEC, "port 0");
+	is_int(listenaddr_parse("inet:127.0.0.1:70000", &a), LISTENADDR_ESPEC, "port 70000");
+	is_int(listenaddr_parse("inet:[::1:10001", &a), LISTENADDR_ESPEC, "unclosed [");
+	is_int(listenaddr_parse("unix:relative", &a), LISTENADDR_ESPEC, "relative path");
+	is_int(listenaddr_parse("tcp:x", &a), LISTENADDR_ESPEC, "unknown type");
+	is_int(listenaddr_parse("unix:/x:0999", &a), LISTENADDR_EMODE, "bad mode");
 	/* a mode typo must not become part of the path */
-	is_int(mapserver_addr_parse("unix:/run/x.sock:660", &a), MAPSERVER_EMODE, ":660 refused");
-	is_int(mapserver_addr_parse("unix:/run/x.sock:06600", &a), MAPSERVER_EMODE,
+	is_int(listenaddr_parse("unix:/run/x.sock:660", &a), LISTENADDR_EMODE, ":660 refused");
+	is_int(listenaddr_parse("unix:/run/x.sock:06600", &a), LISTENADDR_EMODE,
 	    ":06600 refused");
-	is_int(mapserver_addr_parse("unix:/run/x.sock:0660x", &a), MAPSERVER_EMODE,
+	is_int(listenaddr_parse("unix:/run/x.sock:0660x", &a), LISTENADDR_EMODE,
 	    ":0660x refused");
-	is_int(mapserver_addr_parse("unix:/run/x.sock:", &a), MAPSERVER_EMODE,
+	is_int(listenaddr_parse("unix:/run/x.sock:", &a), LISTENADDR_EMODE,
 	    "empty mode refused");
-	ok(mapserver_addr_parse("unix:/run/a:b/x.sock", &a) == MAPSERVER_OK &&
+	ok(listenaddr_parse("unix:/run/a:b/x.sock", &a) == LISTENADDR_OK &&
 	    strcmp(a.path, "/run/a:b/x.sock") == 0, "a colon in a directory name is path");
-	ok(strstr(mapserver_strerror(MAPSERVER_EMODE), "4 octal digits like 0660") != NULL,
+	ok(strstr(listenaddr_strerror(LISTENADDR_EMODE), "4 octal digits like 0660") != NULL,
 	    "EMODE says what a mode looks like");
-	is_int(mapserver_addr_check("inet:[::1:10001"), MAPSERVER_ESPEC, "check: unclosed [");
-	is_int(mapserver_addr_check("unix:/x:660"), MAPSERVER_EMODE, "check: :660");
-	is_int(mapserver_addr_check("inet:backstop.example:10001"), MAPSERVER_OK,
+	is_int(listenaddr_check("inet:[::1:10001"), LISTENADDR_ESPEC, "check: unclosed [");
+	is_int(listenaddr_check("unix:/x:660"), LISTENADDR_EMODE, "check: :660");
+	is_int(listenaddr_check("inet:backstop.example:10001"), LISTENADDR_OK,
 	    "check: a host name is not resolved");
-	is_int(mapserver_addr_check("inet:bad_host!:10001"), MAPSERVER_ESPEC, "check: bad host");
-	is_int(mapserver_addr_check("unix:/run/x.sock:0660"), MAPSERVER_OK, "check: unix mode");
+	is_int(listenaddr_check("inet:bad_host!:10001"), LISTENADDR_ESPEC, "check: bad host");
+	is_int(listenaddr_check("unix:/run/x.sock:0660"), LISTENADDR_OK, "check: unix mode");
+}
+
+/* The three modules number their codes apart, so mapserver_strerror (what srs-rewrite
+ * prints when a listener fails, and what a protocol error reply says) names every one. */
+static void
+test_strerror(void)
+{
+	static const int codes[] = { MAPCODEC_EMORE, MAPCODEC_ELENGTH, MAPCODEC_ETOOBIG,
+		MAPCODEC_ECOMMA, MAPCODEC_EREQUEST, MAPCODEC_EENCODING, MAPCODEC_ESPACE,
+		LISTENADDR_ESPEC, LISTENADDR_EMODE, MAPSERVER_ETRUNCATED, MAPSERVER_EBIND,
+		MAPSERVER_EINUSE, MAPSERVER_ENOMEM, MAPSERVER_ETHREAD };
+	size_t i, j;
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		for (j = 0; j < i && codes[j] != codes[i]; j++)
+			;
+		ok(j == i && strstr(mapserver_strerror(codes[i]), "unknown") == NULL,
+		    "code %d is unique and named: %s", codes[i], mapserver_strerror(codes[i]));
+	}
+	is_str(mapserver_strerror(MAPCODEC_ETOOBIG), mapcodec_strerror(MAPCODEC_ETOOBIG),
+	    "a codec error reads the same through the server");
+	is_str(mapserver_strerror(LISTENADDR_ESPEC), listenaddr_strerror(LISTENADDR_ESPEC),
+	    "an address error reads the same through the server");
+	is_str(mapserver_strerror(-99), "unknown mapserver error", "an unknown code");
 }
 
 /* ---- the server in process, with a lookup that echoes ---- */
 
-static enum mapserver_status
+static enum mapcodec_status
 echo_lookup(void *ctx, void *batch, const char *map, const char *key, char *out,
     size_t outsize)
 {
@@ -299,14 +326,14 @@ echo_lookup(void *ctx, void *batch, const char *map, const char *key, char *out,
 	(void)batch;
 	if (strcmp(key, "temp") == 0) {
 		snprintf(out, outsize, "try later");
-		return MAPSERVER_TEMP;
+		return MAPCODEC_TEMP;
 	}
 	if (strcmp(map, "forward") != 0 && strcmp(map, "reverse") != 0) {
 		snprintf(out, outsize, "unknown map");
-		return MAPSERVER_PERM;
+		return MAPCODEC_PERM;
 	}
 	snprintf(out, outsize, "%s:%s", map, key);
-	return MAPSERVER_FOUND;
+	return MAPCODEC_FOUND;
 }
 
 /* Read until EOF or until want bytes arrived, with a 5 s guard; returns bytes read. */
@@ -648,6 +675,7 @@ main(void)
 	test_tcp_request();
 	test_replies();
 	test_addr();
+	test_strerror();
 	if (mkdtemp(dir) == NULL) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
