@@ -64,6 +64,12 @@ run_script() {
 }
 
 logged() { grep -q -- "$2" "$work/$1.log"; }
+# await INST PATTERN: logged within 20 s (under valgrind a daemon logs seconds later)
+await() {
+	local i
+	for ((i = 0; i < 400; i++)); do logged "$1" "$2" && return 0; sleep 0.05; done
+	return 1
+}
 
 write_conf enforce "MaxBouncesPerTag 3"
 write_conf dryrun "DryRun yes"
@@ -224,7 +230,7 @@ printf '\0\0\0\0' | dd of="$work/corrupt.db/replay.db" bs=1 seek=12 conv=notrunc
 if start corrupt; then ok "a corrupt replay.db: the milter starts"; else not_ok "a corrupt replay.db: the milter starts"; fi
 corrupt_pid=${pids[-1]}
 check "... and logs at error level what is wrong and the commands that fix it" \
-	'logged corrupt "error: replay store unavailable (the replay store is corrupt): .*corrupt.db/replay.db: .*backstop-replay verify.*backstop-replay salvage.*SIGUSR1"'
+	'await corrupt "error: replay store unavailable (the replay store is corrupt): .*corrupt.db/replay.db: .*backstop-replay verify.*backstop-replay salvage.*SIGUSR1"'
 run_script corrupt corrupt-store.lua -D phase=broken
 check "a bounce to a valid tag gets OnInternalError, logged with the reason" \
 	'logged corrupt "QCORRUPT1: to=<$valid> .*verdict=error action=tempfail: the replay store failed: the replay store is not open"'
@@ -234,23 +240,22 @@ check "outbound mail is still signed" 'logged corrupt "QCORRUPT3: from=<alice@ex
 check "backstop-replay salvage beside the running milter keeps the readable record" \
 	'grep -q "salvaged 1 record into" "$work/salvage.out"'
 kill -USR1 "$corrupt_pid"
-for _ in $(seq 100); do logged corrupt "replay store .* opened" && break; sleep 0.05; done
+await corrupt "replay store .* opened"
 check "SIGUSR1: the milter opens the repaired store" 'logged corrupt "notice: replay store .*corrupt.db opened"'
 run_script corrupt corrupt-store.lua -D phase=repaired
 check "after the repair a bounce to the tag is accepted and counted on top of the salvaged count" \
 	'[[ "$("$bin/backstop-replay" -c "$work/corrupt.conf" show "$valid")" =~ count:\ +3 ]]'
 
 kill -USR1 "${pids[0]}"
-sleep 1.5
-check "SIGUSR1 reloads" 'logged enforce "reloaded .*(SIGUSR1)"'
+check "SIGUSR1 reloads" 'await enforce "reloaded .*(SIGUSR1)"'
 # a session that stays open across the revocation (bounce-revoked-open.lua waits for the flag)
 mt enforce bounce-revoked-open.lua -D flag="$work/revoked.flag" &
 openpid=$!
-for _ in $(seq 200); do logged enforce "QOPEN1: to=<$valid2> rewritten" && break; sleep 0.05; done
+await enforce "QOPEN1: to=<$valid2> rewritten"
 "$bin/backstop-keys" -c "$work/enforce.conf" revoke 0 > "$work/revoke.out" 2>&1
 check "backstop-keys revoke 0 beside the running milter" 'grep -q "slot 0: revoked" "$work/revoke.out"'
 newtag=$(sign alice@example.com)
-for _ in $(seq 100); do logged enforce "reloaded .*(key directory changed)" && break; sleep 0.05; done
+await enforce "reloaded .*(key directory changed)"
 check "the milter picked up the revocation by itself" \
 	'logged enforce "reloaded .*(key directory changed): 1 key(s), signing slot 1"'
 touch "$work/revoked.flag"

@@ -322,7 +322,11 @@ slowloris(void)
 	}
 	close(stop[1]);
 	waitpid(pid, NULL, 0);
-	ok(held == LORIS_CONNS, "slowloris: uid 65534 opened %d slow connections", held);
+	/* connections past its per-peer cap (half of --max-connections) are closed by the
+	 * server, sooner or later than the first byte is sent: only its share is sure */
+	ok(held >= LORIS_CONNS / 2 && held <= LORIS_CONNS,
+	    "slowloris: uid 65534 holds at least its share of slow connections (%d of %d)", held,
+	    LORIS_CONNS);
 	ok(good == 10, "slowloris: root's lookups answered beside them: %d of 10%s%s", good,
 	    good < 10 ? ": " : "", good < 10 ? why : "");
 	return done_testing();
