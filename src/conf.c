@@ -3,7 +3,6 @@
  * conf_err code plus "file:line: message" in the caller's buffer. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "clock.h"
 #include "conf.h"
 #include "log.h"
@@ -556,101 +556,18 @@ conf_list_add(struct conf_parser *p, const struct conf_setting *s, char *item,
 	return CONF_OK;
 }
 
-/* "a.b.c.d", "x:y::z", "[x::z]", each with an optional "/prefix". */
-static bool
-conf_net_parse(const char *item, struct conf_net *net)
-{
-	char buf[64], *slash, *addr = buf, *end;
-	unsigned long prefix;
-	unsigned i, max;
-
-	if (snprintf(buf, sizeof(buf), "%s", item) >= (int)sizeof(buf))
-		return false;
-	slash = strchr(buf, '/');
-	if (slash != NULL)
-		*slash = '\0';
-	if (addr[0] == '[') {
-		end = strchr(addr, ']');
-		if (end == NULL || end[1] != '\0')
-			return false;
-		*end = '\0';
-		addr++;
-	}
-	memset(net, 0, sizeof(*net));
-	if (inet_pton(AF_INET, addr, net->addr) == 1)
-		net->family = AF_INET, max = 32;
-	else if (inet_pton(AF_INET6, addr, net->addr) == 1)
-		net->family = AF_INET6, max = 128;
-	else
-		return false;
-	prefix = max;
-	if (slash != NULL) {
-		if (!isdigit((unsigned char)slash[1]))
-			return false;
-		errno = 0;
-		prefix = strtoul(slash + 1, &end, 10);
-		if (errno != 0 || *end != '\0' || prefix > max)
-			return false;
-	}
-	net->prefix = (unsigned)prefix;
-	for (i = net->prefix; i < max; i++)	/* clear the host bits */
-		net->addr[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
-	return true;
-}
-
 static int
 conf_nets_add(struct conf_parser *p, const struct conf_setting *s, const char *item,
-    struct conf_nets *nets)
+    struct cidr_list *nets)
 {
-	struct conf_net net;
-	void *v = nets->v;
+	int rc = cidr_list_add(nets, item);
 
-	if (!conf_net_parse(item, &net))
+	if (rc == CIDR_ENOMEM)
+		return conf_fail(p, CONF_ENOMEM, "out of memory");
+	if (rc != CIDR_OK)
 		return conf_fail(p, CONF_EVALUE, "%s: '%s' is not an address or network "
 		    "(192.0.2.0/24, 2001:db8::/32)", s->name, item);
-	if (conf_grow(&v, nets->n, sizeof(*nets->v)) < 0)
-		return conf_fail(p, CONF_ENOMEM, "out of memory");
-	nets->v = v;
-	nets->v[nets->n++] = net;
 	return CONF_OK;
-}
-
-static bool
-conf_prefix_match(const unsigned char *a, const unsigned char *b, unsigned bits)
-{
-	unsigned full = bits / 8, rest = bits % 8;
-	unsigned char mask;
-
-	if (memcmp(a, b, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	mask = (unsigned char)(0xffu << (8 - rest));
-	return (a[full] & mask) == (b[full] & mask);
-}
-
-bool
-conf_nets_contain(const struct conf_nets *nets, sa_family_t family, const void *addr)
-{
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	const unsigned char *a = addr, *a4 = NULL;
-	size_t i;
-
-	if (nets == NULL || addr == NULL)
-		return false;
-	if (family == AF_INET)
-		a4 = a;
-	else if (family == AF_INET6 && memcmp(a, mapped, sizeof(mapped)) == 0)
-		a4 = a + 12;	/* ::ffff:a.b.c.d also matches IPv4 networks */
-	for (i = 0; i < nets->n; i++) {
-		const struct conf_net *n = &nets->v[i];
-
-		if (n->family == family && conf_prefix_match(n->addr, a, n->prefix))
-			return true;
-		if (n->family == AF_INET && a4 != NULL && conf_prefix_match(n->addr, a4, n->prefix))
-			return true;
-	}
-	return false;
 }
 
 static int conf_list_file(struct conf_parser *p, const struct conf_setting *s, const char *path,
@@ -1096,7 +1013,7 @@ conf_free(struct conf *c)
 		case CT_STRING:
 		case CT_STRING_NONE: free(*(char **)field); break;
 		case CT_LIST: conf_list_free(field); break;
-		case CT_NETS: free(((struct conf_nets *)field)->v); break;
+		case CT_NETS: cidr_list_free(field); break;
 		default: break;
 		}
 	}

@@ -9,7 +9,7 @@ FUZZ_JOBS = 2
 FUZZ_SANITIZE = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer $(SODIUM_CFLAGS) $(NETTLE_CFLAGS) -pthread \
 	-I$(top_builddir) -I$(top_srcdir)/src -I$(srcdir)/fuzz
-fuzz_lib_sources = addr clock conf daemon keyfile keyring log mapserver policy prvs srs srs-legacy
+fuzz_lib_sources = addr cidr clock conf daemon keyfile keyring log mapserver policy prvs srs srs-legacy
 fuzz_common_sources = fuzz/fuzz-keyring.c fuzz/fuzz-srs-params.c
 fuzz_target_sources = fuzz/fuzz-addr.c fuzz/fuzz-prvs.c fuzz/fuzz-srs-forward.c \
 	fuzz/fuzz-srs-reverse.c fuzz/fuzz-conf.c fuzz/fuzz-keyfile.c fuzz/fuzz-socketmap.c \
