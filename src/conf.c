@@ -59,6 +59,7 @@ struct conf_setting {
 	unsigned min, max;	/* CT_UNSIGNED only */
 	conf_check_fn *check;	/* CT_STRING*, CT_LIST: each item; or NULL */
 	size_t offset;		/* the field in struct conf */
+	unsigned fixed;		/* its enum conf_fixed bit if only a restart applies it, else 0 */
 };
 
 struct conf_parser {
@@ -77,42 +78,44 @@ static conf_check_fn conf_check_domain, conf_check_domain_exact, conf_check_patt
 #define F(field) offsetof(struct conf, field)
 
 static const struct conf_setting conf_settings[] = {
-	{ "Socket", CT_STRING, "inet:8891@127.0.0.1", 0, 0, conf_check_milter_socket, F(socket) },
+	{ "Socket", CT_STRING, "inet:8891@127.0.0.1", 0, 0, conf_check_milter_socket, F(socket),
+	    CONF_FIXED_SOCKET },
 	{ "MapSocket", CT_STRING, "unix:/run/backstop/srs.sock", 0, 0, conf_check_map_socket,
-	    F(map_socket) },
-	{ "UserID", CT_STRING_NONE, "none", 0, 0, conf_check_user, F(user_id) },
-	{ "PidFile", CT_STRING_NONE, "none", 0, 0, NULL, F(pid_file) },
-	{ "Background", CT_BOOL, "yes", 0, 0, NULL, F(background) },
-	{ "Syslog", CT_BOOL, "yes", 0, 0, NULL, F(syslog) },
-	{ "SyslogFacility", CT_FACILITY, "mail", 0, 0, NULL, F(syslog_facility) },
-	{ "LogLevel", CT_LEVEL, "info", 0, 0, NULL, F(log_level) },
-	{ "KeyDirectory", CT_STRING, SYSCONFDIR "/backstop/keys", 0, 0, NULL, F(key_directory) },
+	    F(map_socket), CONF_FIXED_MAP_SOCKET },
+	{ "UserID", CT_STRING_NONE, "none", 0, 0, conf_check_user, F(user_id), CONF_FIXED_USER },
+	{ "PidFile", CT_STRING_NONE, "none", 0, 0, NULL, F(pid_file), CONF_FIXED_PID_FILE },
+	{ "Background", CT_BOOL, "yes", 0, 0, NULL, F(background), CONF_FIXED_BACKGROUND },
+	{ "Syslog", CT_BOOL, "yes", 0, 0, NULL, F(syslog), CONF_FIXED_LOGGING },
+	{ "SyslogFacility", CT_FACILITY, "mail", 0, 0, NULL, F(syslog_facility),
+	    CONF_FIXED_LOGGING },
+	{ "LogLevel", CT_LEVEL, "info", 0, 0, NULL, F(log_level), CONF_FIXED_LOGGING },
+	{ "KeyDirectory", CT_STRING, SYSCONFDIR "/backstop/keys", 0, 0, NULL, F(key_directory), 0 },
 	{ "ReplayDatabase", CT_STRING_NONE, LOCALSTATEDIR "/lib/backstop", 0, 0, NULL,
-	    F(replay_database) },
-	{ "Durability", CT_DURABILITY, "write", 0, 0, NULL, F(durability) },
-	{ "Domains", CT_LIST, NULL, 0, 0, conf_check_domain, F(domains) },
-	{ "InternalHosts", CT_NETS, "127.0.0.0/8, ::1", 0, 0, NULL, F(internal_hosts) },
-	{ "OutboundDaemonName", CT_STRING_NONE, "none", 0, 0, NULL, F(outbound_daemon_name) },
-	{ "TagValidity", CT_UNSIGNED, "7", 1, 365, NULL, F(tag_validity) },
+	    F(replay_database), CONF_FIXED_STORE },
+	{ "Durability", CT_DURABILITY, "write", 0, 0, NULL, F(durability), CONF_FIXED_STORE },
+	{ "Domains", CT_LIST, NULL, 0, 0, conf_check_domain, F(domains), 0 },
+	{ "InternalHosts", CT_NETS, "127.0.0.0/8, ::1", 0, 0, NULL, F(internal_hosts), 0 },
+	{ "OutboundDaemonName", CT_STRING_NONE, "none", 0, 0, NULL, F(outbound_daemon_name), 0 },
+	{ "TagValidity", CT_UNSIGNED, "7", 1, 365, NULL, F(tag_validity), 0 },
 	{ "MaxBouncesPerTag", CT_UNSIGNED, "25", 0, CONF_UNSIGNED_MAX, NULL,
-	    F(max_bounces_per_tag) },
-	{ "OnUntagged", CT_ACTION, "reject", 0, 0, NULL, F(on_untagged) },
-	{ "OnInvalid", CT_ACTION, "reject", 0, 0, NULL, F(on_invalid) },
-	{ "OnReplay", CT_ACTION, "reject", 0, 0, NULL, F(on_replay) },
-	{ "OnInternalError", CT_ACTION, "tempfail", 0, 0, NULL, F(on_internal_error) },
-	{ "TaggingSince", CT_TIME, "auto", 0, 0, NULL, F(tagging_since) },
-	{ "DryRun", CT_BOOL, "no", 0, 0, NULL, F(dry_run) },
-	{ "ExemptSenders", CT_LIST, "", 0, 0, conf_check_pattern, F(exempt_senders) },
-	{ "ExemptRecipients", CT_LIST, "", 0, 0, conf_check_pattern, F(exempt_recipients) },
-	{ "BounceSenders", CT_LIST, "", 0, 0, conf_check_pattern, F(bounce_senders) },
-	{ "SRSDomain", CT_STRING_NONE, "none", 0, 0, conf_check_domain_exact, F(srs_domain) },
-	{ "SRSSeparator", CT_CHAR, "=", 0, 0, NULL, F(srs_separator) },
-	{ "SRSHashLength", CT_UNSIGNED, "5", 4, 32, NULL, F(srs_hash_length) },
+	    F(max_bounces_per_tag), 0 },
+	{ "OnUntagged", CT_ACTION, "reject", 0, 0, NULL, F(on_untagged), 0 },
+	{ "OnInvalid", CT_ACTION, "reject", 0, 0, NULL, F(on_invalid), 0 },
+	{ "OnReplay", CT_ACTION, "reject", 0, 0, NULL, F(on_replay), 0 },
+	{ "OnInternalError", CT_ACTION, "tempfail", 0, 0, NULL, F(on_internal_error), 0 },
+	{ "TaggingSince", CT_TIME, "auto", 0, 0, NULL, F(tagging_since), 0 },
+	{ "DryRun", CT_BOOL, "no", 0, 0, NULL, F(dry_run), 0 },
+	{ "ExemptSenders", CT_LIST, "", 0, 0, conf_check_pattern, F(exempt_senders), 0 },
+	{ "ExemptRecipients", CT_LIST, "", 0, 0, conf_check_pattern, F(exempt_recipients), 0 },
+	{ "BounceSenders", CT_LIST, "", 0, 0, conf_check_pattern, F(bounce_senders), 0 },
+	{ "SRSDomain", CT_STRING_NONE, "none", 0, 0, conf_check_domain_exact, F(srs_domain), 0 },
+	{ "SRSSeparator", CT_CHAR, "=", 0, 0, NULL, F(srs_separator), 0 },
+	{ "SRSHashLength", CT_UNSIGNED, "5", 4, 32, NULL, F(srs_hash_length), 0 },
 	/* the default is SRSHashLength's value (conf_check_srs): "5" is that default's */
-	{ "SRSHashMin", CT_UNSIGNED, "5", 1, 32, NULL, F(srs_hash_min) },
-	{ "SRSHashLengthChanged", CT_TIME_NONE, "none", 0, 0, NULL, F(srs_hash_length_changed) },
-	{ "SRSMaxAge", CT_UNSIGNED, "21", 1, 1023, NULL, F(srs_max_age) },
-	{ "SRSLegacySecrets", CT_STRING_NONE, "none", 0, 0, NULL, F(srs_legacy_secrets) },
+	{ "SRSHashMin", CT_UNSIGNED, "5", 1, 32, NULL, F(srs_hash_min), 0 },
+	{ "SRSHashLengthChanged", CT_TIME_NONE, "none", 0, 0, NULL, F(srs_hash_length_changed), 0 },
+	{ "SRSMaxAge", CT_UNSIGNED, "21", 1, 1023, NULL, F(srs_max_age), 0 },
+	{ "SRSLegacySecrets", CT_STRING_NONE, "none", 0, 0, NULL, F(srs_legacy_secrets), 0 },
 };
 
 #define CONF_NSETTINGS (sizeof(conf_settings) / sizeof(conf_settings[0]))
@@ -1030,28 +1033,58 @@ conf_str_differs(const char *a, const char *b)
 	return strcmp(a, b) != 0;
 }
 
+static bool
+conf_list_differs(const struct conf_list *a, const struct conf_list *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return true;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return true;
+	return false;
+}
+
+/* conf_field_differs - does the field of setting s hold different values in a and b? */
+static bool
+conf_field_differs(const struct conf_setting *s, const struct conf *a, const struct conf *b)
+{
+	const void *fa = (const char *)a + s->offset, *fb = (const char *)b + s->offset;
+
+	switch (s->type) {
+	case CT_STRING:
+	case CT_STRING_NONE:
+		return conf_str_differs(*(char *const *)fa, *(char *const *)fb);
+	case CT_BOOL: return *(const bool *)fa != *(const bool *)fb;
+	case CT_UNSIGNED: return *(const unsigned *)fa != *(const unsigned *)fb;
+	case CT_ACTION:
+	case CT_DURABILITY:
+	case CT_FACILITY:
+	case CT_LEVEL: return *(const int *)fa != *(const int *)fb;
+	case CT_TIME:
+	case CT_TIME_NONE: return *(const time_t *)fa != *(const time_t *)fb;
+	case CT_CHAR: return *(const char *)fa != *(const char *)fb;
+	case CT_LIST: return conf_list_differs(fa, fb);
+	case CT_NETS: return !cidr_list_equal(fa, fb);
+	}
+	return true;
+}
+
+/* The restart-only column of the table says which settings to compare. */
 unsigned
 conf_fixed_changes(const struct conf *a, const struct conf *b, unsigned which)
 {
 	unsigned d = 0;
+	size_t i;
 
-	if (conf_str_differs(a->socket, b->socket))
-		d |= CONF_FIXED_SOCKET;
-	if (conf_str_differs(a->map_socket, b->map_socket))
-		d |= CONF_FIXED_MAP_SOCKET;
-	if (conf_str_differs(a->user_id, b->user_id))
-		d |= CONF_FIXED_USER;
-	if (conf_str_differs(a->pid_file, b->pid_file))
-		d |= CONF_FIXED_PID_FILE;
-	if (conf_str_differs(a->replay_database, b->replay_database) ||
-	    a->durability != b->durability)
-		d |= CONF_FIXED_STORE;
-	if (a->background != b->background)
-		d |= CONF_FIXED_BACKGROUND;
-	if (a->syslog != b->syslog || a->syslog_facility != b->syslog_facility ||
-	    a->log_level != b->log_level)
-		d |= CONF_FIXED_LOGGING;
-	return d & which;
+	for (i = 0; i < CONF_NSETTINGS; i++) {
+		const struct conf_setting *s = &conf_settings[i];
+
+		if ((s->fixed & which) != 0 && (d & s->fixed) == 0 && conf_field_differs(s, a, b))
+			d |= s->fixed;
+	}
+	return d;
 }
 
 const char *

@@ -72,7 +72,8 @@ int conf_parse(const char *text, size_t len, const char *name, struct conf **out
 void conf_free(struct conf *c);
 
 /* Settings a running daemon cannot take over on a reload: it bound, switched to or opened
- * them at start. One bit each, for conf_fixed_changes. */
+ * them at start. The restart-only column of conf.c's table gives each such setting its bit;
+ * settings that take effect together share one. */
 enum conf_fixed {
 	CONF_FIXED_SOCKET = 1,		/* Socket */
 	CONF_FIXED_MAP_SOCKET = 2,	/* MapSocket */

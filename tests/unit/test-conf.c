@@ -737,6 +737,62 @@ test_fixed_changes(void)
 	conf_free(a);
 }
 
+/* The restart-only column: a change of each flagged setting is reported under its bit, and a
+ * change of any other setting, of every type, is not. */
+static void
+test_fixed_column(void)
+{
+	static const struct {
+		const char *extra;
+		unsigned bit;
+	} rows[] = {
+		{ "Syslog no\n", CONF_FIXED_LOGGING },
+		{ "UserID none\n", 0 },	/* the default, named */
+		{ "UserID backstop:mail\n", CONF_FIXED_USER },
+		{ "ReplayDatabase none\n", CONF_FIXED_STORE },
+		{ "Background no\nLogLevel debug\n", CONF_FIXED_BACKGROUND | CONF_FIXED_LOGGING },
+		{ "KeyDirectory /etc/other/keys\n", 0 },
+		{ "InternalHosts 127.0.0.0/8, ::1, 10.0.0.0/8\n", 0 },
+		{ "InternalHosts 127.0.0.0/9, ::1\n", 0 },
+		{ "OutboundDaemonName ORIGINATING\n", 0 },
+		{ "TagValidity 8\n", 0 },
+		{ "MaxBouncesPerTag 3\n", 0 },
+		{ "OnUntagged mark\n", 0 },
+		{ "OnInvalid tempfail\n", 0 },
+		{ "OnReplay accept\n", 0 },
+		{ "OnInternalError accept\n", 0 },
+		{ "TaggingSince 2020-01-01\n", 0 },
+		{ "DryRun yes\n", 0 },
+		{ "ExemptSenders a@example.net\n", 0 },
+		{ "ExemptRecipients b@example.net\n", 0 },
+		{ "BounceSenders mailer-daemon@*\n", 0 },
+		{ "SRSDomain srs.example.net\n", 0 },
+		{ "SRSSeparator +\n", 0 },
+		{ "SRSHashLength 6\nSRSHashMin 6\n", 0 },
+		{ "SRSHashLength 6\nSRSHashMin 5\nSRSHashLengthChanged 2025-11-20\n", 0 },
+		{ "SRSMaxAge 30\n", 0 },
+	};
+	const char *base = "Domains example.com\n";
+	struct conf *a = NULL, *b = NULL;
+	char text[256], err[256];
+	size_t i;
+
+	if (parse(base, &a, err, sizeof(err)) != 0)
+		bail_out(err);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", base, rows[i].extra);
+		if (parse(text, &b, err, sizeof(err)) != 0)
+			bail_out(err);
+		is_int((long)conf_fixed_changes(a, b, ~0u), (long)rows[i].bit,
+		    "reload with %.*s: restart-only bits %#x", (int)strcspn(rows[i].extra, "\n"),
+		    rows[i].extra, rows[i].bit);
+		is_int((long)conf_fixed_changes(b, a, ~0u), (long)rows[i].bit, "and back again");
+		conf_free(b);
+		b = NULL;
+	}
+	conf_free(a);
+}
+
 /* Settings that parse but are probably mistakes are named, and a sane file gets none. */
 static void
 test_risks(void)
@@ -792,6 +848,7 @@ main(void)
 {
 	test_risks();
 	test_fixed_changes();
+	test_fixed_column();
 	test_tables();
 	test_lines();
 	test_file_lists();
