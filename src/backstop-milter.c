@@ -712,15 +712,6 @@ reload(const char *trigger)
 	snap_put(old);
 }
 
-static time_t
-monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* store_open - open the configured replay store; on failure say so at prio, with the fix,
  * and leave store NULL (bounces to valid tags then get OnInternalError) */
 static void
@@ -752,7 +743,7 @@ housekeeping(void *arg)
 	sigset_t set;
 	const struct timespec second = { 1, 0 };
 	struct keywatch *w = arg;
-	time_t last_upkeep = 0, last_open = monotonic();
+	time_t last_upkeep = 0, last_open = clock_monotonic_s();
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
@@ -764,10 +755,10 @@ housekeeping(void *arg)
 		if (sigtimedwait(&set, NULL, &second) == SIGUSR1) {
 			reload("SIGUSR1");
 			usr1 = true;
-		} else if (w != NULL && keywatch_changed(w, monotonic())) {
+		} else if (w != NULL && keywatch_changed(w, clock_monotonic_s())) {
 			reload("key directory changed");
 		}
-		now = monotonic();
+		now = clock_monotonic_s();
 		if (atomic_load(&store) == NULL && (usr1 || now - last_open >= STORE_RETRY)) {
 			store_open(snap_current->conf, LOG_WARNING);
 			last_open = now;
@@ -1046,7 +1037,7 @@ run(bool foreground)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	w = keywatch_open(cf->key_directory, monotonic());
+	w = keywatch_open(cf->key_directory, clock_monotonic_s());
 	if (pthread_create(&hk, NULL, housekeeping, w) != 0) {
 		log_msg(LOG_ERR, "cannot start the housekeeping thread");
 		return 1;

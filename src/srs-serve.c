@@ -625,15 +625,6 @@ serve_daemonize(struct serve *s, const struct serve_opts *o)
 
 /* ---- running ---- */
 
-static time_t
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static void
 serve_reload_keys(struct serve *s, const char *trigger)
 {
@@ -712,7 +703,7 @@ serve_reload(struct serve *s, const char *trigger)
 	if (strcmp(old->conf->key_directory, cfg->conf->key_directory) != 0) {
 		if (s->watch != NULL)
 			keywatch_close(s->watch);
-		s->watch = keywatch_open(cfg->conf->key_directory, mono_s());
+		s->watch = keywatch_open(cfg->conf->key_directory, clock_monotonic_s());
 	}
 	serve_warn_fixed(s->conf, cfg->conf);
 	kr = keyring_holder_get(s->keys);
@@ -737,7 +728,7 @@ serve_loop(struct serve *s, const sigset_t *set)
 		}
 		if (sig == SIGUSR1)
 			serve_reload(s, "SIGUSR1");
-		else if (s->watch != NULL && keywatch_changed(s->watch, mono_s()))
+		else if (s->watch != NULL && keywatch_changed(s->watch, clock_monotonic_s()))
 			serve_reload_keys(s, "key directory changed");
 	}
 }
@@ -781,7 +772,7 @@ serve_run(struct serve *s, const struct serve_opts *o)
 	if (clock_overridden())
 		log_msg(LOG_WARNING, "BACKSTOP_NOW is set: the clock is fixed at %lld",
 		    (long long)clock_now());
-	s->watch = keywatch_open(s->conf->key_directory, mono_s());
+	s->watch = keywatch_open(s->conf->key_directory, clock_monotonic_s());
 	if (mapserver_start(s->ms) != MAPSERVER_OK) {
 		serve_fail(s, "cannot start the worker threads");
 		return EXIT_FAILURE;
