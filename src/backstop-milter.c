@@ -334,11 +334,8 @@ msg_note(struct msg *m, const char *arg, const char *key, const struct policy_rc
 static void
 replay_key(const struct addr *rcpt, char *key, size_t size)
 {
-	size_t i;
-
 	addr_format(rcpt, key, size);
-	for (i = 0; key[i] != '\0'; i++)
-		key[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
+	addr_lowercase(key, key, strlen(key));
 }
 
 /* rcpt_replay - what the store says about a valid tag this bounce came back to */

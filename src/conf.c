@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "cidr.h"
 #include "clock.h"
 #include "conf.h"
@@ -200,7 +201,7 @@ conf_domain_ok(char *d)
 			return false;
 		if (++label > 63)
 			return false;
-		*s = (char)tolower((unsigned char)*s);
+		*s = addr_lower(*s);
 	}
 	return label > 0 && s[-1] != '-';
 }
