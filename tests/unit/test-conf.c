@@ -737,8 +737,8 @@ test_fixed_changes(void)
 	conf_free(a);
 }
 
-/* The restart-only column: a change of each flagged setting is reported under its bit, and a
- * change of any other setting, of every type, is not. */
+/* The restart-only column: a change of each flagged setting is reported under its bit (whose
+ * warning names it), and a change of any other setting, of every type, is not. */
 static void
 test_fixed_column(void)
 {
@@ -746,7 +746,14 @@ test_fixed_column(void)
 		const char *extra;
 		unsigned bit;
 	} rows[] = {
+		{ "Socket unix:/run/backstop/milter.sock\n", CONF_FIXED_SOCKET },
+		{ "MapSocket unix:/run/other.sock\n", CONF_FIXED_MAP_SOCKET },
+		{ "PidFile /run/y.pid\n", CONF_FIXED_PID_FILE },
+		{ "Durability none\n", CONF_FIXED_STORE },
+		{ "Background no\n", CONF_FIXED_BACKGROUND },
 		{ "Syslog no\n", CONF_FIXED_LOGGING },
+		{ "SyslogFacility daemon\n", CONF_FIXED_LOGGING },
+		{ "LogLevel err\n", CONF_FIXED_LOGGING },
 		{ "UserID none\n", 0 },	/* the default, named */
 		{ "UserID backstop:mail\n", CONF_FIXED_USER },
 		{ "ReplayDatabase none\n", CONF_FIXED_STORE },
@@ -787,6 +794,10 @@ test_fixed_column(void)
 		    "reload with %.*s: restart-only bits %#x", (int)strcspn(rows[i].extra, "\n"),
 		    rows[i].extra, rows[i].bit);
 		is_int((long)conf_fixed_changes(b, a, ~0u), (long)rows[i].bit, "and back again");
+		snprintf(text, sizeof(text), "%.*s", (int)strcspn(rows[i].extra, " "), rows[i].extra);
+		if (rows[i].bit != 0 && (rows[i].bit & (rows[i].bit - 1)) == 0)
+			ok(strstr(conf_fixed_name(rows[i].bit), text) != NULL,
+			    "the restart warning names %s", text);
 		conf_free(b);
 		b = NULL;
 	}
