@@ -11,12 +11,6 @@
 
 #define ADDR_LABEL_MAX 63
 
-static int
-addr_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
 /* addr_ieq - ASCII case-insensitive equality of n bytes */
 static bool
 addr_ieq(const char *a, const char *b, size_t n)
@@ -24,7 +18,7 @@ addr_ieq(const char *a, const char *b, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (addr_lower((unsigned char)a[i]) != addr_lower((unsigned char)b[i]))
+		if (addr_lower(a[i]) != addr_lower(b[i]))
 			return false;
 	return true;
 }

@@ -50,4 +50,22 @@ bool addr_match(const struct addr *a, const char *pattern);
 /* addr_strerror - text for an addr_err code */
 const char *addr_strerror(int err);
 
+/* addr_lower - c in ASCII lowercase: the case rule of every address comparison, key and MAC
+ * input. Other bytes, UTF-8 included, stay as they are, whatever the locale. */
+static inline char
+addr_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* addr_lowercase - the n bytes of in, through addr_lower, into out (which may be in) */
+static inline void
+addr_lowercase(char *out, const char *in, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = addr_lower(in[i]);
+}
+
 #endif

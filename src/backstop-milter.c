@@ -334,11 +334,8 @@ msg_note(struct msg *m, const char *arg, const char *key, const struct policy_rc
 static void
 replay_key(const struct addr *rcpt, char *key, size_t size)
 {
-	size_t i;
-
 	addr_format(rcpt, key, size);
-	for (i = 0; key[i] != '\0'; i++)
-		key[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
+	addr_lowercase(key, key, strlen(key));
 }
 
 /* rcpt_replay - what the store says about a valid tag this bounce came back to */
@@ -712,15 +709,6 @@ reload(const char *trigger)
 	snap_put(old);
 }
 
-static time_t
-monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* store_open - open the configured replay store; on failure say so at prio, with the fix,
  * and leave store NULL (bounces to valid tags then get OnInternalError) */
 static void
@@ -752,7 +740,7 @@ housekeeping(void *arg)
 	sigset_t set;
 	const struct timespec second = { 1, 0 };
 	struct keywatch *w = arg;
-	time_t last_upkeep = 0, last_open = monotonic();
+	time_t last_upkeep = 0, last_open = clock_monotonic_s();
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
@@ -764,10 +752,10 @@ housekeeping(void *arg)
 		if (sigtimedwait(&set, NULL, &second) == SIGUSR1) {
 			reload("SIGUSR1");
 			usr1 = true;
-		} else if (w != NULL && keywatch_changed(w, monotonic())) {
+		} else if (w != NULL && keywatch_changed(w, clock_monotonic_s())) {
 			reload("key directory changed");
 		}
-		now = monotonic();
+		now = clock_monotonic_s();
 		if (atomic_load(&store) == NULL && (usr1 || now - last_open >= STORE_RETRY)) {
 			store_open(snap_current->conf, LOG_WARNING);
 			last_open = now;
@@ -810,21 +798,14 @@ durability_of(enum conf_durability d)
 	return REPLAY_DUR_WRITE;
 }
 
-/* check_only - the -n answer: configuration and keys load, and a key can sign */
 /* risks_report - conf_risks, on stderr (for -n) or in the log */
 static void
 risks_report(const struct conf *cf, bool to_stderr)
 {
-	char buf[1024], *line, *save = NULL;
+	char buf[2048];
 
-	if (conf_risks(cf, clock_now(), buf, sizeof(buf)) == 0)
-		return;
-	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
-		if (to_stderr)
-			fprintf(stderr, "backstop-milter: warning: %s: %s\n", conf_path, line);
-		else
-			log_msg(LOG_WARNING, "%s: %s", conf_path, line);
-	}
+	if (conf_risks(cf, clock_now(), buf, sizeof(buf)) > 0)
+		log_warnings("backstop-milter", to_stderr, conf_path, buf);
 }
 
 /* check_store_as - can uid/gid keep the replay store in dir? Asked in a child that becomes
@@ -1059,7 +1040,7 @@ run(bool foreground)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	w = keywatch_open(cf->key_directory, monotonic());
+	w = keywatch_open(cf->key_directory, clock_monotonic_s());
 	if (pthread_create(&hk, NULL, housekeeping, w) != 0) {
 		log_msg(LOG_ERR, "cannot start the housekeeping thread");
 		return 1;

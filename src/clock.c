@@ -52,3 +52,17 @@ clock_day(time_t t)
 		d--;
 	return d;
 }
+
+uint64_t
+clock_monotonic(void)
+{
+	struct timespec ts;
+
+	/* the coarse clock is read without a system call: the map server asks on every wakeup */
+#ifdef CLOCK_MONOTONIC_COARSE
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

@@ -4,6 +4,7 @@
 #define BACKSTOP_CLOCK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #define CLOCK_DAY 86400
@@ -14,5 +15,15 @@ time_t clock_now(void);
 bool clock_overridden(void);
 /* clock_day - the UTC day number of t */
 long clock_day(time_t t);
+/* clock_monotonic - milliseconds of a clock that never steps, to a few ms: for timeouts and
+ * debouncing only (BACKSTOP_NOW does not move it) */
+uint64_t clock_monotonic(void);
+
+/* clock_monotonic_s - the same clock in whole seconds, as keywatch counts them */
+static inline time_t
+clock_monotonic_s(void)
+{
+	return (time_t)(clock_monotonic() / 1000);
+}
 
 #endif

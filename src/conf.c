@@ -3,7 +3,6 @@
  * conf_err code plus "file:line: message" in the caller's buffer. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +14,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
+#include "cidr.h"
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
@@ -60,6 +61,7 @@ struct conf_setting {
 	unsigned min, max;	/* CT_UNSIGNED only */
 	conf_check_fn *check;	/* CT_STRING*, CT_LIST: each item; or NULL */
 	size_t offset;		/* the field in struct conf */
+	unsigned fixed;		/* its enum conf_fixed bit if only a restart applies it, else 0 */
 };
 
 struct conf_parser {
@@ -78,42 +80,44 @@ static conf_check_fn conf_check_domain, conf_check_domain_exact, conf_check_patt
 #define F(field) offsetof(struct conf, field)
 
 static const struct conf_setting conf_settings[] = {
-	{ "Socket", CT_STRING, "inet:8891@127.0.0.1", 0, 0, conf_check_milter_socket, F(socket) },
+	{ "Socket", CT_STRING, "inet:8891@127.0.0.1", 0, 0, conf_check_milter_socket, F(socket),
+	    CONF_FIXED_SOCKET },
 	{ "MapSocket", CT_STRING, "unix:/run/backstop/srs.sock", 0, 0, conf_check_map_socket,
-	    F(map_socket) },
-	{ "UserID", CT_STRING_NONE, "none", 0, 0, conf_check_user, F(user_id) },
-	{ "PidFile", CT_STRING_NONE, "none", 0, 0, NULL, F(pid_file) },
-	{ "Background", CT_BOOL, "yes", 0, 0, NULL, F(background) },
-	{ "Syslog", CT_BOOL, "yes", 0, 0, NULL, F(syslog) },
-	{ "SyslogFacility", CT_FACILITY, "mail", 0, 0, NULL, F(syslog_facility) },
-	{ "LogLevel", CT_LEVEL, "info", 0, 0, NULL, F(log_level) },
-	{ "KeyDirectory", CT_STRING, SYSCONFDIR "/backstop/keys", 0, 0, NULL, F(key_directory) },
+	    F(map_socket), CONF_FIXED_MAP_SOCKET },
+	{ "UserID", CT_STRING_NONE, "none", 0, 0, conf_check_user, F(user_id), CONF_FIXED_USER },
+	{ "PidFile", CT_STRING_NONE, "none", 0, 0, NULL, F(pid_file), CONF_FIXED_PID_FILE },
+	{ "Background", CT_BOOL, "yes", 0, 0, NULL, F(background), CONF_FIXED_BACKGROUND },
+	{ "Syslog", CT_BOOL, "yes", 0, 0, NULL, F(syslog), CONF_FIXED_LOGGING },
+	{ "SyslogFacility", CT_FACILITY, "mail", 0, 0, NULL, F(syslog_facility),
+	    CONF_FIXED_LOGGING },
+	{ "LogLevel", CT_LEVEL, "info", 0, 0, NULL, F(log_level), CONF_FIXED_LOGGING },
+	{ "KeyDirectory", CT_STRING, SYSCONFDIR "/backstop/keys", 0, 0, NULL, F(key_directory), 0 },
 	{ "ReplayDatabase", CT_STRING_NONE, LOCALSTATEDIR "/lib/backstop", 0, 0, NULL,
-	    F(replay_database) },
-	{ "Durability", CT_DURABILITY, "write", 0, 0, NULL, F(durability) },
-	{ "Domains", CT_LIST, NULL, 0, 0, conf_check_domain, F(domains) },
-	{ "InternalHosts", CT_NETS, "127.0.0.0/8, ::1", 0, 0, NULL, F(internal_hosts) },
-	{ "OutboundDaemonName", CT_STRING_NONE, "none", 0, 0, NULL, F(outbound_daemon_name) },
-	{ "TagValidity", CT_UNSIGNED, "7", 1, 365, NULL, F(tag_validity) },
+	    F(replay_database), CONF_FIXED_STORE },
+	{ "Durability", CT_DURABILITY, "write", 0, 0, NULL, F(durability), CONF_FIXED_STORE },
+	{ "Domains", CT_LIST, NULL, 0, 0, conf_check_domain, F(domains), 0 },
+	{ "InternalHosts", CT_NETS, "127.0.0.0/8, ::1", 0, 0, NULL, F(internal_hosts), 0 },
+	{ "OutboundDaemonName", CT_STRING_NONE, "none", 0, 0, NULL, F(outbound_daemon_name), 0 },
+	{ "TagValidity", CT_UNSIGNED, "7", 1, 365, NULL, F(tag_validity), 0 },
 	{ "MaxBouncesPerTag", CT_UNSIGNED, "25", 0, CONF_UNSIGNED_MAX, NULL,
-	    F(max_bounces_per_tag) },
-	{ "OnUntagged", CT_ACTION, "reject", 0, 0, NULL, F(on_untagged) },
-	{ "OnInvalid", CT_ACTION, "reject", 0, 0, NULL, F(on_invalid) },
-	{ "OnReplay", CT_ACTION, "reject", 0, 0, NULL, F(on_replay) },
-	{ "OnInternalError", CT_ACTION, "tempfail", 0, 0, NULL, F(on_internal_error) },
-	{ "TaggingSince", CT_TIME, "auto", 0, 0, NULL, F(tagging_since) },
-	{ "DryRun", CT_BOOL, "no", 0, 0, NULL, F(dry_run) },
-	{ "ExemptSenders", CT_LIST, "", 0, 0, conf_check_pattern, F(exempt_senders) },
-	{ "ExemptRecipients", CT_LIST, "", 0, 0, conf_check_pattern, F(exempt_recipients) },
-	{ "BounceSenders", CT_LIST, "", 0, 0, conf_check_pattern, F(bounce_senders) },
-	{ "SRSDomain", CT_STRING_NONE, "none", 0, 0, conf_check_domain_exact, F(srs_domain) },
-	{ "SRSSeparator", CT_CHAR, "=", 0, 0, NULL, F(srs_separator) },
-	{ "SRSHashLength", CT_UNSIGNED, "5", 4, 32, NULL, F(srs_hash_length) },
+	    F(max_bounces_per_tag), 0 },
+	{ "OnUntagged", CT_ACTION, "reject", 0, 0, NULL, F(on_untagged), 0 },
+	{ "OnInvalid", CT_ACTION, "reject", 0, 0, NULL, F(on_invalid), 0 },
+	{ "OnReplay", CT_ACTION, "reject", 0, 0, NULL, F(on_replay), 0 },
+	{ "OnInternalError", CT_ACTION, "tempfail", 0, 0, NULL, F(on_internal_error), 0 },
+	{ "TaggingSince", CT_TIME, "auto", 0, 0, NULL, F(tagging_since), 0 },
+	{ "DryRun", CT_BOOL, "no", 0, 0, NULL, F(dry_run), 0 },
+	{ "ExemptSenders", CT_LIST, "", 0, 0, conf_check_pattern, F(exempt_senders), 0 },
+	{ "ExemptRecipients", CT_LIST, "", 0, 0, conf_check_pattern, F(exempt_recipients), 0 },
+	{ "BounceSenders", CT_LIST, "", 0, 0, conf_check_pattern, F(bounce_senders), 0 },
+	{ "SRSDomain", CT_STRING_NONE, "none", 0, 0, conf_check_domain_exact, F(srs_domain), 0 },
+	{ "SRSSeparator", CT_CHAR, "=", 0, 0, NULL, F(srs_separator), 0 },
+	{ "SRSHashLength", CT_UNSIGNED, "5", 4, 32, NULL, F(srs_hash_length), 0 },
 	/* the default is SRSHashLength's value (conf_check_srs): "5" is that default's */
-	{ "SRSHashMin", CT_UNSIGNED, "5", 1, 32, NULL, F(srs_hash_min) },
-	{ "SRSHashLengthChanged", CT_TIME_NONE, "none", 0, 0, NULL, F(srs_hash_length_changed) },
-	{ "SRSMaxAge", CT_UNSIGNED, "21", 1, 1023, NULL, F(srs_max_age) },
-	{ "SRSLegacySecrets", CT_STRING_NONE, "none", 0, 0, NULL, F(srs_legacy_secrets) },
+	{ "SRSHashMin", CT_UNSIGNED, "5", 1, 32, NULL, F(srs_hash_min), 0 },
+	{ "SRSHashLengthChanged", CT_TIME_NONE, "none", 0, 0, NULL, F(srs_hash_length_changed), 0 },
+	{ "SRSMaxAge", CT_UNSIGNED, "21", 1, 1023, NULL, F(srs_max_age), 0 },
+	{ "SRSLegacySecrets", CT_STRING_NONE, "none", 0, 0, NULL, F(srs_legacy_secrets), 0 },
 };
 
 #define CONF_NSETTINGS (sizeof(conf_settings) / sizeof(conf_settings[0]))
@@ -198,7 +202,7 @@ conf_domain_ok(char *d)
 			return false;
 		if (++label > 63)
 			return false;
-		*s = (char)tolower((unsigned char)*s);
+		*s = addr_lower(*s);
 	}
 	return label > 0 && s[-1] != '-';
 }
@@ -557,101 +561,18 @@ conf_list_add(struct conf_parser *p, const struct conf_setting *s, char *item,
 	return CONF_OK;
 }
 
-/* "a.b.c.d", "x:y::z", "[x::z]", each with an optional "/prefix". */
-static bool
-conf_net_parse(const char *item, struct conf_net *net)
-{
-	char buf[64], *slash, *addr = buf, *end;
-	unsigned long prefix;
-	unsigned i, max;
-
-	if (snprintf(buf, sizeof(buf), "%s", item) >= (int)sizeof(buf))
-		return false;
-	slash = strchr(buf, '/');
-	if (slash != NULL)
-		*slash = '\0';
-	if (addr[0] == '[') {
-		end = strchr(addr, ']');
-		if (end == NULL || end[1] != '\0')
-			return false;
-		*end = '\0';
-		addr++;
-	}
-	memset(net, 0, sizeof(*net));
-	if (inet_pton(AF_INET, addr, net->addr) == 1)
-		net->family = AF_INET, max = 32;
-	else if (inet_pton(AF_INET6, addr, net->addr) == 1)
-		net->family = AF_INET6, max = 128;
-	else
-		return false;
-	prefix = max;
-	if (slash != NULL) {
-		if (!isdigit((unsigned char)slash[1]))
-			return false;
-		errno = 0;
-		prefix = strtoul(slash + 1, &end, 10);
-		if (errno != 0 || *end != '\0' || prefix > max)
-			return false;
-	}
-	net->prefix = (unsigned)prefix;
-	for (i = net->prefix; i < max; i++)	/* clear the host bits */
-		net->addr[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
-	return true;
-}
-
 static int
 conf_nets_add(struct conf_parser *p, const struct conf_setting *s, const char *item,
-    struct conf_nets *nets)
+    struct cidr_list *nets)
 {
-	struct conf_net net;
-	void *v = nets->v;
+	int rc = cidr_list_add(nets, item);
 
-	if (!conf_net_parse(item, &net))
+	if (rc == CIDR_ENOMEM)
+		return conf_fail(p, CONF_ENOMEM, "out of memory");
+	if (rc != CIDR_OK)
 		return conf_fail(p, CONF_EVALUE, "%s: '%s' is not an address or network "
 		    "(192.0.2.0/24, 2001:db8::/32)", s->name, item);
-	if (conf_grow(&v, nets->n, sizeof(*nets->v)) < 0)
-		return conf_fail(p, CONF_ENOMEM, "out of memory");
-	nets->v = v;
-	nets->v[nets->n++] = net;
 	return CONF_OK;
-}
-
-static bool
-conf_prefix_match(const unsigned char *a, const unsigned char *b, unsigned bits)
-{
-	unsigned full = bits / 8, rest = bits % 8;
-	unsigned char mask;
-
-	if (memcmp(a, b, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	mask = (unsigned char)(0xffu << (8 - rest));
-	return (a[full] & mask) == (b[full] & mask);
-}
-
-bool
-conf_nets_contain(const struct conf_nets *nets, sa_family_t family, const void *addr)
-{
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	const unsigned char *a = addr, *a4 = NULL;
-	size_t i;
-
-	if (nets == NULL || addr == NULL)
-		return false;
-	if (family == AF_INET)
-		a4 = a;
-	else if (family == AF_INET6 && memcmp(a, mapped, sizeof(mapped)) == 0)
-		a4 = a + 12;	/* ::ffff:a.b.c.d also matches IPv4 networks */
-	for (i = 0; i < nets->n; i++) {
-		const struct conf_net *n = &nets->v[i];
-
-		if (n->family == family && conf_prefix_match(n->addr, a, n->prefix))
-			return true;
-		if (n->family == AF_INET && a4 != NULL && conf_prefix_match(n->addr, a4, n->prefix))
-			return true;
-	}
-	return false;
 }
 
 static int conf_list_file(struct conf_parser *p, const struct conf_setting *s, const char *path,
@@ -1097,7 +1018,7 @@ conf_free(struct conf *c)
 		case CT_STRING:
 		case CT_STRING_NONE: free(*(char **)field); break;
 		case CT_LIST: conf_list_free(field); break;
-		case CT_NETS: free(((struct conf_nets *)field)->v); break;
+		case CT_NETS: cidr_list_free(field); break;
 		default: break;
 		}
 	}
@@ -1114,28 +1035,58 @@ conf_str_differs(const char *a, const char *b)
 	return strcmp(a, b) != 0;
 }
 
+static bool
+conf_list_differs(const struct conf_list *a, const struct conf_list *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return true;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return true;
+	return false;
+}
+
+/* conf_field_differs - does the field of setting s hold different values in a and b? */
+static bool
+conf_field_differs(const struct conf_setting *s, const struct conf *a, const struct conf *b)
+{
+	const void *fa = (const char *)a + s->offset, *fb = (const char *)b + s->offset;
+
+	switch (s->type) {
+	case CT_STRING:
+	case CT_STRING_NONE:
+		return conf_str_differs(*(char *const *)fa, *(char *const *)fb);
+	case CT_BOOL: return *(const bool *)fa != *(const bool *)fb;
+	case CT_UNSIGNED: return *(const unsigned *)fa != *(const unsigned *)fb;
+	case CT_ACTION:
+	case CT_DURABILITY:
+	case CT_FACILITY:
+	case CT_LEVEL: return *(const int *)fa != *(const int *)fb;
+	case CT_TIME:
+	case CT_TIME_NONE: return *(const time_t *)fa != *(const time_t *)fb;
+	case CT_CHAR: return *(const char *)fa != *(const char *)fb;
+	case CT_LIST: return conf_list_differs(fa, fb);
+	case CT_NETS: return !cidr_list_equal(fa, fb);
+	}
+	return true;
+}
+
+/* The restart-only column of the table says which settings to compare. */
 unsigned
 conf_fixed_changes(const struct conf *a, const struct conf *b, unsigned which)
 {
 	unsigned d = 0;
+	size_t i;
 
-	if (conf_str_differs(a->socket, b->socket))
-		d |= CONF_FIXED_SOCKET;
-	if (conf_str_differs(a->map_socket, b->map_socket))
-		d |= CONF_FIXED_MAP_SOCKET;
-	if (conf_str_differs(a->user_id, b->user_id))
-		d |= CONF_FIXED_USER;
-	if (conf_str_differs(a->pid_file, b->pid_file))
-		d |= CONF_FIXED_PID_FILE;
-	if (conf_str_differs(a->replay_database, b->replay_database) ||
-	    a->durability != b->durability)
-		d |= CONF_FIXED_STORE;
-	if (a->background != b->background)
-		d |= CONF_FIXED_BACKGROUND;
-	if (a->syslog != b->syslog || a->syslog_facility != b->syslog_facility ||
-	    a->log_level != b->log_level)
-		d |= CONF_FIXED_LOGGING;
-	return d & which;
+	for (i = 0; i < CONF_NSETTINGS; i++) {
+		const struct conf_setting *s = &conf_settings[i];
+
+		if ((s->fixed & which) != 0 && (d & s->fixed) == 0 && conf_field_differs(s, a, b))
+			d |= s->fixed;
+	}
+	return d;
 }
 
 const char *
@@ -1195,6 +1146,69 @@ conf_risks_srs_min(const struct conf *c, time_t now, char *buf, size_t size)
 	    c->srs_hash_length);
 }
 
+/* conf_loopback - is ss a loopback address (127/8, ::1, or 127/8 mapped into IPv6)? */
+static bool
+conf_loopback(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	const uint8_t *b = s6->sin6_addr.s6_addr;
+
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family != AF_INET6)
+		return false;
+	return IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
+	    (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) && b[12] == 127);
+}
+
+/* conf_risks_sockets - sockets that other users or other hosts can reach: the maps answer
+ * whoever asks (an SRS relay address minted, a prvs tag tested), and so does the milter */
+static unsigned
+conf_risks_sockets(const struct conf *c, char *buf, size_t size)
+{
+	struct listenaddr a;
+	const char *host;
+	unsigned n = 0;
+
+	if (c->map_socket != NULL && listenaddr_parse(c->map_socket, &a) == LISTENADDR_OK) {
+		if (a.family == AF_UNIX && (a.mode & 0007) != 0)
+			n += conf_risk_add(buf, size, "MapSocket mode %04o lets every local user ask "
+			    "the maps (mint SRS addresses, test prvs tags): use 0660 and put the MTA's "
+			    "user in UserID's group", (unsigned)a.mode);
+		else if (a.family != AF_UNIX && !conf_loopback(&a.ss))
+			n += conf_risk_add(buf, size, "MapSocket %s is reachable from other hosts: "
+			    "the maps answer whoever asks; listen on loopback or a unix socket",
+			    c->map_socket);
+	}
+	if (c->socket != NULL && strncmp(c->socket, "inet", 4) == 0) {
+		host = strchr(c->socket, '@');
+		if (host == NULL || strcmp(host + 1, "0.0.0.0") == 0 || strcmp(host + 1, "::") == 0 ||
+		    strcmp(host + 1, "*") == 0)
+			n += conf_risk_add(buf, size, "Socket %s listens on every interface: the "
+			    "milter is for the MTA only; give a loopback address (inet:8891@127.0.0.1)",
+			    c->socket);
+	}
+	return n;
+}
+
+/* conf_risks_lists - a BounceSenders or ExemptSenders item that matches every sender */
+static unsigned
+conf_risks_lists(const struct conf *c, char *buf, size_t size)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < c->bounce_senders.n; i++)
+		if (strcmp(c->bounce_senders.v[i], "*@*") == 0)
+			n += conf_risk_add(buf, size, "BounceSenders *@*: every message counts as a "
+			    "bounce, so all inbound mail to an untagged address is judged as backscatter");
+	for (i = 0; i < c->exempt_senders.n; i++)
+		if (strcmp(c->exempt_senders.v[i], "*@*") == 0)
+			n += conf_risk_add(buf, size, "ExemptSenders *@*: no sender is ever signed, so "
+			    "every real bounce is refused once TaggingSince's window ends");
+	return n;
+}
+
 unsigned
 conf_risks(const struct conf *c, time_t now, char *buf, size_t size)
 {
@@ -1212,6 +1226,8 @@ conf_risks(const struct conf *c, time_t now, char *buf, size_t size)
 		n += conf_risk_add(buf, size, "SRSHashMin %u: a forged SRS address passes 1 time in "
 		    "2^%u; keep 4 or more", c->srs_hash_min, 5 * c->srs_hash_min);
 	n += conf_risks_srs_min(c, now, buf, size);
+	n += conf_risks_sockets(c, buf, size);
+	n += conf_risks_lists(c, buf, size);
 	if (c->tagging_since != CONF_TAGGING_AUTO && c->tagging_since > now)
 		n += conf_risk_add(buf, size, "TaggingSince is in the future: untagged bounces are "
 		    "accepted until %u days after it", c->tag_validity);

@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "cidr.h"
+
 enum conf_err {
 	CONF_OK = 0,
 	CONF_ENOMEM = -1,	/* temporary */
@@ -28,17 +30,6 @@ struct conf_list {
 	char **v;
 };
 
-struct conf_net {
-	sa_family_t family;		/* AF_INET or AF_INET6 */
-	unsigned char addr[16];
-	unsigned prefix;
-};
-
-struct conf_nets {
-	size_t n;
-	struct conf_net *v;
-};
-
 struct conf {
 	char *path;			/* the file it came from */
 	char *socket;
@@ -53,7 +44,7 @@ struct conf {
 	char *replay_database;		/* NULL when "none" */
 	enum conf_durability durability;
 	struct conf_list domains;
-	struct conf_nets internal_hosts;
+	struct cidr_list internal_hosts;
 	char *outbound_daemon_name;
 	unsigned tag_validity;
 	unsigned max_bounces_per_tag;	/* 0: no limit */
@@ -85,7 +76,8 @@ int conf_load_as(const char *path, uid_t uid, gid_t gid, char *err, size_t errle
 	__attribute__((warn_unused_result));
 
 /* Settings a running daemon cannot take over on a reload: it bound, switched to or opened
- * them at start. One bit each, for conf_fixed_changes. */
+ * them at start. The restart-only column of conf.c's table gives each such setting its bit;
+ * settings that take effect together share one. */
 enum conf_fixed {
 	CONF_FIXED_SOCKET = 1,		/* Socket */
 	CONF_FIXED_MAP_SOCKET = 2,	/* MapSocket */
@@ -103,8 +95,13 @@ unsigned conf_risks(const struct conf *c, time_t now, char *buf, size_t size);
 unsigned conf_fixed_changes(const struct conf *a, const struct conf *b, unsigned which);
 /* conf_fixed_name - the setting names of one enum conf_fixed bit, for a log line */
 const char *conf_fixed_name(unsigned bit);
-/* conf_net_contains - is the address (struct in_addr/in6_addr bytes) in the list? */
-bool conf_nets_contain(const struct conf_nets *nets, sa_family_t family, const void *addr);
+/* conf_nets_contain - is the address (struct in_addr/in6_addr bytes) in the list? The
+ * name older callers use for cidr_list_contains. */
+static inline bool
+conf_nets_contain(const struct cidr_list *nets, sa_family_t family, const void *addr)
+{
+	return cidr_list_contains(nets, family, addr);
+}
 /* conf_action_name - "reject", "tempfail", "accept", "mark" */
 const char *conf_action_name(enum conf_action a);
 /* conf_default_path - the compiled-in default configuration file */

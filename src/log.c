@@ -133,3 +133,23 @@ log_restart_needed(unsigned changes, const char *path)
 			log_msg(LOG_WARNING, "%s changed in %s: it takes effect at restart",
 			    conf_fixed_name(bit), path);
 }
+
+void
+log_warnings(const char *prog, bool to_stderr, const char *path, const char *text)
+{
+	const char *p = text, *nl;
+	int len;
+
+	for (; *p != '\0'; p = *nl == '\n' ? nl + 1 : nl) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			nl = p + strlen(p);
+		len = (int)(nl - p);
+		if (len == 0)
+			continue;
+		if (to_stderr)
+			fprintf(stderr, "%s: warning: %s: %.*s\n", prog, path, len, p);
+		else
+			log_msg(LOG_WARNING, "%s: %.*s", path, len, p);
+	}
+}

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "listenaddr.h"
 #include "mapcodec.h"
@@ -142,15 +143,6 @@ struct mapserver {
 	pthread_mutex_t plock;	/* guards peers */
 	struct peer *peers[PEER_BUCKETS];
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int
 mapserver_new(const struct mapserver_config *cfg, struct mapserver **out)
@@ -843,12 +835,12 @@ worker_run(void *arg)
 {
 	struct worker *w = arg;
 	struct epoll_event evs[64];
-	uint64_t now, next_sweep = now_ms() + SWEEP_MS;
+	uint64_t now, next_sweep = clock_monotonic() + SWEEP_MS;
 	int i, n;
 
 	for (;;) {
 		n = epoll_wait(w->ep, evs, 64, SWEEP_MS);
-		now = now_ms();
+		now = clock_monotonic();
 		for (i = 0; i < n; i++) {
 			enum kind k = *(enum kind *)evs[i].data.ptr;
 

@@ -20,7 +20,7 @@ policy_outbound(const struct conf *c, sa_family_t family, const void *ip,
 	if (c->outbound_daemon_name != NULL && daemon_name != NULL &&
 	    strcmp(c->outbound_daemon_name, daemon_name) == 0)
 		return true;
-	return ip != NULL && conf_nets_contain(&c->internal_hosts, family, ip);
+	return ip != NULL && cidr_list_contains(&c->internal_hosts, family, ip);
 }
 
 static bool

@@ -46,14 +46,12 @@ prvs_mac(const struct keyring_subkey *key, const char *kddd, const struct addr *
 {
 	unsigned char in[PRVS_MAC_INPUT_MAX + 1];
 	unsigned char full[crypto_auth_hmacsha256_BYTES];
-	int n, i;
+	int n;
 
 	n = snprintf((char *)in, sizeof(in), "%.4s%s@%s", kddd, plain->local, plain->domain);
 	if (n < 0 || (size_t)n >= sizeof(in))
 		return -1;
-	for (i = 0; i < n; i++)
-		if (in[i] >= 'A' && in[i] <= 'Z')
-			in[i] = (unsigned char)(in[i] - 'A' + 'a');
+	addr_lowercase((char *)in, (char *)in, (size_t)n);
 	keyring_hmac(key, in, (size_t)n, full);
 	memcpy(mac, full, PRVS_MAC_BYTES);
 	sodium_memzero(full, sizeof(full));

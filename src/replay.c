@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "clock.h"
 #include "replay-backend.h"
 #include "replay.h"
@@ -67,11 +68,9 @@ replay_key(const char *addr, char *buf, size_t *len)
 	if (addr == NULL)
 		return REPLAY_EADDR;
 	for (i = 0; addr[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)addr[i];
-
 		if (i == REPLAY_ADDR_MAX)
 			return REPLAY_EADDR;
-		buf[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+		buf[i] = addr_lower(addr[i]);
 	}
 	if (i == 0)
 		return REPLAY_EADDR;

@@ -227,11 +227,11 @@ static void
 legacy_update(struct hmac_sha1_ctx *ctx, const char *s, size_t n)
 {
 	char low[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 1];
-	size_t i;
 
-	for (i = 0; i < n && i < sizeof(low); i++)
-		low[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
-	hmac_sha1_update(ctx, i, (const uint8_t *)low);
+	if (n > sizeof(low))
+		n = sizeof(low);
+	addr_lowercase(low, s, n);
+	hmac_sha1_update(ctx, n, (const uint8_t *)low);
 }
 
 /* legacy_hash - base64 of HMAC-SHA1(secret, lc(f0) lc(f1) [lc(f2)]) */
@@ -253,15 +253,6 @@ legacy_hash(const struct srs_legacy *lg, size_t i, const char *const f[3], const
 	sodium_memzero(mac, sizeof(mac));
 }
 
-static void
-legacy_lower(const char *in, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		out[i] = in[i] >= 'A' && in[i] <= 'Z' ? (char)(in[i] - 'A' + 'a') : in[i];
-}
-
 /* legacy_check - does the hash match any secret, compared as postsrsd does, without case? */
 static int
 legacy_check(const struct srs_legacy *lg, const char *hash, size_t hl, const char *const f[3],
@@ -275,10 +266,10 @@ legacy_check(const struct srs_legacy *lg, const char *hash, size_t hl, const cha
 		return SRS_ESHORTHASH;
 	if (hl > LEGACY_B64_FULL)
 		return SRS_EBADHASH;
-	legacy_lower(hash, hl, given);
+	addr_lowercase(given, hash, hl);
 	for (i = 0; i < lg->n; i++) {
 		legacy_hash(lg, i, f, fl, want);
-		legacy_lower(want, hl, want);
+		addr_lowercase(want, want, hl);
 		if (sodium_memcmp(given, want, hl) == 0)
 			match = true;
 	}

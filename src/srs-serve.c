@@ -351,6 +351,17 @@ tcp_reverse_spec(const char *fwd, char *out, size_t size)
 	return true;
 }
 
+/* serve_risks - the settings that parse but are probably mistakes (conf_risks): on stderr
+ * for -n, in the log at start */
+static void
+serve_risks(const struct serve *s, bool to_stderr)
+{
+	char buf[2048];
+
+	if (conf_risks(s->conf, clock_now(), buf, sizeof(buf)) > 0)
+		log_warnings(PROG, to_stderr, s->conf->path, buf);
+}
+
 /* serve_check - the -n answer: the configuration and keys loaded (serve_load), a key can
  * sign, and MapSocket is an address this mode can listen on. Binds nothing. */
 static int
@@ -555,15 +566,6 @@ serve_daemonize(struct serve *s, const struct serve_opts *o)
 
 /* ---- running ---- */
 
-static time_t
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static void
 serve_reload_keys(struct serve *s, const char *trigger)
 {
@@ -642,7 +644,7 @@ serve_reload(struct serve *s, const char *trigger)
 	if (strcmp(old->conf->key_directory, cfg->conf->key_directory) != 0) {
 		if (s->watch != NULL)
 			keywatch_close(s->watch);
-		s->watch = keywatch_open(cfg->conf->key_directory, mono_s());
+		s->watch = keywatch_open(cfg->conf->key_directory, clock_monotonic_s());
 	}
 	serve_warn_fixed(s->conf, cfg->conf);
 	kr = keyring_holder_get(s->keys);
@@ -667,7 +669,7 @@ serve_loop(struct serve *s, const sigset_t *set)
 		}
 		if (sig == SIGUSR1)
 			serve_reload(s, "SIGUSR1");
-		else if (s->watch != NULL && keywatch_changed(s->watch, mono_s()))
+		else if (s->watch != NULL && keywatch_changed(s->watch, clock_monotonic_s()))
 			serve_reload_keys(s, "key directory changed");
 	}
 }
@@ -711,7 +713,7 @@ serve_run(struct serve *s, const struct serve_opts *o)
 	if (clock_overridden())
 		log_msg(LOG_WARNING, "BACKSTOP_NOW is set: the clock is fixed at %lld",
 		    (long long)clock_now());
-	s->watch = keywatch_open(s->conf->key_directory, mono_s());
+	s->watch = keywatch_open(s->conf->key_directory, clock_monotonic_s());
 	if (mapserver_start(s->ms) != MAPSERVER_OK) {
 		serve_fail(s, "cannot start the worker threads");
 		return EXIT_FAILURE;
@@ -746,6 +748,8 @@ srs_serve(const char *conf_path, int argc, char **argv)
 	s.conf_path = conf_path;
 	s.tcp_table = o.tcp_table;
 	rc = serve_load(&s, conf_path);
+	if (rc == EXIT_SUCCESS)
+		serve_risks(&s, o.check);
 	if (rc == EXIT_SUCCESS && o.check) {
 		rc = serve_check(&s, &o);
 		serve_cleanup(&s);

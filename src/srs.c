@@ -39,12 +39,6 @@ srs_is_sep(char c)
 	return c == '=' || c == '+' || c == '-';
 }
 
-static char
-srs_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
 /* srs_cat - the strings up to a NULL, joined into out; their length, or -1 when they do not
  * fit (out is then empty). snprintf without the format parser, on the path of every lookup. */
 static int
@@ -113,10 +107,9 @@ srs_hash(const struct keyring_subkey *key, const char *text, char out[SRS_HASH_F
 {
 	unsigned char mac[crypto_auth_hmacsha256_BYTES];
 	char low[SRS_TEXT_MAX];
-	size_t i, n = strnlen(text, sizeof(low) - 1);
+	size_t n = strnlen(text, sizeof(low) - 1);
 
-	for (i = 0; i < n; i++)
-		low[i] = srs_lower(text[i]);
+	addr_lowercase(low, text, n);
 	keyring_hmac(key, low, n, mac);
 	srs_base32(mac, sizeof(mac), out);
 	sodium_memzero(mac, sizeof(mac));
@@ -341,7 +334,6 @@ srs_check_hash(const struct srs_params *p, const struct keyring *kr, time_t now,
 {
 	char given[SRS_HASH_FULL + 1], want[SRS_HASH_FULL + 1];
 	bool match = false;
-	size_t i;
 	int slot;
 
 	if (s->hash_len < srs_hash_min_at(p, now))
@@ -350,8 +342,7 @@ srs_check_hash(const struct srs_params *p, const struct keyring *kr, time_t now,
 		return SRS_ENOKEY;
 	if (s->hash_len > SRS_HASH_FULL)
 		return SRS_EBADHASH;
-	for (i = 0; i < s->hash_len; i++)
-		given[i] = srs_lower(s->hash[i]);
+	addr_lowercase(given, s->hash, s->hash_len);
 	for (slot = 0; slot < KEYRING_SLOTS; slot++) {
 		if (!keyring_has(kr, slot))
 			continue;

@@ -38,6 +38,7 @@ const struct keyring *fuzz_keyring(void);
 
 /* The entry points, for the regression test. */
 int fuzz_addr(const uint8_t *data, size_t size);
+int fuzz_cidr(const uint8_t *data, size_t size);
 int fuzz_prvs(const uint8_t *data, size_t size);
 int fuzz_srs_forward(const uint8_t *data, size_t size);
 int fuzz_srs_reverse(const uint8_t *data, size_t size);

@@ -2,19 +2,19 @@
 # -fsanitize=fuzzer,address,undefined; the library sources they test are compiled again here
 # with the same flags, outside libtool. "make fuzz-smoke" runs each for FUZZ_TIME seconds,
 # FUZZ_JOBS at a time, and fails on any crash, leak, timeout or broken invariant.
-FUZZ_TARGETS = addr prvs srs-forward srs-reverse conf keyfile socketmap tcp-table rcpt \
+FUZZ_TARGETS = addr cidr prvs srs-forward srs-reverse conf keyfile socketmap tcp-table rcpt \
 	legacy-secrets
 FUZZ_TIME = 60
 FUZZ_JOBS = 2
 FUZZ_SANITIZE = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer $(SODIUM_CFLAGS) $(NETTLE_CFLAGS) -pthread \
 	-I$(top_builddir) -I$(top_srcdir)/src -I$(srcdir)/fuzz
-fuzz_lib_sources = addr clock conf daemon keyfile keyring listenaddr log mapcodec mapserver \
-	policy prvs srs srs-legacy
+fuzz_lib_sources = addr cidr clock conf daemon keyfile keyring listenaddr log mapcodec \
+	mapserver policy prvs srs srs-legacy
 fuzz_common_sources = fuzz/fuzz-keyring.c fuzz/fuzz-srs-params.c
-fuzz_target_sources = fuzz/fuzz-addr.c fuzz/fuzz-prvs.c fuzz/fuzz-srs-forward.c \
-	fuzz/fuzz-srs-reverse.c fuzz/fuzz-conf.c fuzz/fuzz-keyfile.c fuzz/fuzz-socketmap.c \
-	fuzz/fuzz-tcp-table.c fuzz/fuzz-rcpt.c fuzz/fuzz-legacy-secrets.c
+fuzz_target_sources = fuzz/fuzz-addr.c fuzz/fuzz-cidr.c fuzz/fuzz-prvs.c \
+	fuzz/fuzz-srs-forward.c fuzz/fuzz-srs-reverse.c fuzz/fuzz-conf.c fuzz/fuzz-keyfile.c \
+	fuzz/fuzz-socketmap.c fuzz/fuzz-tcp-table.c fuzz/fuzz-rcpt.c fuzz/fuzz-legacy-secrets.c
 
 EXTRA_DIST += fuzz/fuzz.mk fuzz/README.md fuzz/corpus fuzz/regress
 

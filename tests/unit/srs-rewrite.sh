@@ -246,6 +246,12 @@ contains "$tmp/out" "maps: prvs; forward and reverse answer NOTFOUND" \
     "serve -n without SRSDomain: names the maps on"
 run -c "$conf" serve -n
 contains "$tmp/out" "maps: prvs, forward, reverse" "serve -n with SRSDomain: all three maps"
+# the warnings of backstop-milter -n (conf_risks) come from serve -n too
+{ grep -v '^MapSocket' "$conf"; echo "MapSocket unix:$tmp/open.sock:0666"; } > "$tmp/risky.conf"
+run -c "$tmp/risky.conf" serve -n
+is "$rc" 0 "serve -n with a probable mistake: exit 0 (a warning, not an error)"
+contains "$tmp/err" "srs-rewrite: warning: $tmp/risky.conf: MapSocket mode 0666 lets every local user" \
+    "serve -n: warns of a map socket every local user can ask"
 run -c "$tmp/nosrs-serve.conf" serve --tcp-table -n
 is "$rc" 1 "serve --tcp-table -n without SRSDomain: exit 1"
 contains "$tmp/err" "--tcp-table serves SRS only, and SRSDomain is not set in $tmp/nosrs-serve.conf" \

@@ -279,6 +279,38 @@ test_match(void)
 	ok(!addr_match(NULL, "x"), "match NULL address");
 }
 
+/* The one ASCII case rule: A-Z only, every other byte (UTF-8, @, [, `) as it is. */
+static void
+test_lower(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "User@Example.COM", "user@example.com" },
+		{ "AZaz09", "azaz09" },
+		{ "@[`{\x7f", "@[`{\x7f" },	/* the bytes beside A-Z and a-z */
+		{ "\xc3\x89T\xc3\xa9", "\xc3\x89t\xc3\xa9" },	/* UTF-8 É stays */
+		{ "\xc0\xdf\xff", "\xc0\xdf\xff" },	/* Latin-1 capitals too, in any locale */
+		{ "", "" },
+	};
+	char buf[64];
+	size_t i, n;
+	int c, bad = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = strlen(cases[i].in);
+		memset(buf, 0, sizeof(buf));
+		addr_lowercase(buf, cases[i].in, n);
+		is_str(buf, cases[i].want, "addr_lowercase case %zu", i);
+		addr_lowercase(buf, buf, n);
+		is_str(buf, cases[i].want, "and in place, again, the same");
+	}
+	for (c = 0; c < 256; c++)
+		bad += (unsigned char)addr_lower((char)c) !=
+		    (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+	is_int(bad, 0, "addr_lower moves A-Z and no other of the 256 bytes");
+}
+
 int
 main(void)
 {
@@ -291,5 +323,6 @@ main(void)
 	test_sizes();
 	test_set_format();
 	test_match();
+	test_lower();
 	return done_testing();
 }

@@ -737,6 +737,73 @@ test_fixed_changes(void)
 	conf_free(a);
 }
 
+/* The restart-only column: a change of each flagged setting is reported under its bit (whose
+ * warning names it), and a change of any other setting, of every type, is not. */
+static void
+test_fixed_column(void)
+{
+	static const struct {
+		const char *extra;
+		unsigned bit;
+	} rows[] = {
+		{ "Socket unix:/run/backstop/milter.sock\n", CONF_FIXED_SOCKET },
+		{ "MapSocket unix:/run/other.sock\n", CONF_FIXED_MAP_SOCKET },
+		{ "PidFile /run/y.pid\n", CONF_FIXED_PID_FILE },
+		{ "Durability none\n", CONF_FIXED_STORE },
+		{ "Background no\n", CONF_FIXED_BACKGROUND },
+		{ "Syslog no\n", CONF_FIXED_LOGGING },
+		{ "SyslogFacility daemon\n", CONF_FIXED_LOGGING },
+		{ "LogLevel err\n", CONF_FIXED_LOGGING },
+		{ "UserID none\n", 0 },	/* the default, named */
+		{ "UserID backstop:mail\n", CONF_FIXED_USER },
+		{ "ReplayDatabase none\n", CONF_FIXED_STORE },
+		{ "Background no\nLogLevel debug\n", CONF_FIXED_BACKGROUND | CONF_FIXED_LOGGING },
+		{ "KeyDirectory /etc/other/keys\n", 0 },
+		{ "InternalHosts 127.0.0.0/8, ::1, 10.0.0.0/8\n", 0 },
+		{ "InternalHosts 127.0.0.0/9, ::1\n", 0 },
+		{ "OutboundDaemonName ORIGINATING\n", 0 },
+		{ "TagValidity 8\n", 0 },
+		{ "MaxBouncesPerTag 3\n", 0 },
+		{ "OnUntagged mark\n", 0 },
+		{ "OnInvalid tempfail\n", 0 },
+		{ "OnReplay accept\n", 0 },
+		{ "OnInternalError accept\n", 0 },
+		{ "TaggingSince 2020-01-01\n", 0 },
+		{ "DryRun yes\n", 0 },
+		{ "ExemptSenders a@example.net\n", 0 },
+		{ "ExemptRecipients b@example.net\n", 0 },
+		{ "BounceSenders mailer-daemon@*\n", 0 },
+		{ "SRSDomain srs.example.net\n", 0 },
+		{ "SRSSeparator +\n", 0 },
+		{ "SRSHashLength 6\nSRSHashMin 6\n", 0 },
+		{ "SRSHashLength 6\nSRSHashMin 5\nSRSHashLengthChanged 2025-11-20\n", 0 },
+		{ "SRSMaxAge 30\n", 0 },
+	};
+	const char *base = "Domains example.com\n";
+	struct conf *a = NULL, *b = NULL;
+	char text[256], err[256];
+	size_t i;
+
+	if (parse(base, &a, err, sizeof(err)) != 0)
+		bail_out(err);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", base, rows[i].extra);
+		if (parse(text, &b, err, sizeof(err)) != 0)
+			bail_out(err);
+		is_int((long)conf_fixed_changes(a, b, ~0u), (long)rows[i].bit,
+		    "reload with %.*s: restart-only bits %#x", (int)strcspn(rows[i].extra, "\n"),
+		    rows[i].extra, rows[i].bit);
+		is_int((long)conf_fixed_changes(b, a, ~0u), (long)rows[i].bit, "and back again");
+		snprintf(text, sizeof(text), "%.*s", (int)strcspn(rows[i].extra, " "), rows[i].extra);
+		if (rows[i].bit != 0 && (rows[i].bit & (rows[i].bit - 1)) == 0)
+			ok(strstr(conf_fixed_name(rows[i].bit), text) != NULL,
+			    "the restart warning names %s", text);
+		conf_free(b);
+		b = NULL;
+	}
+	conf_free(a);
+}
+
 /* Settings that parse but are probably mistakes are named, and a sane file gets none. */
 static void
 test_risks(void)
@@ -765,6 +832,25 @@ test_risks(void)
 		/* SRS is off: nothing to forge */
 		{ "TaggingSince 2099-01-01\n", "TaggingSince is in the future" },
 		{ "TaggingSince 2020-01-01\n", NULL },
+		/* sockets others can reach */
+		{ "MapSocket unix:/run/b/srs.sock\n", NULL },
+		{ "MapSocket unix:/run/b/srs.sock:0660\n", NULL },
+		{ "MapSocket unix:/run/b/srs.sock:0666\n", "MapSocket mode 0666 lets every local "
+		    "user ask the maps" },
+		{ "MapSocket unix:/run/b/srs.sock:0604\n", "MapSocket mode 0604" },
+		{ "MapSocket inet:127.0.0.1:10001\n", NULL },
+		{ "MapSocket inet:[::1]:10001\n", NULL },
+		{ "MapSocket inet:0.0.0.0:10001\n", "MapSocket inet:0.0.0.0:10001 is reachable "
+		    "from other hosts" },
+		{ "MapSocket inet:[::]:10001\n", "is reachable from other hosts" },
+		{ "MapSocket inet:192.0.2.1:10001\n", "is reachable from other hosts" },
+		{ "Socket inet:8891@127.0.0.1\n", NULL },
+		{ "Socket inet:8891\n", "Socket inet:8891 listens on every interface" },
+		{ "Socket inet:8891@0.0.0.0\n", "listens on every interface" },
+		/* lists that match every sender */
+		{ "BounceSenders mailer-daemon@*\n", NULL },
+		{ "BounceSenders *@*\n", "BounceSenders *@*: every message counts as a bounce" },
+		{ "ExemptSenders *@*\n", "ExemptSenders *@*: no sender is ever signed" },
 	};
 	char text[256], err[256], buf[512];
 	struct conf *c;
@@ -792,6 +878,7 @@ main(void)
 {
 	test_risks();
 	test_fixed_changes();
+	test_fixed_column();
 	test_tables();
 	test_lines();
 	test_file_lists();

@@ -24,6 +24,7 @@ struct target {
 
 static const struct target targets[] = {
 	{ "addr", fuzz_addr },
+	{ "cidr", fuzz_cidr },
 	{ "prvs", fuzz_prvs },
 	{ "srs-forward", fuzz_srs_forward },
 	{ "srs-reverse", fuzz_srs_reverse },
