@@ -346,12 +346,8 @@ srs_legacy_verify(const struct srs_params *p, const struct srs_legacy *lg, time_
 		return SRS_ECONFIG;
 	if (lg == NULL || lg->n == 0)
 		return SRS_ENOKEY;
-	if (in->null)
-		return SRS_ENULL;
-	if (strcasecmp(in->domain, p->domain) != 0)
-		return SRS_ENOTOURS;
-	if (in->quoted)
-		return SRS_ENOTSRS;
+	if ((err = srs_addressed(p->domain, in)) != SRS_OK)
+		return err;
 	if ((err = legacy_split(in->local, &s)) != SRS_OK)
 		return err;
 	f[0] = s.kind == 0 ? s.ts : s.host;

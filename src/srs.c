@@ -379,6 +379,16 @@ srs_previous(int kind, const char *host, size_t host_len, const char *rest, stru
 }
 
 int
+srs_addressed(const char *domain, const struct addr *in)
+{
+	if (in->null)
+		return SRS_ENULL;
+	if (strcasecmp(in->domain, domain) != 0)
+		return SRS_ENOTOURS;
+	return in->quoted ? SRS_ENOTSRS : SRS_OK;
+}
+
+int
 srs_reverse(const struct srs_params *p, const struct keyring *kr, time_t now,
     const struct addr *in, struct addr *out)
 {
@@ -387,13 +397,9 @@ srs_reverse(const struct srs_params *p, const struct keyring *kr, time_t now,
 
 	if (!srs_params_ok(p))
 		return SRS_ECONFIG;
-	if (in->null)
-		return SRS_ENULL;
-	if (strcasecmp(in->domain, p->domain) != 0)
-		return SRS_ENOTOURS;
-	if (in->quoted)
-		return SRS_ENOTSRS;
-	err = srs_split(in->local, &s);
+	err = srs_addressed(p->domain, in);
+	if (err == SRS_OK)
+		err = srs_split(in->local, &s);
 	if (err == SRS_OK)
 		err = srs_check_hash(p, kr, now, &s);
 	if (err == SRS_OK && s.kind == 0 && srs_expired(p, now, s.ts))

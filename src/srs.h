@@ -50,6 +50,8 @@ int srs_forward(const struct srs_params *p, const struct keyring *kr, time_t now
 /* srs_reverse - validate an address at our SRS domain and recover the previous one */
 int srs_reverse(const struct srs_params *p, const struct keyring *kr, time_t now,
     const struct addr *in, struct addr *out) __attribute__((warn_unused_result));
+/* srs_addressed - SRS_OK when in may be an SRS address at domain (not null, not quoted) */
+int srs_addressed(const char *domain, const struct addr *in) __attribute__((warn_unused_result));
 /* srs_previous - the address an SRS one stands for: rest@host (kind 0, SRS0) or
  * SRS0rest@host (kind 1, SRS1, whose rest starts at the separator after the hop) */
 int srs_previous(int kind, const char *host, size_t host_len, const char *rest,
