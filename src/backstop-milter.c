@@ -832,6 +832,28 @@ check_store_as(const char *dir, uid_t uid, gid_t gid)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* check_paths - the pid file and a unix Socket can be made where they are configured */
+static int
+check_paths(const struct conf *cf)
+{
+	const char *sock = strncmp(cf->socket, "unix:", 5) == 0 ? cf->socket + 5 :
+	    strncmp(cf->socket, "local:", 6) == 0 ? cf->socket + 6 :
+	    cf->socket[0] == '/' ? cf->socket : NULL;
+	int rc;
+
+	if (cf->pid_file != NULL && (rc = daemon_path_check(cf->pid_file, false)) != DAEMON_OK) {
+		fprintf(stderr, "backstop-milter: PidFile %s in %s: %s\n", cf->pid_file, conf_path,
+		    daemon_strerror(rc));
+		return -1;
+	}
+	if (sock != NULL && (rc = daemon_path_check(sock, true)) != DAEMON_OK) {
+		fprintf(stderr, "backstop-milter: Socket %s in %s: %s\n", cf->socket, conf_path,
+		    daemon_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
 /* check_user - UserID exists and this process can become it; its ids in uid/gid */
 static int
 check_user(const struct conf *cf, uid_t *uid, gid_t *gid)
@@ -883,6 +905,8 @@ check_only(void)
 		    "reload would fail: %s\n", conf_path, s->conf->user_id, why);
 		return 1;
 	}
+	if (check_paths(s->conf) != 0)
+		return 1;
 	if (s->conf->user_id != NULL && conf_load_as(conf_path, uid, gid, why, sizeof(why)) != 0) {
 		fprintf(stderr, "backstop-milter: UserID %s cannot load the configuration, so every "
 		    "reload (SIGUSR1) would fail: %s\n", s->conf->user_id, why);

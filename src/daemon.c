@@ -227,6 +227,12 @@ daemon_strerror(int err)
 	case DAEMON_ESOCKSWAP:
 		return "the socket's path no longer holds the socket just bound (a symbolic link or "
 		       "another file replaced it): refusing to change its owner or mode";
+	case DAEMON_ENODIR:
+		return "its directory does not exist or cannot be searched, so the start would "
+		       "fail: create it";
+	case DAEMON_EPATHKIND:
+		return "a symbolic link or another kind of file is there, which the start refuses "
+		       "to write through or replace: remove it";
 	}
 	return "unknown daemon error";
 }
@@ -324,4 +330,26 @@ daemon_check_as(uid_t uid, gid_t gid, daemon_check_fn check, const void *arg, in
 	if (got == 0)
 		snprintf(why, whylen, "the check as uid %ld failed", (long)uid);
 	return WIFEXITED(status) && WEXITSTATUS(status) != 255 ? -WEXITSTATUS(status) : fail;
+}
+
+int
+daemon_path_check(const char *path, bool want_socket)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (slash != NULL && slash != path) {
+		if ((size_t)(slash - path) >= sizeof(dir))
+			return DAEMON_ENODIR;
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+			return DAEMON_ENODIR;
+	}
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? DAEMON_OK : DAEMON_ENODIR;
+	if (want_socket ? !S_ISSOCK(st.st_mode) : !S_ISREG(st.st_mode))
+		return DAEMON_EPATHKIND;
+	return DAEMON_OK;
 }

@@ -18,6 +18,8 @@ enum daemon_err {
 	DAEMON_EPIDLINK = -6,	/* permanent: pid file a symlink, or not a plain file of ours */
 	DAEMON_ESOCKET = -7,	/* permanent: cannot set the socket's owner or mode (errno) */
 	DAEMON_ESOCKSWAP = -8,	/* permanent: the socket's path no longer holds our socket */
+	DAEMON_ENODIR = -9,	/* permanent: the directory of a pid file or socket is missing */
+	DAEMON_EPATHKIND = -10,	/* permanent: a symlink, or not the kind of file it should be */
 };
 
 /* daemon_user - resolve "user[:group]" to ids */
@@ -33,6 +35,9 @@ void daemon_pidfile_remove(const char *path);
 /* daemon_socket_own - chown and chmod the unix socket just bound at path, through no symlink */
 int daemon_socket_own(const char *path, uid_t uid, gid_t gid, mode_t mode, struct stat *st)
 	__attribute__((warn_unused_result));
+/* daemon_path_check - could a start create the pid file (want_socket false) or unix socket
+ * at path: its directory exists, and what is there is no symlink and of the right kind */
+int daemon_path_check(const char *path, bool want_socket) __attribute__((warn_unused_result));
 /* daemon_socket_answers - does a server accept connections on the unix socket at path? */
 bool daemon_socket_answers(const char *path);
 /* A check run by daemon_check_as: 0, or a negative code with the reason in why. */

@@ -127,6 +127,23 @@ sed -i 's/^SRSDomain .*/SRSDomain example.com/' "$work/overlap.conf"
 nck overlap
 check "-n: SRSDomain one of Domains: exit 1, says where and why" \
 	'[ $r -eq 1 ] && grep -q "overlap.conf:5: SRSDomain: .example.com. is in Domains (line 4): prvs tags to it would be read as SRS addresses and refused as untagged" "$work/overlap.n"'
+write_conf nopiddir "PidFile $work/no-such-dir/milter.pid"
+mkdir -p "$work/nopiddir.db"
+nck nopiddir
+check "-n: a PidFile in a missing directory: exit 1, says so" \
+	'[ $r -eq 1 ] && grep -q "PidFile .*no-such-dir/milter.pid in .*: its directory does not exist" "$work/nopiddir.n"'
+write_conf pidlink "PidFile $work/pidlink.pid"
+mkdir -p "$work/pidlink.db"
+ln -s /etc/hostname "$work/pidlink.pid"
+nck pidlink
+check "-n: a symbolic link at PidFile (the start refuses it): exit 1, says so" \
+	'[ $r -eq 1 ] && grep -q "PidFile .*pidlink.pid in .*: a symbolic link" "$work/pidlink.n"'
+write_conf nosockdir ""
+sed -i "s|^Socket .*|Socket unix:$work/no-such-dir/m.sock|" "$work/nosockdir.conf"
+mkdir -p "$work/nosockdir.db"
+nck nosockdir
+check "-n: a unix Socket in a missing directory: exit 1, says so" \
+	'[ $r -eq 1 ] && grep -q "Socket unix:.*no-such-dir/m.sock in .*: its directory does not exist" "$work/nosockdir.n"'
 
 start enforce || { echo "Bail out! milter did not start"; exit 1; }
 start dryrun || { echo "Bail out! DryRun milter did not start"; exit 1; }

@@ -246,6 +246,16 @@ contains "$tmp/out" "maps: prvs; forward and reverse answer NOTFOUND" \
     "serve -n without SRSDomain: names the maps on"
 run -c "$conf" serve -n
 contains "$tmp/out" "maps: prvs, forward, reverse" "serve -n with SRSDomain: all three maps"
+# what would stop the start: a MapSocket or PidFile in a missing directory
+{ grep -v '^MapSocket' "$conf"; echo "MapSocket unix:$tmp/no-such-dir/s.sock"; } > "$tmp/nodir.conf"
+run -c "$tmp/nodir.conf" serve -n
+is "$rc" 1 "serve -n: a unix MapSocket in a missing directory: exit 1"
+contains "$tmp/err" "MapSocket unix:$tmp/no-such-dir/s.sock: its directory does not exist" \
+    "serve -n: says so"
+{ cat "$conf"; echo "PidFile $tmp/no-such-dir/s.pid"; } > "$tmp/nodir.conf"
+run -c "$tmp/nodir.conf" serve -n
+is "$rc" 1 "serve -n: a PidFile in a missing directory: exit 1"
+contains "$tmp/err" "PidFile $tmp/no-such-dir/s.pid: its directory does not exist" "serve -n: says which"
 # the warnings of backstop-milter -n (conf_risks) come from serve -n too
 { grep -v '^MapSocket' "$conf"; echo "MapSocket unix:$tmp/open.sock:0666"; } > "$tmp/risky.conf"
 run -c "$tmp/risky.conf" serve -n
