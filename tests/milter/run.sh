@@ -221,12 +221,26 @@ check "outbound mail is still signed" 'logged corrupt "QCORRUPT3: from=<alice@ex
 "$bin/backstop-replay" -c "$work/corrupt.conf" salvage > "$work/salvage.out" 2>&1
 check "backstop-replay salvage beside the running milter keeps the readable record" \
 	'grep -q "salvaged 1 record into" "$work/salvage.out"'
+check "... and says that no process had the store open" \
+	'grep -q "no process had the store open; a backstop-milter running without it opens it on SIGUSR1" "$work/salvage.out"'
 kill -USR1 "$corrupt_pid"
 for _ in $(seq 100); do logged corrupt "replay store .* opened" && break; sleep 0.05; done
 check "SIGUSR1: the milter opens the repaired store" 'logged corrupt "notice: replay store .*corrupt.db opened"'
 run_script corrupt corrupt-store.lua -D phase=repaired
 check "after the repair a bounce to the tag is accepted and counted on top of the salvaged count" \
 	'[[ "$("$bin/backstop-replay" -c "$work/corrupt.conf" show "$valid")" =~ count:\ +3 ]]'
+# now the milter has the store open: a second salvage would rename the file it counts into
+ino=$(stat -c %i "$work/corrupt.db/replay.db")
+"$bin/backstop-replay" -c "$work/corrupt.conf" salvage > "$work/salvage2.out" 2>&1
+check "backstop-replay salvage refuses the store the running milter has open" \
+	'[ $? -eq 1 ] && grep -q "open in another process (a running backstop-milter.*stop it first" "$work/salvage2.out"'
+check "... and leaves its file in place" '[ "$(stat -c %i "$work/corrupt.db/replay.db")" = "$ino" ]'
+check "... and the counts in it" \
+	'[[ "$("$bin/backstop-replay" -c "$work/corrupt.conf" show "$valid")" =~ count:\ +3 ]]'
+"$bin/backstop-replay" -c "$work/corrupt.conf" forget "$valid" > /dev/null	# under the limit again
+run_script corrupt corrupt-store.lua -D phase=repaired
+check "the milter keeps counting into the store backstop-replay reads" \
+	'[[ "$("$bin/backstop-replay" -c "$work/corrupt.conf" show "$valid")" =~ count:\ +1 ]]'
 
 kill -USR1 "${pids[0]}"
 sleep 1.5
