@@ -1009,7 +1009,7 @@ replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *as
 	struct salvage sv = {NULL, 0, 0};
 	char path[4096], stamp[32];
 	struct tm tm;
-	int rc, fd = -1;
+	int rc, fd;
 
 	*saved = 0;
 	if (bdb_file(dir, path, sizeof(path)) != 0 || gmtime_r(&now, &tm) == NULL)
@@ -1017,10 +1017,11 @@ replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *as
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	if (snprintf(aside, asidelen, "%s.corrupt-%s", path, stamp) >= (int)asidelen)
 		return REPLAY_EINVAL;
-	/* held to the end: no process joins the environment while it is taken apart */
-	if ((rc = replay_check_dir(dir, why, whylen)) != REPLAY_OK ||
-	    (rc = fd = bdb_lock(dir, LOCK_EX, why, whylen)) < 0)
+	if ((rc = replay_check_dir(dir, why, whylen)) != REPLAY_OK)
 		return rc;
+	/* held to the end: no process joins the environment while it is taken apart */
+	if ((fd = bdb_lock(dir, LOCK_EX, why, whylen)) < 0)
+		return fd;
 	if ((rc = bdb_salvage_read(path, &sv)) != REPLAY_OK)
 		goto done;
 	if (rename(path, aside) != 0 || bdb_env_remove(dir) != 0) {
