@@ -242,6 +242,25 @@ run_script corrupt corrupt-store.lua -D phase=repaired
 check "the milter keeps counting into the store backstop-replay reads" \
 	'[[ "$("$bin/backstop-replay" -c "$work/corrupt.conf" show "$valid")" =~ count:\ +1 ]]'
 
+# a milter that starts while a salvage holds the store (flock(1) holds the lock exclusively, as
+# salvage does) runs without it, and opens it on SIGUSR1 once the salvage is done
+write_conf locked "MaxBouncesPerTag 3"
+mkdir -p "$work/locked.db"
+mkfifo "$work/ex.in" "$work/ex.out"
+flock -x -n "$work/locked.db/replay.lock" sh -c 'echo locked; cat >/dev/null' <"$work/ex.in" >"$work/ex.out" &
+exlock=$!
+exec 3>"$work/ex.in" 4<"$work/ex.out"
+read -r _ <&4	# the milter started below must not inherit these ends, or cat never sees EOF
+if start locked 3>&- 4<&-; then ok "a store held by a salvage: the milter starts"; else not_ok "a store held by a salvage: the milter starts"; fi
+locked_pid=${pids[-1]}
+check "... and logs that the store is locked by a salvage" \
+	'logged locked "error: replay store unavailable (the replay store is locked by another process): .*locked.db: backstop-replay salvage is rebuilding the replay store"'
+exec 3>&- 4<&-
+wait "$exlock"
+kill -USR1 "$locked_pid"
+for _ in $(seq 100); do logged locked "replay store .* opened" && break; sleep 0.05; done
+check "SIGUSR1 after the salvage: the milter opens the store" 'logged locked "notice: replay store .*locked.db opened"'
+
 kill -USR1 "${pids[0]}"
 sleep 1.5
 check "SIGUSR1 reloads" 'logged enforce "reloaded .*(SIGUSR1)"'

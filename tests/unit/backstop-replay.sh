@@ -203,4 +203,21 @@ run -c "$tmp/bad.conf" list
 is "$(tail -n +2 "$tmp/out" | awk '{print $1, $5}' | tr '\n' ' ')" "4 $ALICE 2 $CAROL " \
 	"with their counts"
 
+# while a salvage holds the lock exclusively (flock(1) takes it here, as salvage does), the
+# other commands do not join the half-rebuilt store: they fail and say why
+mkfifo "$tmp/ex.in" "$tmp/ex.out"
+flock -x -n "$tmp/bad/replay.lock" sh -c 'echo locked; cat >/dev/null' <"$tmp/ex.in" >"$tmp/ex.out" &
+exlock=$!
+exec 3>"$tmp/ex.in" 4<"$tmp/ex.out"
+read -r held <&4
+is "$held" "locked" "the lock file is held exclusively"
+run -c "$tmp/bad.conf" stats
+is "$rc" 1 "stats during a salvage: failure"
+contains "$tmp/err" "$tmp/bad: backstop-replay salvage is rebuilding the replay store" \
+	"the message says a salvage is running"
+exec 3>&- 4<&-
+wait "$exlock"
+run -c "$tmp/bad.conf" stats
+is "$rc" 0 "stats once the salvage is done"
+
 tap_done
