@@ -1,6 +1,7 @@
 /* backstop-replay: the admin tool of the replay store (stats, list, show, forget, expire,
  * and verify/salvage for a damaged database file).
- * Runs beside the milter on the same environment; when started as root it becomes the owner
+ * Runs beside the milter on the same environment, but for salvage, which the store's lock file
+ * refuses while any process has the store open; when started as root it becomes the owner
  * of ReplayDatabase first, so no file there ever ends up root's. Exit: 0 ok, 1 failure, 2 usage. */
 #include "config.h"
 
@@ -262,7 +263,9 @@ replay_cmd_salvage(struct replay_ctx *x)
 		return replay_fail("%s", why[0] != '\0' ? why : replay_strerror(rc));
 	printf("salvaged %" PRIu64 " record%s into %s/replay.db; the damaged file is kept as %s\n",
 	    saved, saved == 1 ? "" : "s", x->conf->replay_database, aside);
-	printf("a running backstop-milter opens it on SIGUSR1, or by itself within a minute\n");
+	/* the lock was free, so a milter now running is one that could not open the old file */
+	printf("no process had the store open; a backstop-milter running without it opens it on "
+	    "SIGUSR1, or by itself within a minute\n");
 	return EXIT_SUCCESS;
 }
 

@@ -1,24 +1,29 @@
 /* replay-bdb: the Berkeley DB 5.3 backend of the replay store. One transactional environment
  * that every process joins with DB_REGISTER|DB_RECOVER, so recovery after a crash runs by itself
  * on the next open; one btree of packed records. Handles are shared by threads; after a panic
- * (another process ran recovery) the first thread to see it reopens the handles for everyone. */
+ * (another process ran recovery) the first thread to see it reopens the handles for everyone.
+ * An open handle holds a shared flock on replay.lock; salvage takes it exclusively, because
+ * DB_REGISTER cannot tell it that a process still has the file it renames open. */
 #include "config.h"
 
 #include <db.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "replay-backend.h"
 
 #define BDB_FILE "replay.db"
+#define BDB_LOCK_FILE "replay.lock"
 /* Region sizes must be the same in every process: recovery recreates the regions with the
  * values of the process that runs it. The cache holds about 10^6 records (see the bench).
  * A few hundred mutexes shared by the cache's hash buckets stay in the CPU cache, where one
@@ -43,6 +48,7 @@ struct bdb {
 	DB *db;
 	unsigned gen;		/* bumped by each reopen */
 	char *dir;
+	int lock_fd;		/* holds the shared lock on replay.lock; -1: salvage holds it */
 	u_int32_t txn_flags;
 	char sweep_key[REPLAY_ADDR_MAX + 1];
 	size_t sweep_klen;	/* 0: the next sweep starts at the beginning */
@@ -313,29 +319,86 @@ bdb_open_why(struct bdb *b, int rc, char *why, size_t whylen)
 		strcat(why, hint);
 }
 
+/* bdb_lock_why - why the lock on path is not ours: who holds it and what to do */
+static void
+bdb_lock_why(const char *dir, const char *path, int how, int e, char *why, size_t whylen)
+{
+	if (e != EWOULDBLOCK)
+		snprintf(why, whylen, "%s: %s%s", path, strerror(e), e == ELOOP ?
+		    ": a symbolic link in place of the store's lock file: remove it" :
+		    e == EACCES || e == EPERM ? ": the file must belong to the daemon's user" : "");
+	else if (how == LOCK_EX)
+		snprintf(why, whylen, "%s: the replay store is open in another process (a running "
+		    "backstop-milter, or another backstop-replay): stop it first, then run salvage",
+		    dir);
+	else
+		snprintf(why, whylen, "%s: backstop-replay salvage is rebuilding the replay store "
+		    "(it holds %s): try again when it is done", dir, path);
+}
+
+/* bdb_lock - lock dir's replay.lock (LOCK_SH or LOCK_EX, never waiting), creating it like the
+ * store's other files; the descriptor holding the lock, or a replay_err with why */
+static int
+bdb_lock(const char *dir, int how, char *why, size_t whylen)
+{
+	char path[4096];
+	struct stat st;
+	int fd, e;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, BDB_LOCK_FILE) >= (int)sizeof(path))
+		return REPLAY_EINVAL;
+	/* O_NONBLOCK: a FIFO planted under the name must not hang the open */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0) {
+		e = errno;
+		goto fail;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(why, whylen, "%s: not a regular file: remove it", path);
+		return REPLAY_EACCES;
+	}
+	while (flock(fd, how | LOCK_NB) != 0) {
+		if ((e = errno) == EINTR)
+			continue;
+		close(fd);
+		goto fail;
+	}
+	return fd;
+fail:
+	bdb_lock_why(dir, path, how, e, why, whylen);
+	return e == EWOULDBLOCK ? REPLAY_EINUSE : e == ENOSPC || e == EIO ? REPLAY_EIO :
+	    e == ENOMEM || e == ENOLCK ? REPLAY_ENOMEM : REPLAY_EACCES;
+}
+
 static void
 bdb_free(struct bdb *b)
 {
 	pthread_rwlock_destroy(&b->lock);
 	pthread_mutex_destroy(&b->mu);
 	pthread_mutex_destroy(&b->sweep_mu);
+	/* after the handles are closed: the lock says "open" until nothing is */
+	if (b->lock_fd >= 0)
+		close(b->lock_fd);
 	free(b->dir);
 	free(b);
 }
 
+/* bdb_open_locked - open the store in dir; lock_fd (closed on failure) holds its lock */
 static int
-bdb_open(const char *dir, enum replay_durability dur, void **state, char *why, size_t whylen)
+bdb_open_locked(const char *dir, enum replay_durability dur, int lock_fd, void **state,
+    char *why, size_t whylen)
 {
 	struct bdb *b;
 	int rc;
 
-	if ((rc = bdb_check_version(why, whylen)) != REPLAY_OK ||
-	    (rc = replay_check_dir(dir, why, whylen)) != REPLAY_OK)
-		return rc;
 	if ((b = calloc(1, sizeof(*b))) == NULL || (b->dir = strdup(dir)) == NULL) {
 		free(b);
+		if (lock_fd >= 0)
+			close(lock_fd);
 		return REPLAY_ENOMEM;
 	}
+	b->lock_fd = lock_fd;
 	pthread_rwlock_init(&b->lock, NULL);
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_mutex_init(&b->sweep_mu, NULL);
@@ -349,6 +412,19 @@ bdb_open(const char *dir, enum replay_durability dur, void **state, char *why, s
 	}
 	*state = b;
 	return REPLAY_OK;
+}
+
+static int
+bdb_open(const char *dir, enum replay_durability dur, void **state, char *why, size_t whylen)
+{
+	int rc, fd;
+
+	if ((rc = bdb_check_version(why, whylen)) != REPLAY_OK ||
+	    (rc = replay_check_dir(dir, why, whylen)) != REPLAY_OK)
+		return rc;
+	if ((fd = bdb_lock(dir, LOCK_SH, why, whylen)) < 0)
+		return fd;
+	return bdb_open_locked(dir, dur, fd, state, why, whylen);
 }
 
 static void
@@ -906,7 +982,8 @@ bdb_put_txn(struct bdb *b, DB_TXN *txn, void *arg)
 	return b->db->put(b->db, txn, &k, &d, 0);
 }
 
-/* bdb_salvage_write - a new store in dir holding the salvaged records */
+/* bdb_salvage_write - a new store in dir holding the salvaged records (the caller holds the
+ * exclusive lock, so this handle takes none) */
 static int
 bdb_salvage_write(const char *dir, enum replay_durability dur, const struct salvage *sv,
     char *why, size_t whylen)
@@ -915,7 +992,7 @@ bdb_salvage_write(const char *dir, enum replay_durability dur, const struct salv
 	size_t i;
 	int rc;
 
-	if ((rc = bdb_open(dir, dur, &state, why, whylen)) != REPLAY_OK)
+	if ((rc = bdb_open_locked(dir, dur, -1, &state, why, whylen)) != REPLAY_OK)
 		return rc;
 	for (i = 0; i < sv->n && rc == 0; i++)
 		rc = bdb_txn(state, bdb_put_txn, &sv->v[i], 0);
@@ -932,7 +1009,7 @@ replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *as
 	struct salvage sv = {NULL, 0, 0};
 	char path[4096], stamp[32];
 	struct tm tm;
-	int rc;
+	int rc, fd;
 
 	*saved = 0;
 	if (bdb_file(dir, path, sizeof(path)) != 0 || gmtime_r(&now, &tm) == NULL)
@@ -940,6 +1017,11 @@ replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *as
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	if (snprintf(aside, asidelen, "%s.corrupt-%s", path, stamp) >= (int)asidelen)
 		return REPLAY_EINVAL;
+	if ((rc = replay_check_dir(dir, why, whylen)) != REPLAY_OK)
+		return rc;
+	/* held to the end: no process joins the environment while it is taken apart */
+	if ((fd = bdb_lock(dir, LOCK_EX, why, whylen)) < 0)
+		return fd;
 	if ((rc = bdb_salvage_read(path, &sv)) != REPLAY_OK)
 		goto done;
 	if (rename(path, aside) != 0 || bdb_env_remove(dir) != 0) {
@@ -952,6 +1034,7 @@ replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *as
 		*saved = sv.n;
 done:
 	free(sv.v);
+	close(fd);
 	return rc;
 }
 

@@ -317,6 +317,7 @@ replay_strerror(int err)
 	case REPLAY_ENOTFOUND: return "no record for that address";
 	case REPLAY_EDISABLED: return "replay tracking is disabled (ReplayDatabase none)";
 	case REPLAY_EINVAL: return "invalid argument";
+	case REPLAY_EINUSE: return "the replay store is locked by another process";
 	default: return "unknown replay error";
 	}
 }
@@ -325,5 +326,5 @@ bool
 replay_err_temporary(int err)
 {
 	return err == REPLAY_ENOMEM || err == REPLAY_EBUSY || err == REPLAY_EIO ||
-	    err == REPLAY_ERECOVER || err == REPLAY_EDB;
+	    err == REPLAY_ERECOVER || err == REPLAY_EDB || err == REPLAY_EINUSE;
 }

@@ -1,6 +1,8 @@
 /* replay: how many bounces each tagged address has collected, so that a leaked valid tag
  * cannot let a flood of backscatter through. A Berkeley DB environment shared by every
- * process that opens it (the threaded milter and the admin tool at once), or "disabled". */
+ * process that opens it (the threaded milter and the admin tool at once), or "disabled".
+ * Each open handle holds a shared lock on DIR/replay.lock; replay_salvage takes it exclusively,
+ * so that it never rebuilds the files under a process that has them open. */
 #ifndef BACKSTOP_REPLAY_H
 #define BACKSTOP_REPLAY_H
 
@@ -31,6 +33,7 @@ enum replay_err {
 	REPLAY_ENOTFOUND = -11,	/* permanent: no record for that address */
 	REPLAY_EDISABLED = -12,	/* permanent: the store is disabled (ReplayDatabase none) */
 	REPLAY_EINVAL = -13,	/* permanent: bad argument */
+	REPLAY_EINUSE = -14,	/* temporary: another process holds the store's lock file */
 };
 
 enum replay_durability {
@@ -69,7 +72,8 @@ struct replay;
  * write)? REPLAY_OK, or REPLAY_ENOTDIR/EACCES with why naming the fix */
 int replay_check_dir(const char *dir, char *why, size_t whylen);
 /* replay_open - open (creating if needed) the store in directory dir; dir NULL: a disabled
- * handle on which every call succeeds and counts nothing. On failure why names the cause. */
+ * handle on which every call succeeds and counts nothing. On failure why names the cause
+ * (REPLAY_EINUSE: a salvage is running). The handle holds the shared lock until replay_close. */
 int replay_open(const char *dir, enum replay_durability dur, struct replay **out, char *why,
     size_t whylen) __attribute__((warn_unused_result));
 /* replay_close - close the handle (NULL is fine); the files stay for the next open */
@@ -113,8 +117,8 @@ int replay_verify(const char *dir, char *why, size_t whylen)
 	__attribute__((warn_unused_result));
 /* replay_salvage - rebuild the store in dir from every record still readable in its database
  * file; the old file is kept as replay.db.corrupt-DATE (named in aside) and the environment is
- * made afresh. A key found twice keeps its higher count. No process may have the store open.
- * *saved gets the number of records in the new file. */
+ * made afresh. A key found twice keeps its higher count. REPLAY_EINUSE, touching nothing, when
+ * another process has the store open. *saved gets the number of records in the new file. */
 int replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *aside,
     size_t asidelen, uint64_t *saved, char *why, size_t whylen)
 	__attribute__((warn_unused_result));

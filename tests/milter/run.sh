@@ -256,12 +256,45 @@ check "outbound mail is still signed" 'logged corrupt "QCORRUPT3: from=<alice@ex
 "$bin/backstop-replay" -c "$work/corrupt.conf" salvage > "$work/salvage.out" 2>&1
 check "backstop-replay salvage beside the running milter keeps the readable record" \
 	'grep -q "salvaged 1 record into" "$work/salvage.out"'
+check "... and says that no process had the store open" \
+	'grep -q "no process had the store open; a backstop-milter running without it opens it on SIGUSR1" "$work/salvage.out"'
 kill -USR1 "$corrupt_pid"
 await corrupt "replay store .* opened"
 check "SIGUSR1: the milter opens the repaired store" 'logged corrupt "notice: replay store .*corrupt.db opened"'
 run_script corrupt corrupt-store.lua -D phase=repaired
 check "after the repair a bounce to the tag is accepted and counted on top of the salvaged count" \
 	'[[ "$("$bin/backstop-replay" -c "$work/corrupt.conf" show "$valid")" =~ count:\ +3 ]]'
+# now the milter has the store open: a second salvage would rename the file it counts into
+ino=$(stat -c %i "$work/corrupt.db/replay.db")
+"$bin/backstop-replay" -c "$work/corrupt.conf" salvage > "$work/salvage2.out" 2>&1
+check "backstop-replay salvage refuses the store the running milter has open" \
+	'[ $? -eq 1 ] && grep -q "open in another process (a running backstop-milter.*stop it first" "$work/salvage2.out"'
+check "... and leaves its file in place" '[ "$(stat -c %i "$work/corrupt.db/replay.db")" = "$ino" ]'
+check "... and the counts in it" \
+	'[[ "$("$bin/backstop-replay" -c "$work/corrupt.conf" show "$valid")" =~ count:\ +3 ]]'
+"$bin/backstop-replay" -c "$work/corrupt.conf" forget "$valid" > /dev/null	# under the limit again
+run_script corrupt corrupt-store.lua -D phase=repaired
+check "the milter keeps counting into the store backstop-replay reads" \
+	'[[ "$("$bin/backstop-replay" -c "$work/corrupt.conf" show "$valid")" =~ count:\ +1 ]]'
+
+# a milter that starts while a salvage holds the store (flock(1) holds the lock exclusively, as
+# salvage does) runs without it, and opens it on SIGUSR1 once the salvage is done
+write_conf locked "MaxBouncesPerTag 3"
+mkdir -p "$work/locked.db"
+mkfifo "$work/ex.in" "$work/ex.out"
+flock -x -n "$work/locked.db/replay.lock" sh -c 'echo locked; cat >/dev/null' <"$work/ex.in" >"$work/ex.out" &
+exlock=$!
+exec 3>"$work/ex.in" 4<"$work/ex.out"
+read -r _ <&4	# the milter started below must not inherit these ends, or cat never sees EOF
+if start locked 3>&- 4<&-; then ok "a store held by a salvage: the milter starts"; else not_ok "a store held by a salvage: the milter starts"; fi
+locked_pid=${pids[-1]}
+check "... and logs that the store is locked by a salvage" \
+	'logged locked "error: replay store unavailable (the replay store is locked by another process): .*locked.db: backstop-replay salvage is rebuilding the replay store"'
+exec 3>&- 4<&-
+wait "$exlock"
+kill -USR1 "$locked_pid"
+for _ in $(seq 100); do logged locked "replay store .* opened" && break; sleep 0.05; done
+check "SIGUSR1 after the salvage: the milter opens the store" 'logged locked "notice: replay store .*locked.db opened"'
 
 kill -USR1 "${pids[0]}"
 check "SIGUSR1 reloads" 'await enforce "reloaded .*(SIGUSR1)"'

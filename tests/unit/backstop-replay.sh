@@ -171,4 +171,53 @@ run -c "$tmp/bad.conf" list
 is "$(tail -n +2 "$tmp/out" | awk '{print $1, $5}' | tr '\n' ' ')" "4 $ALICE 2 $CAROL " \
 	"the salvaged store holds the records with their counts"
 
+# salvage refuses a store that another process holds open (it would rename the file under
+# that process, which would go on counting into the renamed file); with no holder it runs
+mkfifo "$tmp/hold.in" "$tmp/hold.out"
+"$seed" --hold "$tmp/bad" <"$tmp/hold.in" >"$tmp/hold.out" 2>"$tmp/hold.err" &
+holder=$!
+exec 3>"$tmp/hold.in" 4<"$tmp/hold.out"
+read -r held <&4
+is "$held" "open" "a second process holds the store open"
+ino=$(stat -c %i "$tmp/bad/replay.db")
+asides=$(ls "$tmp/bad" | grep -c '^replay\.db\.corrupt-')
+run -c "$tmp/bad.conf" salvage
+is "$rc" 1 "salvage while another process has the store open: failure"
+contains "$tmp/err" "$tmp/bad: the replay store is open in another process (a running backstop-milter, or another backstop-replay): stop it first, then run salvage" \
+	"the message says who may hold it and what to do"
+is "$(stat -c %i "$tmp/bad/replay.db")" "$ino" "the refused salvage left replay.db in place"
+is "$(ls "$tmp/bad" | grep -c '^replay\.db\.corrupt-')" "$asides" "and set no file aside"
+run -c "$tmp/bad.conf" list
+is "$(tail -n +2 "$tmp/out" | awk '{print $1, $5}' | tr '\n' ' ')" "4 $ALICE 2 $CAROL " \
+	"the counts are intact beside the holder"
+exec 3>&- 4<&-
+wait "$holder"
+is "$?" 0 "the holder closed the store"
+now=$((NOW + 1))	# the file set aside gets another name than the first salvage's
+run -c "$tmp/bad.conf" salvage
+now=$NOW
+is "$rc" 0 "salvage once no process holds the store"
+contains "$tmp/out" "salvaged 2 records into $tmp/bad/replay.db" "it keeps both records"
+is "$(ls "$tmp/bad" | grep -c '^replay\.db\.corrupt-')" "$((asides + 1))" "and sets the old file aside"
+run -c "$tmp/bad.conf" list
+is "$(tail -n +2 "$tmp/out" | awk '{print $1, $5}' | tr '\n' ' ')" "4 $ALICE 2 $CAROL " \
+	"with their counts"
+
+# while a salvage holds the lock exclusively (flock(1) takes it here, as salvage does), the
+# other commands do not join the half-rebuilt store: they fail and say why
+mkfifo "$tmp/ex.in" "$tmp/ex.out"
+flock -x -n "$tmp/bad/replay.lock" sh -c 'echo locked; cat >/dev/null' <"$tmp/ex.in" >"$tmp/ex.out" &
+exlock=$!
+exec 3>"$tmp/ex.in" 4<"$tmp/ex.out"
+read -r held <&4
+is "$held" "locked" "the lock file is held exclusively"
+run -c "$tmp/bad.conf" stats
+is "$rc" 1 "stats during a salvage: failure"
+contains "$tmp/err" "$tmp/bad: backstop-replay salvage is rebuilding the replay store" \
+	"the message says a salvage is running"
+exec 3>&- 4<&-
+wait "$exlock"
+run -c "$tmp/bad.conf" stats
+is "$rc" 0 "stats once the salvage is done"
+
 tap_done

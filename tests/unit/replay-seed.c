@@ -1,12 +1,29 @@
 /* replay-seed: a test helper, not a test. Records bounces in a replay store the way the milter
- * would, so that the backstop-replay script test has something to look at.
- * Usage: replay-seed DIR NOW TAG_EXPIRY_DAY COUNT ADDR...  (COUNT bounces for each ADDR) */
+ * would, so that the backstop-replay script test has something to look at; or holds the store
+ * open, as a running milter does, until its standard input closes.
+ * Usage: replay-seed DIR NOW TAG_EXPIRY_DAY COUNT ADDR...  (COUNT bounces for each ADDR)
+ *        replay-seed --hold DIR  (prints "open" once the store is open) */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "replay.h"
+
+/* seed_hold - keep the store open until stdin reaches its end */
+static int
+seed_hold(struct replay *r)
+{
+	char buf[256];
+
+	printf("open\n");
+	fflush(stdout);
+	while (fgets(buf, sizeof(buf), stdin) != NULL)
+		continue;
+	replay_close(r);
+	return 0;
+}
 
 int
 main(int argc, char **argv)
@@ -16,15 +33,20 @@ main(int argc, char **argv)
 	uint32_t c;
 	long count, i;
 	int rc, a;
+	const bool hold = argc == 3 && strcmp(argv[1], "--hold") == 0;
 
-	if (argc < 6) {
-		fprintf(stderr, "usage: replay-seed DIR NOW TAG_EXPIRY_DAY COUNT ADDR...\n");
+	if (argc < 6 && !hold) {
+		fprintf(stderr, "usage: replay-seed DIR NOW TAG_EXPIRY_DAY COUNT ADDR...\n"
+		    "       replay-seed --hold DIR\n");
 		return 2;
 	}
-	if ((rc = replay_open(argv[1], REPLAY_DUR_WRITE, &r, why, sizeof(why))) != REPLAY_OK) {
+	rc = replay_open(argv[hold ? 2 : 1], REPLAY_DUR_WRITE, &r, why, sizeof(why));
+	if (rc != REPLAY_OK) {
 		fprintf(stderr, "replay-seed: %s\n", why);
 		return 1;
 	}
+	if (hold)
+		return seed_hold(r);
 	count = atol(argv[4]);
 	for (a = 5; a < argc; a++) {
 		for (i = 0; i < count; i++) {
