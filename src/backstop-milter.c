@@ -841,15 +841,18 @@ check_paths(const struct conf *cf)
 	    cf->socket[0] == '/' ? cf->socket : NULL;
 	int rc;
 
+	/* a missing directory is a warning: systemd makes RuntimeDirectory before the start */
 	if (cf->pid_file != NULL && (rc = daemon_path_check(cf->pid_file, false)) != DAEMON_OK) {
-		fprintf(stderr, "backstop-milter: PidFile %s in %s: %s\n", cf->pid_file, conf_path,
-		    daemon_strerror(rc));
-		return -1;
+		fprintf(stderr, "backstop-milter: %sPidFile %s in %s: %s\n", rc == DAEMON_ENODIR ?
+		    "warning: " : "", cf->pid_file, conf_path, daemon_strerror(rc));
+		if (rc != DAEMON_ENODIR)
+			return -1;
 	}
 	if (sock != NULL && (rc = daemon_path_check(sock, true)) != DAEMON_OK) {
-		fprintf(stderr, "backstop-milter: Socket %s in %s: %s\n", cf->socket, conf_path,
-		    daemon_strerror(rc));
-		return -1;
+		fprintf(stderr, "backstop-milter: %sSocket %s in %s: %s\n", rc == DAEMON_ENODIR ?
+		    "warning: " : "", cf->socket, conf_path, daemon_strerror(rc));
+		if (rc != DAEMON_ENODIR)
+			return -1;
 	}
 	return 0;
 }

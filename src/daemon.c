@@ -228,8 +228,8 @@ daemon_strerror(int err)
 		return "the socket's path no longer holds the socket just bound (a symbolic link or "
 		       "another file replaced it): refusing to change its owner or mode";
 	case DAEMON_ENODIR:
-		return "its directory does not exist or cannot be searched, so the start would "
-		       "fail: create it";
+		return "its directory does not exist or cannot be searched: a start fails unless it "
+		       "is made first (systemd's RuntimeDirectory makes /run/backstop)";
 	case DAEMON_EPATHKIND:
 		return "a symbolic link or another kind of file is there, which the start refuses "
 		       "to write through or replace: remove it";

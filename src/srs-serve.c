@@ -395,16 +395,19 @@ serve_check(const struct serve *s, const struct serve_opts *o)
 		    s->conf->map_socket, listenaddr_strerror(err));
 		return EXIT_FAILURE;
 	}
+	/* a missing directory is a warning: systemd makes RuntimeDirectory before the start */
 	if (s->conf->pid_file != NULL &&
 	    (err = daemon_path_check(s->conf->pid_file, false)) != DAEMON_OK) {
-		fprintf(stderr, "%s: %s: PidFile %s: %s\n", PROG, s->conf->path, s->conf->pid_file,
-		    daemon_strerror(err));
-		return EXIT_FAILURE;
+		fprintf(stderr, "%s: %s%s: PidFile %s: %s\n", PROG, err == DAEMON_ENODIR ?
+		    "warning: " : "", s->conf->path, s->conf->pid_file, daemon_strerror(err));
+		if (err != DAEMON_ENODIR)
+			return EXIT_FAILURE;
 	}
 	if (a.family == AF_UNIX && (err = daemon_path_check(a.path, true)) != DAEMON_OK) {
-		fprintf(stderr, "%s: %s: MapSocket %s: %s\n", PROG, s->conf->path,
-		    s->conf->map_socket, daemon_strerror(err));
-		return EXIT_FAILURE;
+		fprintf(stderr, "%s: %s%s: MapSocket %s: %s\n", PROG, err == DAEMON_ENODIR ?
+		    "warning: " : "", s->conf->path, s->conf->map_socket, daemon_strerror(err));
+		if (err != DAEMON_ENODIR)
+			return EXIT_FAILURE;
 	}
 	if (o->tcp_table && !tcp_reverse_spec(s->conf->map_socket, rev, sizeof(rev))) {
 		fprintf(stderr, "%s: %s: MapSocket %s: --tcp-table needs inet:host:port\n", PROG,
