@@ -334,6 +334,10 @@ keyfile_check_dir(const char *dir, uid_t user, char *why, size_t whylen)
 		return keyfile_why(KEYRING_EPERM, why, whylen,
 		    "key directory %s is writable by %s (mode %04o): run chmod 700 %s", dir,
 		    keyfile_writers(st.st_mode), (unsigned)(st.st_mode & 07777), dir);
+	if (faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) != 0 && errno == EACCES)
+		return keyfile_why(KEYRING_EPERM, why, whylen, "cannot search key directory %s "
+		    "(uid %ld, mode %04o): give it to the daemon's user (chown -R USER %s)", dir,
+		    (long)st.st_uid, (unsigned)(st.st_mode & 07777), dir);
 	return keyfile_check_owner("key directory ", dir, &st, user, why, whylen);
 }
 

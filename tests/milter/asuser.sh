@@ -57,5 +57,12 @@ chown root:root "$work/keys/0.key"
 rc=$?
 check "-n as root, a key UserID nobody cannot read: exit 1, says so" \
 	'[ $rc -eq 1 ] && grep -q "UserID nobody cannot load the key store, so every reload would fail: cannot read .*0.key: permission denied" "$work/n-keys.out"'
+# a key directory UserID cannot search: the directory is named, not a key file in it
+chown root:root "$work/keys" "$work/keys/0.key"
+chmod 700 "$work/keys"
+"$work/backstop-milter" -n -c "$work/nobody.conf" > "$work/n-dir.out" 2>&1
+rc=$?
+check "-n as root, a key directory UserID nobody cannot search: exit 1, names the directory" \
+	'[ $rc -eq 1 ] && grep -q "UserID nobody cannot load the key store, so every reload would fail: cannot search key directory .*keys" "$work/n-dir.out"'
 echo "1..$n"
 [ "$failed" -eq 0 ]
