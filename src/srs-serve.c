@@ -335,6 +335,10 @@ serve_args(int argc, char **argv, struct serve_opts *o)
 }
 
 /* The port after MapSocket's, for the reverse tcp: map (postsrsd's 10001/10002 pair). */
+/* The text of a tcp_table MapSocket that does not fit: -n's and the start's. */
+#define SERVE_TCP_NEEDS_INET "--tcp-table needs inet:host:port with a port below 65535 " \
+	"(reverse is served on the next port; postsrsd used inet:127.0.0.1:10001)"
+
 static bool
 tcp_reverse_spec(const char *fwd, char *out, size_t size)
 {
@@ -410,7 +414,7 @@ serve_check(const struct serve *s, const struct serve_opts *o)
 			return EXIT_FAILURE;
 	}
 	if (o->tcp_table && !tcp_reverse_spec(s->conf->map_socket, rev, sizeof(rev))) {
-		fprintf(stderr, "%s: %s: MapSocket %s: --tcp-table needs inet:host:port\n", PROG,
+		fprintf(stderr, "%s: %s: MapSocket %s: " SERVE_TCP_NEEDS_INET "\n", PROG,
 		    s->conf->path, s->conf->map_socket);
 		return EXIT_FAILURE;
 	}
@@ -438,9 +442,7 @@ serve_listen(struct serve *s, const struct serve_opts *o)
 		rc = mapserver_listen(s->ms, spec, MAPSERVER_SOCKETMAP, NULL, s->uid, s->gid, why,
 		    sizeof(why));
 	else if (!tcp_reverse_spec(spec, rev, sizeof(rev))) {
-		serve_fail(s, "%s: MapSocket %s: --tcp-table needs inet:host:port (postsrsd used "
-		    "inet:127.0.0.1:10001; reverse is served on the next port)",
-		    s->conf->path, spec);
+		serve_fail(s, "%s: MapSocket %s: " SERVE_TCP_NEEDS_INET, s->conf->path, spec);
 		return EXIT_FAILURE;
 	} else if ((rc = mapserver_listen(s->ms, spec, MAPSERVER_TCP_TABLE, "forward", s->uid,
 	    s->gid, why, sizeof(why))) == MAPSERVER_OK)

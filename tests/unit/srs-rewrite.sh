@@ -210,6 +210,11 @@ sed 's|^MapSocket .*|MapSocket unix:'"$tmp"'/srs.sock|' "$conf" >"$tmp/unix.conf
 run -c "$tmp/unix.conf" serve --tcp-table -n
 is "$rc" 1 "serve --tcp-table -n: exit 1 with a unix MapSocket"
 contains "$tmp/err" "--tcp-table needs inet:host:port" "serve --tcp-table -n: why"
+sed 's|^MapSocket .*|MapSocket inet:127.0.0.1:65535|' "$conf" >"$tmp/top.conf"
+run -c "$tmp/top.conf" serve --tcp-table -n
+is "$rc" 1 "serve --tcp-table -n: exit 1 with port 65535 (reverse would need 65536)"
+contains "$tmp/err" "top.conf: MapSocket inet:127.0.0.1:65535: --tcp-table needs inet:host:port with a port below 65535" \
+    "serve --tcp-table -n: says the port is the problem"
 run -c "$tmp/unix.conf" serve -n
 is "$rc" 0 "serve -n: exit 0 with a unix MapSocket"
 is "$(ls "$tmp" | grep -c srs.sock)" 0 "serve -n: no socket created"
