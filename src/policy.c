@@ -352,11 +352,13 @@ policy_mta_local(const struct policy_mta *m)
 /* policy_classify_mta - classify the address the MTA resolved, if it is one of ours */
 static bool
 policy_classify_mta(const struct conf *c, const struct keyring *kr, time_t now,
-    const struct policy_mta *m, struct addr *rcpt, struct policy_rcpt *out)
+    const char *judged, const struct policy_mta *m, struct addr *rcpt, struct policy_rcpt *out)
 {
 	struct addr a;
 
-	if (m->rcpt_addr == NULL || addr_parse(&a, m->rcpt_addr, strlen(m->rcpt_addr)) != ADDR_OK)
+	/* the usual case, the MTA resolved it to what we judged already: no second parse */
+	if (m->rcpt_addr == NULL || strcasecmp(m->rcpt_addr, judged) == 0 ||
+	    addr_parse(&a, m->rcpt_addr, strlen(m->rcpt_addr)) != ADDR_OK)
 		return false;	/* Sendmail's is a bare user name for its local mailer */
 	policy_classify(c, kr, now, &a, out);
 	if (out->cls == POLICY_NOT_OURS)
@@ -390,7 +392,7 @@ policy_rcpt_resolve(const struct conf *c, const struct keyring *kr, time_t now,
 		return false;
 	}
 	policy_classify(c, kr, now, rcpt, out);
-	if (out->cls != POLICY_NOT_OURS || policy_classify_mta(c, kr, now, m, rcpt, out))
+	if (out->cls != POLICY_NOT_OURS || policy_classify_mta(c, kr, now, r.buf, m, rcpt, out))
 		return true;
 	/* routed through our own names to a local mailbox of a domain not in Domains: whose
 	 * mailbox that is, only the MTA's tables know */
