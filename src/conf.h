@@ -24,6 +24,7 @@ enum conf_err {
 
 enum conf_action { CONF_REJECT, CONF_TEMPFAIL, CONF_ACCEPT, CONF_MARK };
 enum conf_durability { CONF_DUR_SYNC, CONF_DUR_WRITE, CONF_DUR_NONE };
+enum conf_decide { CONF_DECIDE_EOM, CONF_DECIDE_RCPT };
 
 struct conf_list {
 	size_t n;
@@ -51,6 +52,13 @@ struct conf {
 	enum conf_action on_untagged, on_invalid, on_replay, on_internal_error;
 	time_t tagging_since;		/* CONF_TAGGING_AUTO: the key store's creation time */
 	bool dry_run;
+	/* replies, receipts and auto-replies (the replies issue) */
+	bool record_sent;		/* RecordSent */
+	unsigned sent_retention;	/* SentRetention, days */
+	time_t sent_since;		/* SentSince; CONF_SENT_AUTO: the store's own start */
+	enum conf_action on_unknown_original, on_auto_reply;
+	enum conf_decide untagged_bounce_decision;
+	size_t bounce_scan_limit;	/* BounceScanLimit, bytes */
 	struct conf_list exempt_senders, exempt_recipients, bounce_senders;
 	char *srs_domain;		/* NULL: SRS off */
 	char srs_separator;
@@ -62,6 +70,7 @@ struct conf {
 };
 
 #define CONF_TAGGING_AUTO ((time_t)-1)
+#define CONF_SENT_AUTO ((time_t)-1)
 
 /* conf_load - read and check a file; on failure err holds "file:line: message" */
 int conf_load(const char *path, struct conf **out, char *err, size_t errlen)

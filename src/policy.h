@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "keyring.h"
+#include "msgclass.h"
 #include "prvs.h"
 #include "srs.h"
 
@@ -59,8 +60,25 @@ struct policy_decision {
 	bool count;			/* at EOM: count one bounce against the tag */
 	bool mark;			/* add the X-Backstop header */
 	bool dry_run;			/* action was softened from reject/tempfail by DryRun */
+	bool eom;			/* accepted for now: policy_decide_eom has the last word */
 	const char *verdict;		/* one word for logs and the header */
 	const char *why;		/* the reason, for the reply text and the log */
+};
+
+/* What the sent record says of a message's references, for one recipient. */
+enum policy_ref {
+	POLICY_REF_ABSENT,	/* no reference, or none the record can vouch for yet (SentSince) */
+	POLICY_REF_UNKNOWN,	/* references, none of them sent by this recipient */
+	POLICY_REF_KNOWN,	/* a reference to a message this recipient sent */
+};
+
+/* What a message is and what it answers, gathered at end of message for one recipient. */
+struct policy_answer {
+	enum msgclass_kind kind;
+	enum policy_ref ref;
+	enum msgclass_source source;	/* POLICY_REF_KNOWN/UNKNOWN: where the reference was */
+	unsigned long answers;		/* POLICY_REF_KNOWN: answers already accepted to it */
+	bool error;			/* the sent record failed: OnInternalError */
 };
 
 /* Outcome of trying to sign an outbound sender. */
@@ -109,6 +127,13 @@ bool policy_needs_replay(const struct conf *c, bool bounce, const struct policy_
 void policy_decide(const struct conf *c, time_t created, time_t now, bool bounce,
     const struct policy_rcpt *r, const struct policy_replay *replay,
     struct policy_decision *out);
+/* policy_decide_eom - the end-of-message decision for a recipient that policy_decide accepted
+ * with eom set, from what the message is and answers; out starts as policy_decide's answer */
+void policy_decide_eom(const struct conf *c, time_t created, time_t now, bool bounce,
+    const struct policy_rcpt *r, const struct policy_answer *a, struct policy_decision *out);
+/* policy_ref_counts - until SentSince + SentRetention has passed, a reference the record does
+ * not know says nothing (it may predate the record): is the record complete at now? */
+bool policy_ref_counts(const struct conf *c, time_t store_since, time_t now);
 /* policy_internal_error - the decision when the keys or the store failed */
 void policy_internal_error(const struct conf *c, const char *why, struct policy_decision *out);
 /* policy_srs_params - the SRS parameters of a configuration */

@@ -61,6 +61,8 @@ struct replay_stats {
 	uint64_t log_bytes;	/* size of the transaction logs */
 	uint64_t env_bytes;	/* size of the shared region files */
 	unsigned log_files;	/* number of log files */
+	uint64_t sent_records;	/* messages in the sent record */
+	time_t sent_since;	/* when recording sent mail began (0: never) */
 };
 
 /* called by replay_iterate for each record; a non-zero return stops the walk */
@@ -108,6 +110,37 @@ int replay_iterate(struct replay *r, replay_iter_fn fn, void *arg)
 /* replay_stats - counts, times and file sizes; over_limit counts records with count >= limit
  * (limit 0: none are over) */
 int replay_stats(struct replay *r, time_t now, uint32_t limit, struct replay_stats *st)
+	__attribute__((warn_unused_result));
+
+/* One sent message, as the sent record keeps it (the replies issue): who sent it, when, to how
+ * many recipients, and how many replies, receipts and bounces to it were accepted as proven. */
+struct replay_sent {
+	char sender[REPLAY_ADDR_MAX + 1];	/* the envelope sender, untagged, lowercase */
+	time_t sent;				/* when it left */
+	uint32_t rcpts;				/* how many recipients it had */
+	uint32_t answers;			/* answers accepted as proven (replay_sent_answer) */
+	long expiry_day;			/* UTC day number after which it is swept */
+};
+
+/* The sent record lives in the same store (a second database of the same environment, behind
+ * the same backend), keyed by a keyed hash of the normalised Message-ID (msgclass_msgid) under
+ * a random key the store makes when it is created. On a disabled store every call below
+ * returns REPLAY_EDISABLED. */
+
+/* replay_sent_record - remember that msgid left from sender (untagged) to rcpts recipients at
+ * now, until expiry_day; recording the same msgid again keeps its answers */
+int replay_sent_record(struct replay *r, const char *msgid, const char *sender, uint32_t rcpts,
+    time_t now, long expiry_day) __attribute__((warn_unused_result));
+/* replay_sent_get - the record of msgid, or REPLAY_ENOTFOUND (an expired one is not found) */
+int replay_sent_get(struct replay *r, const char *msgid, time_t now, struct replay_sent *out)
+	__attribute__((warn_unused_result));
+/* replay_sent_answer - count one more accepted answer to msgid; *count gets the new count,
+ * REPLAY_ENOTFOUND when there is no record */
+int replay_sent_answer(struct replay *r, const char *msgid, time_t now, uint32_t *count)
+	__attribute__((warn_unused_result));
+/* replay_sent_since - when this store began to record sent mail (SentSince auto): the time
+ * kept in the store, set to now by the first call that finds none */
+int replay_sent_since(struct replay *r, time_t now, time_t *since)
 	__attribute__((warn_unused_result));
 
 /* replay_verify - check the database file of the store in dir, without the environment (no
