@@ -731,6 +731,25 @@ store_open(const struct conf *cf, int prio)
 		log_msg(LOG_NOTICE, "replay store %s opened", cf->replay_database);
 }
 
+/* watch_follow - after a reload to another KeyDirectory, watch that one instead (only the
+ * housekeeping thread changes snap_current, so reading it here needs no lock) */
+static void
+watch_follow(struct keywatch **w, char **watched, time_t now)
+{
+	const char *dir = snap_current->conf->key_directory;
+	char *copy;
+
+	if (*watched != NULL && strcmp(*watched, dir) == 0)
+		return;
+	if ((copy = strdup(dir)) == NULL)
+		return;	/* out of memory: keep the old watch, try again next second */
+	keywatch_close(*w);
+	*w = keywatch_open(dir, now);
+	free(*watched);
+	*watched = copy;
+	log_msg(LOG_INFO, "watching the key directory %s for changes", dir);
+}
+
 /* housekeeping - the one thread that reloads (SIGUSR1, or the key directory changed) and
  * keeps the replay store tidy. SIGUSR1 is blocked everywhere and taken here by sigtimedwait,
  * so no signal handler runs at all; libmilter keeps SIGHUP/SIGTERM/SIGINT for stopping. */
@@ -740,6 +759,7 @@ housekeeping(void *arg)
 	sigset_t set;
 	const struct timespec second = { 1, 0 };
 	struct keywatch *w = arg;
+	char *watched = strdup(snap_current->conf->key_directory);
 	time_t last_upkeep = 0, last_open = clock_monotonic_s();
 
 	sigemptyset(&set);
@@ -756,6 +776,7 @@ housekeeping(void *arg)
 			reload("key directory changed");
 		}
 		now = clock_monotonic_s();
+		watch_follow(&w, &watched, now);
 		if (atomic_load(&store) == NULL && (usr1 || now - last_open >= STORE_RETRY)) {
 			store_open(snap_current->conf, LOG_WARNING);
 			last_open = now;
@@ -769,6 +790,8 @@ housekeeping(void *arg)
 			last_upkeep = now;
 		}
 	}
+	keywatch_close(w);
+	free(watched);
 	return NULL;
 }
 
@@ -1079,7 +1102,6 @@ run(bool foreground)
 	rc = smfi_main();
 	atomic_store(&stopping, true);
 	pthread_join(hk, NULL);
-	keywatch_close(w);
 	replay_close(atomic_load(&store));
 	daemon_pidfile_remove(snap_current->conf->pid_file);
 	log_msg(LOG_NOTICE, "stopped");
