@@ -27,6 +27,7 @@
 #include "keyring.h"
 #include "keywatch.h"
 #include "log.h"
+#include "msgclass.h"
 #include "policy.h"
 #include "replay.h"
 
@@ -36,6 +37,7 @@
 
 /* libmilter takes char * for what it never writes; -Wwrite-strings wants arrays for that. */
 static char header_name[] = "X-Backstop";
+static char header_msgid[] = "Message-ID";
 static char filter_name[] = "backstop";
 static char macro_qid[] = "i";
 static char macro_auth[] = "{auth_authen}";
@@ -62,23 +64,36 @@ struct snap {
 struct rcpt {
 	char *arg;		/* the recipient exactly as the MTA gave it */
 	char key[ADDR_TEXT_MAX];	/* the replay store's key: the tagged address, lowercase */
+	char owner[ADDR_TEXT_MAX];	/* whose sent mail answers it: the mailbox, lowercase */
 	struct addr plain;
 	bool rewrite, count, legacy;
 	long expiry_day;
+	bool eom;			/* decided at end of message (policy_decide_eom) */
+	bool judged;			/* judged is another spelling than arg */
+	struct addr judged_as;
+	struct policy_rcpt r;		/* eom: what it is */
+	struct policy_decision d;	/* eom: the RCPT-time answer, then the final one */
 };
 
 struct msg {
 	bool active, bounce, outbound, sender_ok, rcpt_exempt, mark;
 	struct addr sender;
 	unsigned forged_headers;
+	unsigned accepted;		/* recipients the MTA took (ours or not) */
+	unsigned pending;		/* of them, recipients decided at end of message */
 	struct rcpt *rcpts;
 	size_t n, cap;
+	struct msgclass *mc;		/* inbound with pending recipients: what it is */
+	bool want_body;			/* the body may still tell mc something */
+	bool have_msgid;		/* outbound: msgid holds its Message-ID, normalised */
+	char msgid[MSGCLASS_ID_MAX + 1];
 	char header[HEADER_MAX];
 };
 
 struct conn {
 	struct snap *snap;
 	unsigned long noreply;	/* SMFIP_NR_* the MTA agreed to */
+	bool can_skip;		/* the MTA takes SMFIS_SKIP from the body callback */
 	sa_family_t family;
 	unsigned char ip[16];
 	bool have_ip;
@@ -96,6 +111,8 @@ static struct snap *snap_current;
 static _Atomic(struct replay *) store;
 static const char *conf_path;
 static atomic_bool stopping;
+/* when the store began to record sent mail (SentSince auto); 0 until known */
+static _Atomic time_t sent_since;
 
 static struct snap *
 snap_get(void)
@@ -161,6 +178,7 @@ msg_reset(struct msg *m)
 	for (i = 0; i < m->n; i++)
 		free(m->rcpts[i].arg);
 	free(m->rcpts);
+	msgclass_free(m->mc);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -203,9 +221,10 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 {
 	const unsigned long actions = SMFIF_CHGFROM | SMFIF_ADDRCPT | SMFIF_DELRCPT |
 	    SMFIF_ADDHDRS | SMFIF_CHGHDRS;
-	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
-	    SMFIP_NODATA;
-	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR;
+	/* the headers tell what a message is and answers, and the body of a bounce may hold
+	 * the returned original's: mlfi_body skips the rest as soon as the facts are in */
+	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_EOH;
 	struct conn *c = conn_get(ctx);
 
 	(void)f2;
@@ -218,10 +237,11 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 		return SMFIS_REJECT;
 	}
 	*pf0 = actions;
-	*pf1 = f1 & (skip | noreply);
+	*pf1 = f1 & (skip | noreply | SMFIP_SKIP);
 	*pf2 = 0;
 	*pf3 = 0;
 	c->noreply = *pf1 & noreply;
+	c->can_skip = (*pf1 & SMFIP_SKIP) != 0;
 	return SMFIS_CONTINUE;
 }
 
@@ -292,20 +312,37 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	return reply_none(c, SMFIP_NR_MAIL);
 }
 
-/* msg_note - remember for EOM what this recipient needs, and its verdict for the header */
-static int
-msg_note(struct msg *m, const char *arg, const char *key, const struct policy_rcpt *r,
-    const struct policy_decision *d)
+/* replay_key - the store's key for a tagged recipient: the address in lowercase */
+static void
+replay_key(const struct addr *rcpt, char *key, size_t size)
 {
-	struct rcpt *t;
+	addr_format(rcpt, key, size);
+	addr_lowercase(key, key, strlen(key));
+}
+
+/* msg_mark - add a recipient's verdict to the X-Backstop header (ref: NULL, or the
+ * reference that decided it) */
+static void
+msg_mark(struct msg *m, const char *verdict, const char *arg, const char *ref)
+{
 	size_t len = strlen(m->header);
 
-	if (d->mark) {
-		m->mark = true;
-		snprintf(m->header + len, sizeof(m->header) - len, "%s%s %s", len ? "; " : "",
-		    d->verdict, arg);
-	}
-	if (!d->rewrite && !d->count)
+	m->mark = true;
+	snprintf(m->header + len, sizeof(m->header) - len, "%s%s %s%s%s", len ? "; " : "",
+	    verdict, arg, ref != NULL ? " ref=" : "", ref != NULL ? ref : "");
+}
+
+/* msg_note - remember for EOM what this recipient needs, and its verdict for the header;
+ * judged: the address it was judged as, or NULL */
+static int
+msg_note(struct msg *m, const char *arg, const char *key, const struct addr *judged,
+    const struct policy_rcpt *r, const struct policy_decision *d)
+{
+	struct rcpt *t;
+
+	if (d->mark && !d->eom)
+		msg_mark(m, d->verdict, arg, NULL);
+	if (!d->rewrite && !d->count && !d->eom)
 		return 0;
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 4;
@@ -326,16 +363,18 @@ msg_note(struct msg *m, const char *arg, const char *key, const struct policy_rc
 	t->count = d->count;
 	t->legacy = r->legacy;
 	t->expiry_day = r->expiry_day;
+	t->eom = d->eom;
+	t->judged = judged != NULL;
+	if (judged != NULL)
+		t->judged_as = *judged;
+	t->r = *r;
+	t->d = *d;
+	t->owner[0] = '\0';
+	if (r->has_plain || judged != NULL)
+		replay_key(r->has_plain ? &r->plain : judged, t->owner, sizeof(t->owner));
+	m->pending += d->eom;
 	m->n++;
 	return 0;
-}
-
-/* replay_key - the store's key for a tagged recipient: the address in lowercase */
-static void
-replay_key(const struct addr *rcpt, char *key, size_t size)
-{
-	addr_format(rcpt, key, size);
-	addr_lowercase(key, key, strlen(key));
 }
 
 /* rcpt_replay - what the store says about a valid tag this bounce came back to */
@@ -406,13 +445,13 @@ rcpt_answer(SMFICTX *ctx, const struct conn *c, const char *arg,
  * address it was judged as when the MTA's rewriting makes that another (judged may be NULL) */
 static void
 rcpt_log(SMFICTX *ctx, const struct conn *c, const char *arg, const struct policy_decision *d,
-    const char *store_err, const struct addr *judged)
+    const char *store_err, const struct addr *judged, const char *ref)
 {
 	const struct msg *m = &c->msg;
 	char from[ADDR_TEXT_MAX] = "", as[ADDR_TEXT_MAX] = "";
 	size_t len = strlen(arg);
 	int prio = d->action != POLICY_ACCEPT ? LOG_NOTICE :
-	    !m->bounce && !d->mark ? LOG_DEBUG : LOG_INFO;
+	    d->eom || (!m->bounce && !d->mark) ? LOG_DEBUG : LOG_INFO;
 
 	if (m->sender_ok)
 		addr_format(&m->sender, from, sizeof(from));
@@ -422,11 +461,12 @@ rcpt_log(SMFICTX *ctx, const struct conn *c, const char *arg, const struct polic
 	    strncmp(arg + 1, as, len - 2) == 0)
 		as[0] = '\0';	/* judged as written: nothing to add */
 	log_msg(prio,
-	    "%s: to=%s from=<%s> client=%s bounce=%s verdict=%s action=%s%s: %s%s%s%s%s%s",
+	    "%s: to=%s from=<%s> client=%s bounce=%s verdict=%s action=%s%s: %s%s%s%s%s%s%s%s",
 	    queue_id(ctx), arg, from, c->client, m->bounce ? "yes" : "no", d->verdict,
-	    policy_action_name(d->action),
+	    d->eom ? "pending" : policy_action_name(d->action),
 	    d->dry_run ? " (DryRun: would have refused)" : "", d->why, store_err ? ": " : "",
-	    store_err ? store_err : "", as[0] ? "; judged as <" : "", as, as[0] ? ">" : "");
+	    store_err ? store_err : "", as[0] ? "; judged as <" : "", as, as[0] ? ">" : "",
+	    ref != NULL ? "; " : "", ref != NULL ? ref : "");
 }
 
 /* rcpt_mta - what the MTA says about this recipient and itself */
@@ -462,6 +502,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		if (policy_rcpt_parse(c->snap->conf, argv[0], &rcpt) == ADDR_OK &&
 		    policy_exempt_rcpt(c->snap->conf, &rcpt))
 			c->msg.rcpt_exempt = true;
+		c->msg.accepted++;
 		return SMFIS_CONTINUE;
 	}
 	/* the MTA answers for syntax, but a bounce it still delivers to one of our domains
@@ -475,23 +516,71 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	policy_decide(c->snap->conf, keyring_created(c->snap->kr), now, c->msg.bounce, &r, &rp,
 	    &d);
 	if (r.cls != POLICY_NOT_OURS || store_err != NULL)
-		rcpt_log(ctx, c, argv[0], &d, store_err, judged ? &rcpt : NULL);
-	if (d.action == POLICY_ACCEPT && msg_note(&c->msg, argv[0], key, &r, &d) != 0)
+		rcpt_log(ctx, c, argv[0], &d, store_err, judged ? &rcpt : NULL, NULL);
+	if (d.action == POLICY_ACCEPT &&
+	    msg_note(&c->msg, argv[0], key, judged ? &rcpt : NULL, &r, &d) != 0)
 		return SMFIS_TEMPFAIL;
+	if (d.action == POLICY_ACCEPT)
+		c->msg.accepted++;
 	return rcpt_answer(ctx, c, argv[0], &d);
+}
+
+/* msg_classify - hand an inbound header to the classifier, made at the first one; false
+ * when it cannot be made (the pending recipients then get OnInternalError) */
+static bool
+msg_classify(struct msg *m, const struct conf *cf, const char *name, const char *value)
+{
+	if (m->mc == NULL && msgclass_new(cf->bounce_scan_limit, &m->mc) != MSGCLASS_OK)
+		return false;
+	msgclass_header(m->mc, name, value);
+	return true;
 }
 
 static sfsistat
 mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = conn_get(ctx);
+	struct msg *m;
 
-	(void)value;
-	if (c == NULL)
+	if (c == NULL || !c->msg.active)
 		return SMFIS_CONTINUE;
+	m = &c->msg;
 	if (strcasecmp(name, header_name) == 0)
-		c->msg.forged_headers++;
+		m->forged_headers++;
+	if (m->outbound && !m->have_msgid && strcasecmp(name, header_msgid) == 0)
+		m->have_msgid = msgclass_msgid(value, strlen(value), m->msgid,
+		    sizeof(m->msgid)) > 0;
+	if (!m->outbound && m->pending > 0 && !msg_classify(m, c->snap->conf, name, value))
+		return SMFIS_TEMPFAIL;
 	return reply_none(c, SMFIP_NR_HDR);
+}
+
+static sfsistat
+mlfi_eoh(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL || !c->msg.active)
+		return SMFIS_CONTINUE;
+	if (c->msg.pending > 0 && c->msg.mc == NULL &&
+	    msgclass_new(c->snap->conf->bounce_scan_limit, &c->msg.mc) != MSGCLASS_OK)
+		return SMFIS_TEMPFAIL;
+	c->msg.want_body = c->msg.mc != NULL && msgclass_eoh(c->msg.mc);
+	return reply_none(c, SMFIP_NR_EOH);
+}
+
+/* mlfi_body - only a message whose references may be in its body is read, and only until
+ * they are found or BounceScanLimit is reached */
+static sfsistat
+mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL || !c->msg.active)
+		return SMFIS_CONTINUE;
+	if (c->msg.want_body && msgclass_body(c->msg.mc, chunk, len))
+		c->msg.want_body = false;
+	return !c->msg.want_body && c->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
 }
 
 static void
@@ -551,20 +640,23 @@ eom_count(SMFICTX *ctx, const struct rcpt *t, const char **err)
 	return 0;
 }
 
-/* eom_store_failed - a bounce that cannot be counted gets OnInternalError's answer for the
- * whole message: accepting it uncounted would let a harvested tag past the replay limit */
+/* eom_store_failed - a message the store failed for gets OnInternalError's answer: a bounce
+ * accepted uncounted would let a harvested tag past the replay limit, and mail sent
+ * unrecorded would have its replies refused. what: "to=<x>: replay count not recorded". */
 static sfsistat
-eom_store_failed(SMFICTX *ctx, const struct conn *c, const struct rcpt *t, const char *err)
+eom_store_failed(SMFICTX *ctx, const struct conn *c, const char *what, const char *err,
+    const char *unjudged)
 {
 	static char code_err[] = "451", xcode_err[] = "4.3.0";
 	static char code_perm[] = "550", xcode_perm[] = "5.3.0";
-	static char text[] = "the replay store failed: bounce not accepted";
+	static char text_bounce[] = "the replay store failed: bounce not accepted";
+	static char text_mail[] = "the replay store failed: message not accepted";
+	char *text = c->msg.outbound ? text_mail : text_bounce;
 	struct policy_decision d;
 
 	policy_internal_error(c->snap->conf, "the replay store failed", &d);
-	log_msg(LOG_ERR, "%s: to=%s: replay count not recorded: %s: message %s%s "
-	    "(OnInternalError)", queue_id(ctx), t->arg, err,
-	    d.action == POLICY_ACCEPT ? "accepted uncounted" : d.action == POLICY_REJECT ?
+	log_msg(LOG_ERR, "%s: %s: %s: message %s%s (OnInternalError)", queue_id(ctx), what, err,
+	    d.action == POLICY_ACCEPT ? unjudged : d.action == POLICY_REJECT ?
 	    "rejected" : "temporarily refused", d.dry_run ? " (DryRun: would have refused)" : "");
 	if (d.action == POLICY_REJECT) {
 		smfi_setreply(ctx, code_perm, xcode_perm, text);
@@ -573,6 +665,189 @@ eom_store_failed(SMFICTX *ctx, const struct conn *c, const struct rcpt *t, const
 	if (d.action == POLICY_TEMPFAIL) {
 		smfi_setreply(ctx, code_err, xcode_err, text);
 		return SMFIS_TEMPFAIL;
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* eom_msgid - the Message-ID the outbound message leaves with: its own, or one added now
+ * (false when there is none and the MTA refused the new header) */
+static bool
+eom_msgid(SMFICTX *ctx, struct msg *m)
+{
+	char made[MSGCLASS_ID_MAX + 3];
+	const char *host = smfi_getsymval(ctx, macro_myhostname);
+
+	if (m->have_msgid)
+		return true;
+	msgclass_msgid_make(host != NULL ? host : "localhost", made, sizeof(made));
+	if (msgclass_msgid(made, strlen(made), m->msgid, sizeof(m->msgid)) <= 0 ||
+	    smfi_addheader(ctx, header_msgid, made) != MI_SUCCESS) {
+		log_msg(LOG_WARNING, "%s: the message has no Message-ID and the MTA refused the "
+		    "one made for it: not recorded, so replies to it will be unknown", queue_id(ctx));
+		return false;
+	}
+	log_msg(LOG_INFO, "%s: the message had no Message-ID: added %s", queue_id(ctx), made);
+	return m->have_msgid = true;
+}
+
+/* eom_record - remember an outbound message, so that the replies, receipts and bounces it
+ * gets are known for SentRetention days */
+static sfsistat
+eom_record(SMFICTX *ctx, struct conn *c)
+{
+	const struct conf *cf = c->snap->conf;
+	struct msg *m = &c->msg;
+	struct replay *r = atomic_load(&store);
+	char from[ADDR_TEXT_MAX], what[ADDR_TEXT_MAX + 64];
+	time_t now = clock_now();
+	int rc;
+
+	if (!cf->record_sent || !m->sender_ok || m->bounce || (r != NULL && !replay_enabled(r)))
+		return SMFIS_CONTINUE;
+	if (!eom_msgid(ctx, m))
+		return SMFIS_CONTINUE;
+	replay_key(&m->sender, from, sizeof(from));
+	snprintf(what, sizeof(what), "from=<%s>: sent message not recorded", from);
+	if (r == NULL)
+		return eom_store_failed(ctx, c, what, "the replay store is not open",
+		    "sent unrecorded");
+	rc = replay_sent_record(r, m->msgid, from, m->accepted, now,
+	    clock_day(now) + (long)cf->sent_retention);
+	if (rc != 0)
+		return eom_store_failed(ctx, c, what, replay_strerror(rc), "sent unrecorded");
+	log_msg(LOG_DEBUG, "%s: from=<%s> message-id=<%s> recorded (%u recipient(s))",
+	    queue_id(ctx), from, m->msgid, m->accepted);
+	return SMFIS_CONTINUE;
+}
+
+/* eom_refs - what the sent record says of the message's references for recipient t; *known
+ * points to the reference it knows (POLICY_REF_KNOWN), *err says why a->error was set */
+static void
+eom_refs(const struct conn *c, const struct rcpt *t, time_t now, struct policy_answer *a,
+    const char **known, const char **err)
+{
+	const struct msgclass_ref *refs;
+	struct replay *r = atomic_load(&store);
+	struct replay_sent e;
+	size_t i, n = msgclass_refs(c->msg.mc, &refs);
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (r == NULL) {
+			a->error = true;
+			*err = "the replay store is not open";
+			return;
+		}
+		rc = replay_sent_get(r, refs[i].id, now, &e);
+		if (rc == REPLAY_EDISABLED)
+			return;	/* no record to ask: every reference is absent */
+		if (rc != 0 && rc != REPLAY_ENOTFOUND) {
+			a->error = true;
+			*err = replay_strerror(rc);
+			return;
+		}
+		if (rc == 0 && strcmp(e.sender, t->owner) == 0) {
+			a->ref = POLICY_REF_KNOWN;
+			a->source = refs[i].source;
+			a->answers = e.answers;
+			*known = refs[i].id;
+			return;
+		}
+	}
+	if (n > 0 && policy_ref_counts(c->snap->conf, atomic_load(&sent_since), now)) {
+		a->ref = POLICY_REF_UNKNOWN;
+		a->source = refs[0].source;
+	}
+}
+
+/* eom_ref_text - "kind=auto-reply (auto-submitted) ref=in-reply-to:known" for the log */
+static void
+eom_ref_text(const struct msgclass *mc, const struct policy_answer *a, char *out, size_t size)
+{
+	static const char *const ref[] = { "absent", "unknown", "known" };
+	const char *marker = msgclass_marker(mc);
+
+	snprintf(out, size, "kind=%s%s%s%s ref=%s%s%s", msgclass_kind_name(a->kind),
+	    marker[0] != '\0' ? " (" : "", marker, marker[0] != '\0' ? ")" : "",
+	    a->ref == POLICY_REF_ABSENT ? "" : msgclass_source_name(a->source),
+	    a->ref == POLICY_REF_ABSENT ? "" : ":", ref[a->ref]);
+}
+
+/* eom_judge - the final decision for one pending recipient, logged and marked */
+static void
+eom_judge(SMFICTX *ctx, struct conn *c, struct rcpt *t, time_t now)
+{
+	struct msg *m = &c->msg;
+	struct policy_answer a = { msgclass_kind(m->mc), POLICY_REF_ABSENT, MSGCLASS_IN_REPLY_TO,
+		0, false };
+	const char *known = NULL, *err = NULL;
+	char text[160];
+	uint32_t count = 0;
+	int rc;
+
+	eom_refs(c, t, now, &a, &known, &err);
+	policy_decide_eom(c->snap->conf, keyring_created(c->snap->kr), now, m->bounce, &t->r, &a,
+	    &t->d);
+	if (t->d.action == POLICY_ACCEPT && t->d.answer && known != NULL &&
+	    (rc = replay_sent_answer(atomic_load(&store), known, now, &count)) != 0) {
+		err = replay_strerror(rc);
+		policy_internal_error(c->snap->conf, "the replay store failed", &t->d);
+	}
+	t->d.eom = false;
+	t->rewrite = t->d.action == POLICY_ACCEPT && t->d.rewrite;
+	t->count = t->d.action == POLICY_ACCEPT && t->d.count;
+	eom_ref_text(m->mc, &a, text, sizeof(text));
+	rcpt_log(ctx, c, t->arg, &t->d, err, t->judged ? &t->judged_as : NULL, text);
+	if (t->d.mark)
+		msg_mark(m, t->d.verdict, t->arg, strstr(text, "ref=") + 4);
+}
+
+/* eom_decide - the end-of-message decisions: refuse the message when every recipient is
+ * refused, else remove the refused ones; a temporary failure defers the whole message */
+static sfsistat
+eom_decide(SMFICTX *ctx, struct conn *c)
+{
+	static char text_some[] = "some recipients were refused";
+	struct msg *m = &c->msg;
+	const struct rcpt *first = NULL;
+	unsigned refused = 0, deferred = 0;
+	time_t now = clock_now();
+	size_t i;
+
+	if (m->mc == NULL && msgclass_new(c->snap->conf->bounce_scan_limit, &m->mc) != 0)
+		return SMFIS_TEMPFAIL;
+	msgclass_finish(m->mc);
+	for (i = 0; i < m->n; i++) {
+		struct rcpt *t = &m->rcpts[i];
+
+		if (!t->eom)
+			continue;
+		eom_judge(ctx, c, t, now);
+		refused += t->d.action == POLICY_REJECT;
+		deferred += t->d.action == POLICY_TEMPFAIL;
+		if (t->d.action != POLICY_ACCEPT && (first == NULL ||
+		    (first->d.action == POLICY_REJECT && t->d.action == POLICY_TEMPFAIL)))
+			first = t;
+	}
+	if (first == NULL)
+		return SMFIS_CONTINUE;
+	if (deferred > 0 || refused == m->accepted) {
+		log_msg(LOG_NOTICE, "%s: message %s: %s", queue_id(ctx), deferred > 0 ?
+		    "temporarily refused" : "refused: every recipient was refused", first->d.why);
+		return rcpt_answer(ctx, c, first->arg, &first->d);
+	}
+	for (i = 0; i < m->n; i++) {
+		const struct rcpt *t = &m->rcpts[i];
+
+		if (!t->eom || t->d.action != POLICY_REJECT)
+			continue;
+		if (smfi_delrcpt(ctx, t->arg) != MI_SUCCESS) {
+			log_msg(LOG_ERR, "%s: to=%s: the MTA refused to remove it: message "
+			    "temporarily refused", queue_id(ctx), t->arg);
+			smfi_setreply(ctx, code_tempfail, xcode_tempfail, text_some);
+			return SMFIS_TEMPFAIL;
+		}
+		log_msg(LOG_INFO, "%s: to=%s removed from the message", queue_id(ctx), t->arg);
 	}
 	return SMFIS_CONTINUE;
 }
@@ -603,13 +878,23 @@ mlfi_eom(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 	struct msg *m;
+	sfsistat st;
 	size_t i;
 
 	if (c == NULL || !c->msg.active)
 		return SMFIS_CONTINUE;
 	m = &c->msg;
-	if (m->outbound)
+	if (m->outbound) {
 		eom_sign(ctx, c);
+		if ((st = eom_record(ctx, c)) != SMFIS_CONTINUE) {
+			msg_reset(m);
+			return st;
+		}
+	}
+	if (m->pending > 0 && (st = eom_decide(ctx, c)) != SMFIS_CONTINUE) {
+		msg_reset(m);
+		return st;
+	}
 	for (i = 0; i < m->n; i++) {
 		if (m->rcpts[i].rewrite && eom_rewrite(ctx, &m->rcpts[i]) != 0) {
 			msg_reset(m);
@@ -618,11 +903,13 @@ mlfi_eom(SMFICTX *ctx)
 	}
 	for (i = 0; i < m->n; i++) {
 		const char *err = NULL;
-		sfsistat st;
+		char what[ADDR_TEXT_MAX + 64];
 
 		if (!m->rcpts[i].count || eom_count(ctx, &m->rcpts[i], &err) == 0)
 			continue;
-		if ((st = eom_store_failed(ctx, c, &m->rcpts[i], err)) != SMFIS_CONTINUE) {
+		snprintf(what, sizeof(what), "to=%s: replay count not recorded", m->rcpts[i].arg);
+		if ((st = eom_store_failed(ctx, c, what, err, "accepted uncounted")) !=
+		    SMFIS_CONTINUE) {
 			msg_reset(m);
 			return st;
 		}
@@ -671,6 +958,8 @@ static struct smfiDesc filter = {
 	.xxfi_envfrom = mlfi_envfrom,
 	.xxfi_envrcpt = mlfi_envrcpt,
 	.xxfi_header = mlfi_header,
+	.xxfi_eoh = mlfi_eoh,
+	.xxfi_body = mlfi_body,
 	.xxfi_eom = mlfi_eom,
 	.xxfi_abort = mlfi_abort,
 	.xxfi_close = mlfi_close,
@@ -709,6 +998,23 @@ reload(const char *trigger)
 	snap_put(old);
 }
 
+/* sent_since_load - when the store began to record sent mail; the first open with RecordSent
+ * yes starts it (an error leaves 0: unknown references then count as absent) */
+static void
+sent_since_load(const struct conf *cf, struct replay *r)
+{
+	time_t since = 0;
+	int rc;
+
+	if (!cf->record_sent || !replay_enabled(r))
+		return;
+	rc = replay_sent_since(r, clock_now(), &since);
+	if (rc != 0)
+		log_msg(LOG_ERR, "replay store: cannot read when the sent record began: %s",
+		    replay_strerror(rc));
+	atomic_store(&sent_since, since);
+}
+
 /* store_open - open the configured replay store; on failure say so at prio, with the fix,
  * and leave store NULL (bounces to valid tags then get OnInternalError) */
 static void
@@ -727,6 +1033,7 @@ store_open(const struct conf *cf, int prio)
 		return;
 	}
 	atomic_store(&store, r);
+	sent_since_load(cf, r);
 	if (prio != LOG_ERR)
 		log_msg(LOG_NOTICE, "replay store %s opened", cf->replay_database);
 }

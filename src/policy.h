@@ -61,6 +61,7 @@ struct policy_decision {
 	bool mark;			/* add the X-Backstop header */
 	bool dry_run;			/* action was softened from reject/tempfail by DryRun */
 	bool eom;			/* accepted for now: policy_decide_eom has the last word */
+	bool answer;			/* at EOM: count one answer against the sent message */
 	const char *verdict;		/* one word for logs and the header */
 	const char *why;		/* the reason, for the reply text and the log */
 };

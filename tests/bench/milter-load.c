@@ -45,7 +45,7 @@ static const char *const class_name[CLS_N] = { "outbound", "inbound", "valid", "
 static const uint32_t offer_proto = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL |
     SMFIP_NORCPT | SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NR_HDR |
     SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
-    SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY;
+    SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_SKIP;
 
 struct opts {
 	const char *sock;

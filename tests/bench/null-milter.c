@@ -28,16 +28,15 @@ null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	/* the same sets as backstop-milter's mlfi_negotiate */
 	const unsigned long actions = SMFIF_CHGFROM | SMFIF_ADDRCPT | SMFIF_DELRCPT |
 	    SMFIF_ADDHDRS | SMFIF_CHGHDRS;
-	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
-	    SMFIP_NODATA;
-	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR;
+	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_EOH;
 
 	(void)f2;
 	(void)f3;
 	if ((f0 & actions) != actions)
 		return SMFIS_REJECT;
 	*pf0 = actions;
-	*pf1 = f1 & (skip | noreply);
+	*pf1 = f1 & (skip | noreply | SMFIP_SKIP);
 	*pf2 = 0;
 	*pf3 = 0;
 	smfi_setpriv(ctx, (void *)(uintptr_t)(*pf1 & noreply));
@@ -76,6 +75,22 @@ null_header(SMFICTX *ctx, char *name, char *value)
 }
 
 static sfsistat
+null_eoh(SMFICTX *ctx)
+{
+	return null_reply(ctx, SMFIP_NR_EOH);
+}
+
+/* null_body - as backstop-milter with nothing to look for: the first chunk, then skip */
+static sfsistat
+null_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	(void)ctx;
+	(void)chunk;
+	(void)len;
+	return SMFIS_SKIP;
+}
+
+static sfsistat
 null_continue(SMFICTX *ctx)
 {
 	(void)ctx;
@@ -98,6 +113,8 @@ static struct smfiDesc filter = {
 	.xxfi_envfrom = null_envfrom,
 	.xxfi_envrcpt = null_envrcpt,
 	.xxfi_header = null_header,
+	.xxfi_eoh = null_eoh,
+	.xxfi_body = null_body,
 	.xxfi_eom = null_continue,
 	.xxfi_abort = null_continue,
 	.xxfi_close = null_close,

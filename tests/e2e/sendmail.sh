@@ -2,7 +2,8 @@
 # sendmail.sh: backstop-milter in front of a private Sendmail 8.17 (Debian's, unpacked by
 # contrib/install-deps.sh since its package conflicts with postfix), configured with
 # contrib/sendmail/backstop.mc itself: outbound senders signed, valid bounces to a relayed and
-# to a local domain delivered once and untagged, untagged and forged bounces refused at RCPT,
+# to a local domain delivered once and untagged, forged bounces refused at RCPT and untagged
+# ones at end of data, an out-of-office judged by the message it answers,
 # mail to a tagged address stripped. Sendmail listens on loopback, relays to smtp-sink and
 # delivers local mail with a script into BS_W/local. Prints TAP. Needs root (else exit 77).
 set -u
@@ -123,9 +124,8 @@ f=$(find "$BS_W/local" -type f -name 'root.*' | head -1)
 check "valid bounce: X-Backstop says it was valid" \
     "grep -q '^X-Backstop: valid <$tag>' '$f'"
 ext '' alice@example.com
-check "untagged bounce: 550 5.7.1 at RCPT" "smtp_said '550 5.7.1'"
-check "untagged bounce: the address once, where Sendmail puts it" \
-    "smtp_said '550 5\.7\.1 <alice@example\.com>\.\.\. bounce to an unsigned address \(backscatter\)\$'"
+check "untagged bounce: 550 5.7.1 at end of data (UntaggedBounceDecision eom)" \
+    "smtp_said '550 5\.7\.1 bounce to an unsigned address \(backscatter\)\$' && ! smtp_said '250 2.0.0'"
 c=${tag:14:1}	# the last character of the MAC: changed, the tag is forged
 forged="${tag:0:14}$([ "$c" = 0 ] && echo 1 || echo 0)${tag:15}"
 ext '' "$forged"
@@ -141,6 +141,30 @@ check "nothing went to a mailbox named after the tag" \
 check "the milter refused two bounces and accepted one" \
     "[ \$(grep -c 'action=reject' '$BS_W/milter.log') -eq 2 ] &&
      [ \$(grep -c 'bounce=yes verdict=valid action=accept' '$BS_W/milter.log') -eq 1 ]"
+
+# ---- an Exchange-style out-of-office answering carol's message, through Sendmail ----
+smt carol@example.com dave@example.net --header "Message-Id: <sm.hello.1@example.com>"
+check "outbound with a Message-ID: recorded" \
+    "bs_poll \"milterlog_has 'from=<carol@example.com> message-id=<sm.hello.1@example.com> recorded'\""
+printf '%s\n' "postmaster: root" "alice: root" "carol: root" > "$BS_W/sm/aliases"
+"$SM" -C "$BS_W/sm/test.cf" -bi > /dev/null 2>&1
+before=$(local_count root)
+oof() {
+	printf 'From: dave@example.net\nTo: carol@example.com\nSubject: Automatic reply: test\n'
+	printf 'Auto-Submitted: auto-generated\nX-Auto-Response-Suppress: All\nIn-Reply-To: %s\n' "$1"
+	printf '\nI am out of the office.\n'
+}
+oof "<sm.hello.1@example.com>" > "$BS_W/oof.eml"
+ext '' carol@example.com --data "$BS_W/oof.eml"
+check "an out-of-office answering carol's message: accepted at end of data" "smtp_said '250 2.0.0'"
+bs_poll "[ \$(local_count root) -gt $before ]"
+check "... and delivered" "[ \$(local_count root) -eq $((before + 1)) ]"
+check "... logged proven, by In-Reply-To" \
+    "milterlog_has 'to=<carol@example.com> from=<> .*verdict=proven action=accept.*ref=in-reply-to:known'"
+oof "<never.sent@example.com>" > "$BS_W/oof2.eml"
+ext '' carol@example.com --data "$BS_W/oof2.eml"
+check "one answering a message carol never sent: 550 5.7.1 at end of data" \
+    "smtp_said '550 5\.7\.1' && ! smtp_said '250 2.0.0'"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

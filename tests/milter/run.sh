@@ -35,6 +35,7 @@ InternalHosts 127.0.0.0/8
 ExemptSenders noreply@example.com
 ExemptRecipients lists.example.org
 TaggingSince 2020-01-01
+UntaggedBounceDecision rcpt
 Syslog no
 Background no
 LogLevel debug
