@@ -203,8 +203,9 @@ test_samples(void)
 			classify(msg, len, MSGCLASS_SCAN_DEFAULT, chunks[j], &part);
 			ok(part.kind == whole.kind && strcmp(part.marker, whole.marker) == 0 &&
 			    strcmp(part.refs, whole.refs) == 0 && !part.truncated,
-			    "%s: %zu-byte chunks give the same answer (%s)", s->file, chunks[j],
-			    part.refs);
+			    "%s: %s chunks give the same answer (%s)", s->file,
+			    chunks[j] == 0 ? "random" : chunks[j] == 1 ? "1-byte" :
+			    chunks[j] == 7 ? "7-byte" : "64-byte", part.refs);
 		}
 		free(msg);
 	}
