@@ -689,9 +689,12 @@ multipart_enter(struct msgclass *m, const struct ctype *ct)
 {
 	m->mode = MODE_SKIP;
 	if (strcmp(ct->subtype, "report") == 0) {
-		if (strcmp(ct->report, "delivery-status") == 0)
+		/* the global- ones are RFC 6533's, for internationalised mail */
+		if (strcmp(ct->report, "delivery-status") == 0 ||
+		    strcmp(ct->report, "global-delivery-status") == 0)
 			m->report_dsn = true;
-		else if (strcmp(ct->report, "disposition-notification") == 0)
+		else if (strcmp(ct->report, "disposition-notification") == 0 ||
+		    strcmp(ct->report, "global-disposition-notification") == 0)
 			m->report_mdn = true;
 	}
 	if (ct->boundary[0] == '\0' || m->depth == MC_DEPTH)
@@ -705,7 +708,8 @@ static bool
 returned_type(const struct ctype *ct)
 {
 	return ctype_is(ct, "message", "rfc822") || ctype_is(ct, "message", "global") ||
-	    ctype_is(ct, "text", "rfc822-headers") || ctype_is(ct, "message", "global-headers");
+	    ctype_is(ct, "text", "rfc822-headers") || ctype_is(ct, "message", "global-headers") ||
+	    ctype_is(ct, "message", "rfc822-headers");
 }
 
 /* part_enter - the content of a part (or of the message) begins: how to read it */
@@ -726,7 +730,8 @@ part_enter(struct msgclass *m, const struct ctype *ct)
 			m->mixed_bounce = true;
 		if (bounce_context(m))
 			block_begin(m, MODE_RETURNED);
-	} else if (ctype_is(ct, "message", "disposition-notification")) {
+	} else if (ctype_is(ct, "message", "disposition-notification") ||
+	    ctype_is(ct, "message", "global-disposition-notification")) {
 		if (m->report_mdn)
 			block_begin(m, MODE_MDN);
 	} else if (ct->type[0] == '\0' || ctype_is(ct, "text", "plain"))
@@ -840,13 +845,13 @@ hex(char c)
 static size_t
 qp_decode(char *s, size_t n)
 {
-	size_t i, o = 0;
+	size_t i, o = 0, end = trim_right(s, n);
 
 	for (i = 0; i < n; i++) {
 		if (s[i] == '=' && i + 2 < n && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
 			s[o++] = (char)(hex(s[i + 1]) * 16 + hex(s[i + 2]));
 			i += 2;
-		} else if (s[i] == '=' && i + 1 == trim_right(s, n))
+		} else if (s[i] == '=' && i + 1 == end)
 			break;
 		else
 			s[o++] = s[i];

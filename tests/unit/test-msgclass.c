@@ -287,6 +287,8 @@ static const struct hdr_row hdr_rows[] = {
 	    MSGCLASS_DSN, "report-type=delivery-status" },
 	{ "Content-Type", "multipart/report; report-type=disposition-notification; boundary=y",
 	    MSGCLASS_MDN, "disposition-notification" },
+	{ "Content-Type", "multipart/report; report-type=global-delivery-status; boundary=y",
+	    MSGCLASS_DSN, "report-type=delivery-status" },
 	{ "Content-Type", "multipart/report; report-type=feedback-report; boundary=y",
 	    MSGCLASS_NONE, "" },
 	{ "Content-Type", "text/plain; report-type=delivery-status", MSGCLASS_NONE, "" },
