@@ -21,7 +21,7 @@
 
 enum mode {
 	MODE_SKIP,	/* content that does not matter: only boundaries are looked for */
-	MODE_TEXT,	/* a plain-text body: qmail's and Exchange's inline reports */
+	MODE_TEXT,	/* a plain-text body: qmail's, Exim's and Exchange's inline reports */
 	MODE_PART,	/* a MIME part's headers */
 	MODE_RETURNED,	/* a returned message's first header block: its Message-ID */
 	MODE_MDN,	/* a disposition notification's fields: Original-Message-ID */
@@ -41,10 +41,10 @@ struct msgclass {
 	const char *auto_marker;
 	struct ctype top;
 	/* from the body */
-	bool report_dsn, report_mdn, qmail, exch_diag, exch_inline, mixed_bounce;
+	bool report_dsn, report_mdn, qmail, exim_inline, exch_diag, exch_inline, mixed_bounce;
 	enum mode mode;
 	bool qp;		/* the current text is quoted-printable */
-	bool block_started;	/* a header line came: blank lines before a returned block are skipped */
+	bool block_started;	/* a header came: blank lines before a returned block are skipped */
 	struct ctype part;	/* the part whose headers MODE_PART reads */
 	char bnd[MC_DEPTH][MC_BOUNDARY + 1];
 	size_t bndlen[MC_DEPTH], depth;
@@ -490,7 +490,8 @@ marker_test(const struct marker *mk, const char *v, size_t n)
 	case T_NONSPACE: return trim_right(v, n) > 0;
 	case T_TMDA:
 		n = trim_right(v, n);
-		return n > 14 && ci_eq(v + n - 14, 14, "-tmda-confirm>") && memchr(v, '@', n) != NULL;
+		return n > 14 && ci_eq(v + n - 14, 14, "-tmda-confirm>") &&
+		    memchr(v, '@', n) != NULL;
 	}
 	return false;
 }
@@ -671,8 +672,8 @@ ctype_is(const struct ctype *ct, const char *type, const char *subtype)
 static bool
 bounce_context(const struct msgclass *m)
 {
-	return m->report_dsn || m->report_mdn || m->mixed_bounce || m->qmail || m->exch_inline ||
-	    m->auto_marker != NULL;
+	return m->report_dsn || m->report_mdn || m->mixed_bounce || m->qmail || m->exim_inline ||
+	    m->exch_inline || m->auto_marker != NULL;
 }
 
 static void
@@ -806,24 +807,35 @@ block_line(struct msgclass *m, const char *s, size_t n, bool over)
 	hdr_append(m, s, n, over);
 }
 
-/* text_line - a line of plain text: qmail's bounce, Exchange's inline report. In an RFC
- * report the text is for people; its returned part is the one read. */
+static bool
+starts(const char *s, size_t n, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+
+	return n >= pl && memcmp(s, prefix, pl) == 0;
+}
+
+/* text_line - a line of plain text: qmail's bounce (Yahoo's too, without the greeting),
+ * Exim's plain-text one, Exchange's inline report. In an RFC report the text is for people;
+ * its returned part is the one read. */
 static void
 text_line(struct msgclass *m, const char *s, size_t n)
 {
-	static const char qmail[] = "Hi. This is the qmail-send program at";
-	static const char copy[] = "--- Below this line is a copy of the message";
-
 	if (m->report_dsn || m->report_mdn)
 		return;
 	n = trim_right(s, n);
 	while (n > 0 && (s[0] == ' ' || s[0] == '\t'))
 		s++, n--;
-	if (n >= sizeof(qmail) - 1 && memcmp(s, qmail, sizeof(qmail) - 1) == 0)
+	if (starts(s, n, "Hi. This is the qmail-send program at"))
 		m->qmail = true;
-	else if (m->qmail && n >= sizeof(copy) - 1 && memcmp(s, copy, sizeof(copy) - 1) == 0)
+	else if ((m->qmail || m->bouncy) &&
+	    starts(s, n, "--- Below this line is a copy of the message")) {
+		m->qmail = true;
 		block_begin(m, MODE_RETURNED);
-	else if (ci_eq(s, n, "Diagnostic information for administrators:"))
+	} else if (m->bouncy && starts(s, n, "------ This is a copy of the message, including")) {
+		m->exim_inline = true;
+		block_begin(m, MODE_RETURNED);
+	} else if (ci_eq(s, n, "Diagnostic information for administrators:"))
 		m->exch_diag = true;
 	else if ((m->bouncy || m->exch_diag) && (ci_eq(s, n, "Original message headers:") ||
 	    ci_eq(s, n, "Original message headers"))) {
@@ -1067,6 +1079,8 @@ kind_of(const struct msgclass *m, const char **marker)
 		k = MSGCLASS_MDN;
 	} else if (m->qmail)
 		*marker = "qmail";
+	else if (m->exim_inline)
+		*marker = "exim-inline";
 	else if (m->exch_inline)
 		*marker = "exchange-inline";
 	else if (m->mixed_bounce)

@@ -53,6 +53,11 @@ static const struct sample samples[] = {
 	    "returned:Invoice42.7f3e@mail.example.com" },
 	{ "exim-bounce.eml", MSGCLASS_DSN, "report-type=delivery-status", true,
 	    "returned:20251126195958.E1E1@mail.example.com" },
+	/* qmail's copy marker without qmail's greeting, from a mailer-daemon */
+	{ "yahoo-bounce.eml", MSGCLASS_DSN, "qmail", true,
+	    "returned:20251126212000.T1CK@mail.example.com" },
+	{ "exim-plain-bounce.eml", MSGCLASS_DSN, "exim-inline", true,
+	    "returned:20251126213000.S1BY@mail.example.com" },
 	{ "tmda-challenge.eml", MSGCLASS_AUTOREPLY, "challenge-response", true,
 	    "returned:20251126201000.F00F@mail.example.com" },
 	{ "ordinary-reply.eml", MSGCLASS_NONE, "", false,
