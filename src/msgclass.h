@@ -49,7 +49,8 @@ void msgclass_header(struct msgclass *m, const char *name, const char *value);
 /* msgclass_eoh - end of the headers: may the body still change the kind or add a reference? */
 bool msgclass_eoh(struct msgclass *m);
 /* msgclass_body - the next chunk of body; true when nothing more is needed (all found, or
- * scan_limit reached) */
+ * scan_limit reached: a byte past it was offered, so a body of exactly scan_limit bytes is
+ * read whole and not truncated) */
 bool msgclass_body(struct msgclass *m, const void *chunk, size_t len);
 /* msgclass_finish - end of message: settle the kind and the references */
 void msgclass_finish(struct msgclass *m);

@@ -48,5 +48,6 @@ int fuzz_socketmap(const uint8_t *data, size_t size);
 int fuzz_tcp_table(const uint8_t *data, size_t size);
 int fuzz_rcpt(const uint8_t *data, size_t size);
 int fuzz_legacy_secrets(const uint8_t *data, size_t size);
+int fuzz_msgclass(const uint8_t *data, size_t size);
 
 #endif

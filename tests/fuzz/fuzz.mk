@@ -4,6 +4,7 @@
 # FUZZ_JOBS at a time, and fails on any crash, leak, timeout or broken invariant.
 FUZZ_TARGETS = addr cidr prvs srs-forward srs-reverse conf keyfile socketmap tcp-table rcpt \
 	legacy-secrets
+FUZZ_TARGETS += msgclass
 FUZZ_TIME = 60
 FUZZ_JOBS = 2
 FUZZ_SANITIZE = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -11,10 +12,12 @@ FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer $(SODIUM_CFLAGS) $(NETTLE_CFLAGS) -
 	-I$(top_builddir) -I$(top_srcdir)/src -I$(srcdir)/fuzz
 fuzz_lib_sources = addr cidr clock conf daemon keyfile keyring listenaddr log mapcodec \
 	mapserver policy prvs srs srs-legacy
+fuzz_lib_sources += msgclass
 fuzz_common_sources = fuzz/fuzz-keyring.c fuzz/fuzz-srs-params.c
 fuzz_target_sources = fuzz/fuzz-addr.c fuzz/fuzz-cidr.c fuzz/fuzz-prvs.c \
 	fuzz/fuzz-srs-forward.c fuzz/fuzz-srs-reverse.c fuzz/fuzz-conf.c fuzz/fuzz-keyfile.c \
 	fuzz/fuzz-socketmap.c fuzz/fuzz-tcp-table.c fuzz/fuzz-rcpt.c fuzz/fuzz-legacy-secrets.c
+fuzz_target_sources += fuzz/fuzz-msgclass.c
 
 EXTRA_DIST += fuzz/fuzz.mk fuzz/README.md fuzz/corpus fuzz/regress
 

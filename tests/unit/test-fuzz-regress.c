@@ -34,6 +34,7 @@ static const struct target targets[] = {
 	{ "tcp-table", fuzz_tcp_table },
 	{ "rcpt", fuzz_rcpt },
 	{ "legacy-secrets", fuzz_legacy_secrets },
+	{ "msgclass", fuzz_msgclass },
 };
 
 /* read_file - the whole file into a malloc'ed buffer (never NULL on success, even empty) */
