@@ -31,8 +31,12 @@
 #define BDB_SENT_FILE "sent.db"
 #define BDB_META_KEY "meta"
 #define BDB_META_KLEN 4
-/* the meta record: version 1, the secret, the since time */
+/* the meta record: its version, the secret, the since time */
+#define BDB_META_VERSION 1
 #define BDB_META_BYTES (1 + REPLAY_SENT_SECRET_BYTES + 8)
+
+/* the two files a sweep, a salvage or a put works on */
+enum bdb_which { BDB_REPLAY = 0, BDB_SENT = 1 };
 #define BDB_LOCK_FILE "replay.lock"
 /* Region sizes must be the same in every process: recovery recreates the regions with the
  * values of the process that runs it. The cache holds about 10^6 records (see the bench).
@@ -62,7 +66,7 @@ struct bdb {
 	char *dir;
 	int lock_fd;		/* holds the shared lock on replay.lock; -1: salvage holds it */
 	u_int32_t txn_flags;
-	char sweep_key[2][REPLAY_ADDR_MAX + 1];	/* [0]: replay.db, [1]: sent.db */
+	char sweep_key[2][REPLAY_ADDR_MAX + 1];	/* by enum bdb_which */
 	size_t sweep_klen[2];	/* 0: the next sweep starts at the beginning */
 	time_t last_checkpoint;
 	char errmsg[512];	/* the messages Berkeley DB gave, joined by "; " */
@@ -708,7 +712,7 @@ bdb_iterate(void *state, replay_iter_fn fn, void *arg)
 struct sweep_args {
 	time_t now;
 	unsigned batch;
-	int which;		/* 0: replay.db, 1: sent.db */
+	enum bdb_which which;
 	struct walk w;		/* in: where to resume; out: where the next sweep resumes */
 	uint64_t removed;
 	bool complete;
@@ -717,12 +721,12 @@ struct sweep_args {
 /* bdb_expired - is the pair under the cursor a record of its file, expired at now? Anything
  * else (the meta record, a record of bad size) is left for an admin to look at. */
 static bool
-bdb_expired(int which, const DBT *k, const DBT *d, time_t now)
+bdb_expired(enum bdb_which which, const DBT *k, const DBT *d, time_t now)
 {
 	struct replay_entry e;
 	struct replay_sent s;
 
-	if (which == 0) {
+	if (which == BDB_REPLAY) {
 		if (d->size != REPLAY_PACKED_BYTES)
 			return false;
 		replay_entry_unpack(d->data, &e);
@@ -738,7 +742,7 @@ bdb_sweep_txn(struct bdb *b, DB_TXN *txn, void *arg)
 {
 	struct sweep_args *a = arg;
 	unsigned char kbuf[REPLAY_ADDR_MAX + 1], dbuf[REPLAY_SENT_PACKED_MAX];
-	DB *db = a->which == 0 ? b->db : b->sent;
+	DB *db = a->which == BDB_REPLAY ? b->db : b->sent;
 	struct walk w = a->w;
 	bool first = true;
 	unsigned seen;
@@ -775,9 +779,9 @@ bdb_sweep_txn(struct bdb *b, DB_TXN *txn, void *arg)
 	return rc;
 }
 
-/* bdb_sweep_one - a sweep batch of replay.db (which 0) or sent.db (1) */
+/* bdb_sweep_one - a sweep batch of one file */
 static int
-bdb_sweep_one(struct bdb *b, int which, time_t now, unsigned batch, bool from_start,
+bdb_sweep_one(struct bdb *b, enum bdb_which which, time_t now, unsigned batch, bool from_start,
     uint64_t *removed, bool *complete)
 {
 	struct sweep_args a;
@@ -807,14 +811,14 @@ static int
 bdb_sweep(void *state, time_t now, unsigned batch, bool from_start, uint64_t *removed,
     bool *complete)
 {
-	return bdb_sweep_one(state, 0, now, batch, from_start, removed, complete);
+	return bdb_sweep_one(state, BDB_REPLAY, now, batch, from_start, removed, complete);
 }
 
 static int
 bdb_sent_sweep(void *state, time_t now, unsigned batch, bool from_start, uint64_t *removed,
     bool *complete)
 {
-	return bdb_sweep_one(state, 1, now, batch, from_start, removed, complete);
+	return bdb_sweep_one(state, BDB_SENT, now, batch, from_start, removed, complete);
 }
 
 struct sent_args {
@@ -968,7 +972,7 @@ bdb_meta_read(struct bdb *b, DB_TXN *txn, u_int32_t flags, struct meta_args *a)
 	bdb_dbt(&k, BDB_META_KEY, BDB_META_KLEN);
 	bdb_dbt_out(&d, buf, sizeof(buf));
 	rc = b->sent->get(b->sent, txn, &k, &d, flags);
-	if (rc == 0 && (d.size != BDB_META_BYTES || buf[0] != 1))
+	if (rc == 0 && (d.size != BDB_META_BYTES || buf[0] != BDB_META_VERSION))
 		rc = BDB_EBADREC;
 	if (rc == 0) {
 		memcpy(a->secret, buf + 1, REPLAY_SENT_SECRET_BYTES);
@@ -991,7 +995,7 @@ bdb_sent_meta_txn(struct bdb *b, DB_TXN *txn, void *arg)
 	rc = bdb_meta_read(b, txn, DB_RMW, a);
 	if (rc != DB_NOTFOUND || a->fresh == NULL)
 		return rc;
-	buf[0] = 1;
+	buf[0] = BDB_META_VERSION;
 	memcpy(buf + 1, a->fresh, REPLAY_SENT_SECRET_BYTES);
 	bdb_put_be64(buf + 1 + REPLAY_SENT_SECRET_BYTES, (uint64_t)(int64_t)a->now);
 	bdb_dbt(&k, BDB_META_KEY, BDB_META_KLEN);
@@ -1218,9 +1222,9 @@ struct salvaged {
 	uint32_t rank;
 };
 
-/* the pairs of one file: which 0, replay.db; 1, sent.db */
+/* the pairs of one file */
 struct salvage {
-	int which;
+	enum bdb_which which;
 	struct salvaged *v;
 	size_t n, cap;
 };
@@ -1251,7 +1255,7 @@ bdb_salvage_rank(const struct salvage *sv, const unsigned char *k, long klen,
 	*rank = 0;
 	if (klen <= 0 || klen > REPLAY_ADDR_MAX || dlen <= 0)
 		return -1;
-	if (sv->which == 0) {
+	if (sv->which == BDB_REPLAY) {
 		if (dlen != REPLAY_PACKED_BYTES)
 			return -1;
 		replay_entry_unpack(d, &e);
@@ -1259,7 +1263,7 @@ bdb_salvage_rank(const struct salvage *sv, const unsigned char *k, long klen,
 		return 0;
 	}
 	if (klen == BDB_META_KLEN && memcmp(k, BDB_META_KEY, BDB_META_KLEN) == 0)
-		return dlen == BDB_META_BYTES && d[0] == 1 ? 0 : -1;
+		return dlen == BDB_META_BYTES && d[0] == BDB_META_VERSION ? 0 : -1;
 	if (klen != REPLAY_SENT_KEY_BYTES || replay_sent_unpack(d, (size_t)dlen, &s) != 0)
 		return -1;
 	*rank = s.answers;
@@ -1375,7 +1379,7 @@ bdb_env_remove(const char *dir)
 }
 
 struct put_args {
-	int which;
+	enum bdb_which which;
 	const struct salvaged *t;
 };
 
@@ -1383,7 +1387,7 @@ static int
 bdb_put_txn(struct bdb *b, DB_TXN *txn, void *arg)
 {
 	const struct put_args *a = arg;
-	DB *db = a->which == 0 ? b->db : b->sent;
+	DB *db = a->which == BDB_REPLAY ? b->db : b->sent;
 	DBT k, d;
 
 	bdb_dbt(&k, a->t->key, a->t->klen);
@@ -1400,7 +1404,7 @@ bdb_salvage_write(const char *dir, enum replay_durability dur, const struct salv
 	struct put_args a;
 	void *state;
 	size_t i;
-	int rc, f;
+	int rc, f;	/* f: an enum bdb_which */
 
 	if ((rc = bdb_open_locked(dir, dur, -1, &state, why, whylen)) != REPLAY_OK)
 		return rc;
@@ -1435,7 +1439,7 @@ bdb_salvage_take(const char *dir, const char *name, const char *stamp, struct sa
 	    snprintf(f->aside, sizeof(f->aside), "%s.corrupt-%s", f->path, stamp) >=
 	    (int)sizeof(f->aside))
 		return REPLAY_EINVAL;
-	f->absent = sv->which == 1 && stat(f->path, &st) != 0 && errno == ENOENT;
+	f->absent = sv->which == BDB_SENT && stat(f->path, &st) != 0 && errno == ENOENT;
 	return f->absent ? REPLAY_OK : bdb_salvage_read(f->path, sv);
 }
 
@@ -1466,7 +1470,7 @@ int
 replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *aside,
     size_t asidelen, uint64_t *saved, char *why, size_t whylen)
 {
-	struct salvage sv[2] = {{0, NULL, 0, 0}, {1, NULL, 0, 0}};
+	struct salvage sv[2] = {{BDB_REPLAY, NULL, 0, 0}, {BDB_SENT, NULL, 0, 0}};
 	struct salvage_file *f;
 	char stamp[32];
 	struct tm tm;
@@ -1485,8 +1489,8 @@ replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *as
 		free(f);
 		return fd;
 	}
-	if ((rc = bdb_salvage_take(dir, BDB_FILE, stamp, &sv[0], &f[0])) != REPLAY_OK ||
-	    (rc = bdb_salvage_take(dir, BDB_SENT_FILE, stamp, &sv[1], &f[1])) != REPLAY_OK)
+	if ((rc = bdb_salvage_take(dir, BDB_FILE, stamp, &sv[BDB_REPLAY], &f[0])) != REPLAY_OK ||
+	    (rc = bdb_salvage_take(dir, BDB_SENT_FILE, stamp, &sv[BDB_SENT], &f[1])) != REPLAY_OK)
 		goto done;
 	if (snprintf(aside, asidelen, "%s", f[0].aside) >= (int)asidelen) {
 		rc = REPLAY_EINVAL;

@@ -231,24 +231,23 @@ replay_iterate(struct replay *r, replay_iter_fn fn, void *arg)
 static int
 replay_sent_known(struct replay *r, time_t now, bool create)
 {
-	unsigned char fresh[REPLAY_SENT_SECRET_BYTES];
-	unsigned char *secret;
+	unsigned char fresh[REPLAY_SENT_SECRET_BYTES], secret[REPLAY_SENT_SECRET_BYTES];
 	time_t since;
 	int rc;
 
-	if ((secret = sodium_malloc(REPLAY_SENT_SECRET_BYTES)) == NULL)
-		return REPLAY_ENOMEM;
 	if (create)
 		randombytes_buf(fresh, sizeof(fresh));
 	rc = r->be->sent_meta(r->state, now, create ? fresh : NULL, secret, &since);
 	sodium_memzero(fresh, sizeof(fresh));
-	if (rc != REPLAY_OK) {
-		sodium_free(secret);
-		return rc;
+	if (rc == REPLAY_OK && (r->secret = sodium_malloc(sizeof(secret))) == NULL)
+		rc = REPLAY_ENOMEM;
+	if (rc == REPLAY_OK) {
+		memcpy(r->secret, secret, sizeof(secret));
+		sodium_mprotect_readonly(r->secret);
+		r->since = since;
 	}
-	r->secret = secret;
-	r->since = since;
-	return REPLAY_OK;
+	sodium_memzero(secret, sizeof(secret));
+	return rc;
 }
 
 /* replay_sent_meta - the store's secret and since time into the handle's cache (made by the

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "replay-backend.h"
 #include "replay.h"
 #include "tap.h"
 
@@ -57,6 +58,38 @@ file_exists(const char *dir, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return stat(path, &st) == 0;
+}
+
+static void
+test_layout(void)
+{
+	static const unsigned char want[] = {
+		1,					/* version */
+		0, 0, 0, 0, 0x69, 0x27, 0x4e, 0x30,	/* sent: T0 */
+		0, 0, 0, 3,				/* rcpts */
+		0, 0, 0, 7,				/* answers */
+		0, 0, 0x4f, 0xc0,			/* expiry day 20416 */
+		0, 3, 'a', '@', 'b',			/* the sender */
+	};
+	struct replay_sent s = {"a@b", T0, 3, 7, 20416}, u;
+	unsigned char buf[REPLAY_SENT_PACKED_MAX], bad[sizeof(want)];
+	size_t n = replay_sent_pack(&s, buf);
+
+	is_int(n, sizeof(want), "packed sent record: 23 bytes and the sender");
+	ok(n == sizeof(want) && memcmp(buf, want, n) == 0, "packed sent record: network order");
+	is_int(replay_sent_unpack(want, sizeof(want), &u), 0, "unpack");
+	ok(strcmp(u.sender, "a@b") == 0 && u.sent == T0 && u.rcpts == 3 && u.answers == 7 &&
+	    u.expiry_day == 20416, "unpack round trip");
+	is_int(replay_sent_unpack(want, sizeof(want) - 1, &u), -1, "a short record is refused");
+	memcpy(bad, want, sizeof(bad));
+	bad[0] = 2;
+	is_int(replay_sent_unpack(bad, sizeof(bad), &u), -1, "another version is refused");
+	memcpy(bad, want, sizeof(bad));
+	bad[22] = 0;
+	is_int(replay_sent_unpack(bad, REPLAY_SENT_HEAD_BYTES, &u), -1, "an empty sender is refused");
+	memcpy(bad, want, sizeof(bad));
+	bad[24] = '\0';
+	is_int(replay_sent_unpack(bad, sizeof(bad), &u), -1, "a NUL in the sender is refused");
 }
 
 static void
@@ -129,6 +162,8 @@ test_answers(void)
 	is_int(replay_sent_get(r, ID1, T0 + 60, &s), REPLAY_OK, "get");
 	is_int(s.answers, 3, "re-recording keeps the answers");
 	is_int(s.expiry_day, DAY0 + 30, "re-recording keeps the later expiry");
+	is_int(s.sent, T0, "re-recording keeps the first time it left");
+	is_int(s.rcpts, 2, "and the larger number of recipients (a retry does not add up)");
 	is_int(replay_sent_record(r, ID1, "alice@example.com", 2, T0 + 90, DAY0 + 31), REPLAY_OK,
 	    "record again with a later expiry");
 	is_int(replay_sent_get(r, ID1, T0 + 90, &s), REPLAY_OK, "get");
@@ -353,6 +388,7 @@ main(void)
 	snprintf(base, sizeof(base), "test-replay-sent.XXXXXX");
 	if (mkdtemp(base) == NULL)
 		bail_out("mkdtemp");
+	test_layout();
 	test_round_trip();
 	test_keys();
 	test_answers();
