@@ -4,6 +4,8 @@
  * processes at once, an old store without sent.db, and verify/salvage with it. */
 #include "config.h"
 
+#include <db.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +318,58 @@ test_two_processes(void)
 	replay_close(r);
 }
 
+struct racer {
+	struct replay *r;
+	int n;
+	int rc;
+};
+
+static void *
+race_record(void *arg)
+{
+	struct racer *t = arg;
+	char id[64];
+	int i;
+
+	for (i = 0; i < 50 && t->rc == REPLAY_OK; i++) {
+		snprintf(id, sizeof(id), "<%d.%d@race.example.com>", t->n, i);
+		t->rc = replay_sent_record(t->r, id, "alice@example.com", 1, T0, DAY0 + 30);
+	}
+	return NULL;
+}
+
+/* eight threads on a new store at once: one secret is made, and every record is found */
+static void
+test_threads(void)
+{
+	struct replay *r = open_ok(mkstore("threads"));
+	struct racer t[8];
+	pthread_t tid[8];
+	struct replay_sent s;
+	struct replay_stats st;
+	char id[64];
+	int i, j, found = 0, failed = 0;
+
+	for (i = 0; i < 8; i++) {
+		t[i] = (struct racer){r, i, REPLAY_OK};
+		pthread_create(&tid[i], NULL, race_record, &t[i]);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(tid[i], NULL);
+		failed += t[i].rc != REPLAY_OK;
+	}
+	is_int(failed, 0, "eight threads record at once on a new store");
+	for (i = 0; i < 8; i++)
+		for (j = 0; j < 50; j++) {
+			snprintf(id, sizeof(id), "<%d.%d@race.example.com>", i, j);
+			found += replay_sent_get(r, id, T0, &s) == REPLAY_OK;
+		}
+	is_int(found, 400, "every record is found under the one secret");
+	is_int(replay_stats(r, T0, 0, &st), REPLAY_OK, "stats");
+	is_int(st.sent_records, 400, "and counted once");
+	replay_close(r);
+}
+
 static void
 test_old_store(void)
 {
@@ -378,6 +432,134 @@ test_salvage(void)
 	ok(strstr(why, "sent.db") != NULL, "and names it: %s", why);
 }
 
+/* write_dups - a btree file name in dir with duplicate keys allowed, holding the n pairs */
+static void
+write_dups(const char *dir, const char *name, const void *const *k, const size_t *klen,
+    const void *const *d, const size_t *dlen, int n)
+{
+	char path[512];
+	DB *db;
+	DBT kt, dt;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (db_create(&db, NULL, 0) != 0 || db->set_flags(db, DB_DUP) != 0 ||
+	    db->open(db, NULL, path, NULL, DB_BTREE, DB_CREATE, 0600) != 0)
+		bail_out("write_dups: open");
+	for (i = 0; i < n; i++) {
+		memset(&kt, 0, sizeof(kt));
+		memset(&dt, 0, sizeof(dt));
+		kt.data = (void *)(uintptr_t)k[i];
+		kt.size = (u_int32_t)klen[i];
+		dt.data = (void *)(uintptr_t)d[i];
+		dt.size = (u_int32_t)dlen[i];
+		if (db->put(db, NULL, &kt, &dt, 0) != 0)
+			bail_out("write_dups: put");
+	}
+	db->close(db, 0);
+}
+
+/* read_answers - the answers of the sent record under the raw 16-byte key, read from dir's
+ * sent.db with no environment (no process has it open); -1 if none */
+static long
+read_answers(const char *dir, const char *key)
+{
+	unsigned char buf[REPLAY_SENT_PACKED_MAX];
+	struct replay_sent s;
+	char path[512];
+	long answers = -1;
+	DB *db;
+	DBT kt, dt;
+
+	snprintf(path, sizeof(path), "%s/sent.db", dir);
+	if (db_create(&db, NULL, 0) != 0)
+		return -1;
+	memset(&kt, 0, sizeof(kt));
+	memset(&dt, 0, sizeof(dt));
+	kt.data = (void *)(uintptr_t)key;
+	kt.size = REPLAY_SENT_KEY_BYTES;
+	dt.data = buf;
+	dt.ulen = sizeof(buf);
+	dt.flags = DB_DBT_USERMEM;
+	if (db->open(db, NULL, path, NULL, DB_BTREE, DB_RDONLY, 0) == 0 &&
+	    db->get(db, NULL, &kt, &dt, 0) == 0 && replay_sent_unpack(buf, dt.size, &s) == 0)
+		answers = s.answers;
+	db->close(db, 0);
+	return answers;
+}
+
+/* Salvage of files where a key appears more than once (as DB_AGGRESSIVE finds in pages the
+ * tree let go), and of many records: each key once, with its higher count or more answers. */
+static void
+test_salvage_dups(void)
+{
+	char *dir = mkstore("dups");
+	char aside[512], why[512], id[64];
+	struct replay_entry e2 = {2, T0, T0, DAY0 + 7}, e5 = {5, T0, T0, DAY0 + 7};
+	struct replay_sent s1 = {"alice@example.com", T0, 1, 1, DAY0 + 30}, s4 = s1, got;
+	unsigned char p2[REPLAY_PACKED_BYTES], p5[REPLAY_PACKED_BYTES];
+	unsigned char q1[REPLAY_SENT_PACKED_MAX], q4[REPLAY_SENT_PACKED_MAX];
+	struct replay *r = open_ok(dir);
+	struct replay_stats st;
+	struct replay_entry e;
+	uint64_t saved = 0;
+	int i, found = 0;
+
+	for (i = 0; i < 3000; i++) {
+		snprintf(id, sizeof(id), "<%d@many.example.com>", i);
+		if (replay_sent_record(r, id, "bob@example.com", 1, T0, DAY0 + 30) != REPLAY_OK)
+			break;
+	}
+	is_int(i, 3000, "3000 sent records");
+	/* the key of ID1, as the backend sees it, from a record and a look at the file */
+	is_int(replay_sent_record(r, ID1, "alice@example.com", 1, T0, DAY0 + 30), REPLAY_OK,
+	    "and ID1");
+	replay_close(r);
+	is_int(replay_salvage(dir, T0, REPLAY_DUR_WRITE, aside, sizeof(aside), &saved, why,
+	    sizeof(why)), REPLAY_OK, "salvage a store of 3001 sent records");
+	r = open_ok(dir);
+	for (i = 0; i < 3000; i++) {
+		snprintf(id, sizeof(id), "<%d@many.example.com>", i);
+		found += replay_sent_get(r, id, T0, &got) == REPLAY_OK;
+	}
+	is_int(found, 3000, "every one is found after the salvage");
+	replay_close(r);
+
+	replay_entry_pack(&e2, p2);
+	replay_entry_pack(&e5, p5);
+	s4.answers = 4;
+	{
+		const void *k[] = {"a@example.com", "a@example.com", "b@example.com"};
+		const size_t kl[] = {13, 13, 13};
+		const void *d[] = {p2, p5, p2};
+		const size_t dl[] = {sizeof(p2), sizeof(p5), sizeof(p2)};
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -f '%s/replay.db' '%s/sent.db'", dir, dir);
+		if (system(cmd) != 0)
+			bail_out("rm");
+		write_dups(dir, "replay.db", k, kl, d, dl, 3);
+	}
+	{
+		const void *k[] = {"0123456789abcdef", "0123456789abcdef"};
+		const size_t kl[] = {16, 16};
+		const void *d[] = {q1, q4};
+		const size_t dl[] = {replay_sent_pack(&s1, q1), replay_sent_pack(&s4, q4)};
+
+		write_dups(dir, "sent.db", k, kl, d, dl, 2);
+	}
+	is_int(replay_salvage(dir, T0 + 1, REPLAY_DUR_WRITE, aside, sizeof(aside), &saved, why,
+	    sizeof(why)), REPLAY_OK, "salvage files with keys found twice");
+	is_int(saved, 2, "each replay key once");
+	r = open_ok(dir);
+	is_int(replay_get(r, "a@example.com", &e), REPLAY_OK, "get the doubled key");
+	is_int(e.count, 5, "it keeps its higher count");
+	is_int(replay_stats(r, T0 + 1, 0, &st), REPLAY_OK, "stats");
+	is_int(st.sent_records, 1, "the doubled sent key is one record");
+	replay_close(r);
+	is_int(read_answers(dir, "0123456789abcdef"), 4, "it keeps the one with more answers");
+}
+
 int
 main(void)
 {
@@ -396,8 +578,10 @@ main(void)
 	test_since_and_key();
 	test_disabled();
 	test_two_processes();
+	test_threads();
 	test_old_store();
 	test_salvage();
+	test_salvage_dups();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", base);
