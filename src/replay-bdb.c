@@ -1220,6 +1220,7 @@ struct salvaged {
 	unsigned char d[REPLAY_SENT_PACKED_MAX];
 	size_t dlen;
 	uint32_t rank;
+	size_t seq;		/* order found: of equal ranks the first stays */
 };
 
 /* the pairs of one file */
@@ -1270,39 +1271,68 @@ bdb_salvage_rank(const struct salvage *sv, const unsigned char *k, long klen,
 	return 0;
 }
 
-/* bdb_salvage_add - keep one key/data pair that looks like a record; twice: the higher rank */
+/* bdb_salvage_add - keep one key/data pair that looks like a record */
 static int
 bdb_salvage_add(struct salvage *sv, const unsigned char *k, long klen, const unsigned char *d,
     long dlen)
 {
 	struct salvaged *t;
 	uint32_t rank;
-	size_t i;
 
 	if (bdb_salvage_rank(sv, k, klen, d, dlen, &rank) != 0)
 		return 0;
-	for (t = NULL, i = 0; i < sv->n && t == NULL; i++)
-		if (sv->v[i].klen == (size_t)klen && memcmp(sv->v[i].key, k, (size_t)klen) == 0)
-			t = &sv->v[i];
-	if (t != NULL && rank <= t->rank)
-		return 0;
-	if (t == NULL && sv->n == sv->cap) {
+	if (sv->n == sv->cap) {
 		size_t cap = sv->cap ? sv->cap * 2 : 64;
 
 		if ((t = realloc(sv->v, cap * sizeof(*t))) == NULL)
 			return -1;
 		sv->v = t;
 		sv->cap = cap;
-		t = NULL;
 	}
-	if (t == NULL)
-		t = &sv->v[sv->n++];
+	t = &sv->v[sv->n];
 	memcpy(t->key, k, (size_t)klen);
 	t->klen = (size_t)klen;
 	memcpy(t->d, d, (size_t)dlen);
 	t->dlen = (size_t)dlen;
 	t->rank = rank;
+	t->seq = sv->n++;
 	return 0;
+}
+
+/* by key, then the higher rank first, then the first found */
+static int
+bdb_salvaged_cmp(const void *pa, const void *pb)
+{
+	const struct salvaged *a = pa, *b = pb;
+	int c;
+
+	if (a->klen != b->klen)
+		return a->klen < b->klen ? -1 : 1;
+	if ((c = memcmp(a->key, b->key, a->klen)) != 0)
+		return c;
+	if (a->rank != b->rank)
+		return a->rank > b->rank ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* bdb_salvage_dedup - each key once, with its higher rank: a sort, not a search per pair, so
+ * that a month of sent mail salvages in seconds */
+static void
+bdb_salvage_dedup(struct salvage *sv)
+{
+	size_t i, n = 0;
+
+	if (sv->n == 0)
+		return;
+	qsort(sv->v, sv->n, sizeof(sv->v[0]), bdb_salvaged_cmp);
+	for (i = 1; i < sv->n; i++) {
+		if (sv->v[i].klen == sv->v[n].klen &&
+		    memcmp(sv->v[i].key, sv->v[n].key, sv->v[n].klen) == 0)
+			continue;
+		if (++n != i)
+			sv->v[n] = sv->v[i];
+	}
+	sv->n = n + 1;
 }
 
 /* bdb_salvage_parse - the key/data pairs of DB->verify's salvage output (db_dump's format:
@@ -1353,6 +1383,8 @@ bdb_salvage_read(const char *path, struct salvage *sv)
 	fflush(dump);
 	rc = bdb_salvage_parse(dump, sv);
 	fclose(dump);
+	if (rc == REPLAY_OK)
+		bdb_salvage_dedup(sv);
 	return rc;
 }
 
