@@ -1,4 +1,4 @@
-/* backstop-replay: the admin tool of the replay store (stats, list, show, forget, expire,
+/* backstop-replay: the admin tool of the replay store (stats, list, show, forget, sent, expire,
  * and verify/salvage for a damaged database file).
  * Runs beside the milter on the same environment, but for salvage, which the store's lock file
  * refuses while any process has the store open; when started as root it becomes the owner
@@ -30,7 +30,7 @@ struct replay_ctx {
 	struct replay *r;
 	enum replay_durability dur;
 	time_t now;
-	const char *addr;	/* show, forget */
+	const char *addr;	/* show, forget; sent: the Message-ID */
 	bool over_limit;	/* list --over-limit */
 	unsigned long limit;	/* list --limit N; 0: all */
 	unsigned long shown;
@@ -38,7 +38,7 @@ struct replay_ctx {
 
 struct replay_cmd {
 	const char *name;
-	bool takes_addr;
+	const char *arg;	/* what its one argument is ("an address"), or NULL: none */
 	bool list_opts;
 	bool no_open;		/* works on the files itself: the store may not open */
 	int (*run)(struct replay_ctx *x);
@@ -52,10 +52,11 @@ replay_usage(FILE *f)
 	    "       " PROG " -h | -V\n"
 	    "commands:\n"
 	    "  stats                          records, bounces counted, tags over the limit,\n"
-	    "                                 oldest and newest, file sizes\n"
+	    "                                 oldest and newest, sent records, file sizes\n"
 	    "  list [--over-limit] [--limit N]  one line per tagged address\n"
 	    "  show ADDR                      the record of one tagged address\n"
 	    "  forget ADDR                    remove the record of ADDR (after a false positive)\n"
+	    "  sent MSGID                     the sent record of one Message-ID (normalised)\n"
 	    "  expire                         remove every expired record now\n"
 	    "  verify                         check the database file (exit 1: damaged)\n"
 	    "  salvage                        rebuild the store from the records still readable,\n"
@@ -144,9 +145,33 @@ replay_cmd_stats(struct replay_ctx *x)
 	printf("expired:            %" PRIu64 "\n", st.expired);
 	printf("oldest first seen:  %s\n", replay_time(st.oldest, a, sizeof(a)));
 	printf("newest last seen:   %s\n", replay_time(st.newest, b, sizeof(b)));
+	printf("sent records:       %" PRIu64 "\n", st.sent_records);
+	printf("sent since:         %s\n", replay_time(st.sent_since, a, sizeof(a)));
 	printf("database file:      %" PRIu64 " bytes\n", st.db_bytes);
 	printf("log files:          %u, %" PRIu64 " bytes\n", st.log_files, st.log_bytes);
 	printf("environment files:  %" PRIu64 " bytes\n", st.env_bytes);
+	return EXIT_SUCCESS;
+}
+
+/* The id is hashed as given: the milter normalises it (RFC 5322 3.6.4) before it records, so
+ * give it as the milter logs it. */
+static int
+replay_cmd_sent(struct replay_ctx *x)
+{
+	struct replay_sent s;
+	char a[32], d[16];
+	int rc = replay_sent_get(x->r, x->addr, x->now, &s);
+
+	if (rc == REPLAY_ENOTFOUND)
+		return replay_fail("%s: no record (not sent from here, or expired)", x->addr);
+	if (rc != REPLAY_OK)
+		return replay_fail("%s: %s", x->addr, replay_strerror(rc));
+	printf("message-id:  %s\n", x->addr);
+	printf("sender:      %s\n", s.sender);
+	printf("sent:        %s\n", replay_time(s.sent, a, sizeof(a)));
+	printf("recipients:  %" PRIu32 "\n", s.rcpts);
+	printf("answers:     %" PRIu32 "\n", s.answers);
+	printf("expires:     %s\n", replay_day(s.expiry_day, d, sizeof(d)));
 	return EXIT_SUCCESS;
 }
 
@@ -270,13 +295,14 @@ replay_cmd_salvage(struct replay_ctx *x)
 }
 
 static const struct replay_cmd replay_cmds[] = {
-	{"stats", false, false, false, replay_cmd_stats},
-	{"list", false, true, false, replay_cmd_list},
-	{"show", true, false, false, replay_cmd_show},
-	{"forget", true, false, false, replay_cmd_forget},
-	{"expire", false, false, false, replay_cmd_expire},
-	{"verify", false, false, true, replay_cmd_verify},
-	{"salvage", false, false, true, replay_cmd_salvage},
+	{"stats", NULL, false, false, replay_cmd_stats},
+	{"list", NULL, true, false, replay_cmd_list},
+	{"show", "an address", false, false, replay_cmd_show},
+	{"forget", "an address", false, false, replay_cmd_forget},
+	{"sent", "a Message-ID", false, false, replay_cmd_sent},
+	{"expire", NULL, false, false, replay_cmd_expire},
+	{"verify", NULL, false, true, replay_cmd_verify},
+	{"salvage", NULL, false, true, replay_cmd_salvage},
 };
 
 static const struct replay_cmd *
@@ -316,14 +342,14 @@ replay_args(struct replay_ctx *x, const struct replay_cmd *c, int argc, char **a
 				return replay_bad_usage("--limit needs a positive number");
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			return replay_bad_usage("unknown option %s for %s", argv[i], c->name);
-		} else if (c->takes_addr && x->addr == NULL) {
+		} else if (c->arg != NULL && x->addr == NULL) {
 			x->addr = argv[i];
 		} else {
 			return replay_bad_usage("unexpected argument %s for %s", argv[i], c->name);
 		}
 	}
-	if (c->takes_addr && x->addr == NULL)
-		return replay_bad_usage("%s needs an address", c->name);
+	if (c->arg != NULL && x->addr == NULL)
+		return replay_bad_usage("%s needs %s", c->name, c->arg);
 	return 0;
 }
 

@@ -3,7 +3,10 @@
  * on the next open; one btree of packed records. Handles are shared by threads; after a panic
  * (another process ran recovery) the first thread to see it reopens the handles for everyone.
  * An open handle holds a shared flock on replay.lock; salvage takes it exclusively, because
- * DB_REGISTER cannot tell it that a process still has the file it renames open. */
+ * DB_REGISTER cannot tell it that a process still has the file it renames open.
+ * The sent record is a second btree, sent.db, in the same environment (created on the first
+ * open of an older store): 16-byte hashed keys, and one meta record under the 4-byte key "meta"
+ * (which no hash equals) holding the hash secret and the since time. Salvage rebuilds both. */
 #include "config.h"
 
 #include <db.h>
@@ -20,9 +23,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "replay-backend.h"
 
 #define BDB_FILE "replay.db"
+#define BDB_SENT_FILE "sent.db"
+#define BDB_META_KEY "meta"
+#define BDB_META_KLEN 4
+/* the meta record: its version, the secret, the since time */
+#define BDB_META_VERSION 1
+#define BDB_META_BYTES (1 + REPLAY_SENT_SECRET_BYTES + 8)
+
+/* the two files a sweep, a salvage or a put works on */
+enum bdb_which { BDB_REPLAY = 0, BDB_SENT = 1 };
 #define BDB_LOCK_FILE "replay.lock"
 /* Region sizes must be the same in every process: recovery recreates the regions with the
  * values of the process that runs it. The cache holds about 10^6 records (see the bench).
@@ -46,12 +60,14 @@ struct bdb {
 	pthread_mutex_t sweep_mu; /* one sweep at a time, and its position */
 	DB_ENV *env;		/* NULL after a failed reopen */
 	DB *db;
+	DB *sent;		/* the sent record */
+	const char *bad_file;	/* the file an open failed on */
 	unsigned gen;		/* bumped by each reopen */
 	char *dir;
 	int lock_fd;		/* holds the shared lock on replay.lock; -1: salvage holds it */
 	u_int32_t txn_flags;
-	char sweep_key[REPLAY_ADDR_MAX + 1];
-	size_t sweep_klen;	/* 0: the next sweep starts at the beginning */
+	char sweep_key[2][REPLAY_ADDR_MAX + 1];	/* by enum bdb_which */
+	size_t sweep_klen[2];	/* 0: the next sweep starts at the beginning */
 	time_t last_checkpoint;
 	char errmsg[512];	/* the messages Berkeley DB gave, joined by "; " */
 };
@@ -119,14 +135,56 @@ bdb_dbt_out(DBT *t, void *buf, size_t cap)
 	t->flags = DB_DBT_USERMEM;
 }
 
-/* bdb_handles_open - create and open the environment and the database */
+static uint64_t
+bdb_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+bdb_put_be64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+/* bdb_db_open - open (creating if needed) the btree file in env */
+static int
+bdb_db_open(DB_ENV *env, const char *file, DB **out)
+{
+	DB *db;
+	int rc;
+
+	*out = NULL;
+	if ((rc = db_create(&db, env, 0)) != 0)
+		return rc;
+	if ((rc = db->set_pagesize(db, BDB_PAGE_SIZE)) != 0 ||
+	    (rc = db->open(db, NULL, file, NULL, DB_BTREE,
+		DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600)) != 0) {
+		db->close(db, 0);
+		return rc;
+	}
+	*out = db;
+	return 0;
+}
+
+/* bdb_handles_open - create and open the environment and the databases */
 static int
 bdb_handles_open(struct bdb *b)
 {
 	const u_int32_t flags = DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG |
 	    DB_INIT_TXN | DB_THREAD | DB_REGISTER | DB_RECOVER;
 	DB_ENV *env = NULL;
-	DB *db = NULL;
+	DB *db = NULL, *sent = NULL;
 	int rc;
 
 	pthread_mutex_lock(&b->mu);
@@ -145,14 +203,15 @@ bdb_handles_open(struct bdb *b)
 	    (rc = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
 	    (rc = env->open(env, b->dir, flags, 0600)) != 0)
 		goto fail;
-	if ((rc = db_create(&db, env, 0)) != 0)
+	b->bad_file = BDB_FILE;
+	if ((rc = bdb_db_open(env, BDB_FILE, &db)) != 0)
 		goto fail;
-	if ((rc = db->set_pagesize(db, BDB_PAGE_SIZE)) != 0 ||
-	    (rc = db->open(db, NULL, BDB_FILE, NULL, DB_BTREE,
-		DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600)) != 0)
+	b->bad_file = BDB_SENT_FILE;
+	if ((rc = bdb_db_open(env, BDB_SENT_FILE, &sent)) != 0)
 		goto fail;
 	b->env = env;
 	b->db = db;
+	b->sent = sent;
 	return 0;
 fail:
 	if (db != NULL)
@@ -164,10 +223,13 @@ fail:
 static void
 bdb_handles_close(struct bdb *b)
 {
+	if (b->sent != NULL)
+		b->sent->close(b->sent, 0);
 	if (b->db != NULL)
 		b->db->close(b->db, 0);
 	if (b->env != NULL)
 		b->env->close(b->env, 0);
+	b->sent = NULL;
 	b->db = NULL;
 	b->env = NULL;
 }
@@ -309,8 +371,8 @@ bdb_open_why(struct bdb *b, int rc, char *why, size_t whylen)
 	else if (rc == DB_RUNRECOVERY)
 		hint = ": run db_recover -h on the directory";
 	if (rc == EINVAL) {
-		snprintf(why, whylen, "%s/%s: not a readable Berkeley DB btree%s", b->dir, BDB_FILE,
-		    hint);
+		snprintf(why, whylen, "%s/%s: not a readable Berkeley DB btree%s", b->dir,
+		    b->bad_file != NULL ? b->bad_file : BDB_FILE, hint);
 		return;
 	}
 	snprintf(why, whylen, "%s: %s%s%s%s", b->dir, db_strerror(rc),
@@ -650,18 +712,38 @@ bdb_iterate(void *state, replay_iter_fn fn, void *arg)
 struct sweep_args {
 	time_t now;
 	unsigned batch;
+	enum bdb_which which;
 	struct walk w;		/* in: where to resume; out: where the next sweep resumes */
 	uint64_t removed;
 	bool complete;
 };
 
+/* bdb_expired - is the pair under the cursor a record of its file, expired at now? Anything
+ * else (the meta record, a record of bad size) is left for an admin to look at. */
+static bool
+bdb_expired(enum bdb_which which, const DBT *k, const DBT *d, time_t now)
+{
+	struct replay_entry e;
+	struct replay_sent s;
+
+	if (which == BDB_REPLAY) {
+		if (d->size != REPLAY_PACKED_BYTES)
+			return false;
+		replay_entry_unpack(d->data, &e);
+		return replay_entry_expired(&e, now);
+	}
+	if (k->size != REPLAY_SENT_KEY_BYTES || replay_sent_unpack(d->data, d->size, &s) != 0)
+		return false;
+	return replay_sent_expired(&s, now);
+}
+
 static int
 bdb_sweep_txn(struct bdb *b, DB_TXN *txn, void *arg)
 {
 	struct sweep_args *a = arg;
-	unsigned char kbuf[REPLAY_ADDR_MAX + 1], dbuf[REPLAY_PACKED_BYTES];
+	unsigned char kbuf[REPLAY_ADDR_MAX + 1], dbuf[REPLAY_SENT_PACKED_MAX];
+	DB *db = a->which == BDB_REPLAY ? b->db : b->sent;
 	struct walk w = a->w;
-	struct replay_entry e;
 	bool first = true;
 	unsigned seen;
 	DBC *c;
@@ -670,7 +752,7 @@ bdb_sweep_txn(struct bdb *b, DB_TXN *txn, void *arg)
 
 	a->removed = 0;
 	a->complete = false;
-	if ((rc = b->db->cursor(b->db, txn, &c, 0)) != 0)
+	if ((rc = db->cursor(db, txn, &c, 0)) != 0)
 		return rc;
 	bdb_dbt_out(&k, kbuf, REPLAY_ADDR_MAX);
 	bdb_dbt_out(&d, dbuf, sizeof(dbuf));
@@ -680,10 +762,7 @@ bdb_sweep_txn(struct bdb *b, DB_TXN *txn, void *arg)
 			break;
 		memcpy(w.key, k.data, k.size);
 		w.klen = k.size;
-		if (d.size != REPLAY_PACKED_BYTES)
-			continue;	/* left for an admin to look at */
-		replay_entry_unpack(dbuf, &e);
-		if (replay_entry_expired(&e, a->now)) {
+		if (bdb_expired(a->which, &k, &d, a->now)) {
 			if ((rc = c->del(c, 0)) != 0)
 				break;
 			a->removed++;
@@ -700,30 +779,311 @@ bdb_sweep_txn(struct bdb *b, DB_TXN *txn, void *arg)
 	return rc;
 }
 
+/* bdb_sweep_one - a sweep batch of one file */
 static int
-bdb_sweep(void *state, time_t now, unsigned batch, bool from_start, uint64_t *removed,
-    bool *complete)
+bdb_sweep_one(struct bdb *b, enum bdb_which which, time_t now, unsigned batch, bool from_start,
+    uint64_t *removed, bool *complete)
 {
-	struct bdb *b = state;
 	struct sweep_args a;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
 	a.now = now;
 	a.batch = batch;
+	a.which = which;
 	pthread_mutex_lock(&b->sweep_mu);
 	if (!from_start) {
-		memcpy(a.w.key, b->sweep_key, b->sweep_klen);
-		a.w.klen = b->sweep_klen;
+		memcpy(a.w.key, b->sweep_key[which], b->sweep_klen[which]);
+		a.w.klen = b->sweep_klen[which];
 	}
 	rc = bdb_txn(b, bdb_sweep_txn, &a, 0);
 	if (rc == 0) {
-		memcpy(b->sweep_key, a.w.key, a.w.klen);
-		b->sweep_klen = a.w.klen;
+		memcpy(b->sweep_key[which], a.w.key, a.w.klen);
+		b->sweep_klen[which] = a.w.klen;
 	}
 	pthread_mutex_unlock(&b->sweep_mu);
 	*removed = rc == 0 ? a.removed : 0;
 	*complete = rc == 0 ? a.complete : false;
+	return bdb_map(rc);
+}
+
+static int
+bdb_sweep(void *state, time_t now, unsigned batch, bool from_start, uint64_t *removed,
+    bool *complete)
+{
+	return bdb_sweep_one(state, BDB_REPLAY, now, batch, from_start, removed, complete);
+}
+
+static int
+bdb_sent_sweep(void *state, time_t now, unsigned batch, bool from_start, uint64_t *removed,
+    bool *complete)
+{
+	return bdb_sweep_one(state, BDB_SENT, now, batch, from_start, removed, complete);
+}
+
+struct sent_args {
+	const unsigned char *key;
+	const struct replay_sent *in;	/* sent_record */
+	time_t now;			/* sent_answer */
+	struct replay_sent out;
+};
+
+/* bdb_sent_cursor - a cursor on key in sent.db, write-locked (DB_RMW); *found says whether the
+ * record is there, and s holds it when it parses (*bad when it does not) */
+static int
+bdb_sent_cursor(struct bdb *b, DB_TXN *txn, const unsigned char *key, DBC **c, bool *found,
+    bool *bad, struct replay_sent *s)
+{
+	unsigned char buf[REPLAY_SENT_PACKED_MAX];
+	DBT k, d;
+	int rc;
+
+	*found = *bad = false;
+	if ((rc = b->sent->cursor(b->sent, txn, c, 0)) != 0)
+		return rc;
+	bdb_dbt(&k, key, REPLAY_SENT_KEY_BYTES);
+	bdb_dbt_out(&d, buf, sizeof(buf));
+	rc = (*c)->get(*c, &k, &d, DB_SET | DB_RMW);
+	if (rc == DB_NOTFOUND)
+		return 0;
+	if (rc == DB_BUFFER_SMALL) {
+		rc = 0;
+		d.size = 0;	/* too long to be a record: bad */
+	}
+	if (rc != 0) {
+		(*c)->close(*c);
+		return rc;
+	}
+	*found = true;
+	*bad = replay_sent_unpack(buf, d.size, s) != 0;
+	return 0;
+}
+
+/* bdb_sent_put - write s at the cursor (over the record it found, or as a new one) */
+static int
+bdb_sent_put(DBC *c, const unsigned char *key, bool found, const struct replay_sent *s)
+{
+	unsigned char buf[REPLAY_SENT_PACKED_MAX];
+	DBT k, d;
+
+	bdb_dbt(&k, key, REPLAY_SENT_KEY_BYTES);
+	bdb_dbt(&d, buf, replay_sent_pack(s, buf));
+	return c->put(c, &k, &d, found ? DB_CURRENT : DB_KEYFIRST);
+}
+
+/* A record that does not parse is written over: the message left again, so this one is right. */
+static int
+bdb_sent_record_txn(struct bdb *b, DB_TXN *txn, void *arg)
+{
+	struct sent_args *a = arg;
+	bool found, bad;
+	DBC *c;
+	int rc, crc;
+
+	if ((rc = bdb_sent_cursor(b, txn, a->key, &c, &found, &bad, &a->out)) != 0)
+		return rc;
+	replay_sent_merge(&a->out, !found || bad, a->in);
+	rc = bdb_sent_put(c, a->key, found, &a->out);
+	crc = c->close(c);
+	return rc != 0 ? rc : crc;
+}
+
+static int
+bdb_sent_record(void *state, const unsigned char *key, const struct replay_sent *s)
+{
+	struct sent_args a = {key, s, 0, {{0}, 0, 0, 0, 0}};
+
+	return bdb_map(bdb_txn(state, bdb_sent_record_txn, &a, 0));
+}
+
+static int
+bdb_sent_answer_txn(struct bdb *b, DB_TXN *txn, void *arg)
+{
+	struct sent_args *a = arg;
+	bool found, bad;
+	DBC *c;
+	int rc, crc;
+
+	if ((rc = bdb_sent_cursor(b, txn, a->key, &c, &found, &bad, &a->out)) != 0)
+		return rc;
+	if (!found || (!bad && replay_sent_expired(&a->out, a->now)))
+		rc = DB_NOTFOUND;
+	else if (bad)
+		rc = BDB_EBADREC;
+	else {
+		if (a->out.answers < UINT32_MAX)
+			a->out.answers++;
+		rc = bdb_sent_put(c, a->key, true, &a->out);
+	}
+	crc = c->close(c);
+	return rc != 0 ? rc : crc;
+}
+
+static int
+bdb_sent_answer(void *state, const unsigned char *key, time_t now, uint32_t *count)
+{
+	struct sent_args a = {key, NULL, now, {{0}, 0, 0, 0, 0}};
+	int rc = bdb_map(bdb_txn(state, bdb_sent_answer_txn, &a, 0));
+
+	*count = rc == REPLAY_OK ? a.out.answers : 0;
+	return rc;
+}
+
+static int
+bdb_sent_get_txn(struct bdb *b, DB_TXN *txn, void *arg)
+{
+	struct sent_args *a = arg;
+	unsigned char buf[REPLAY_SENT_PACKED_MAX];
+	DBT k, d;
+	int rc;
+
+	bdb_dbt(&k, a->key, REPLAY_SENT_KEY_BYTES);
+	bdb_dbt_out(&d, buf, sizeof(buf));
+	if ((rc = b->sent->get(b->sent, txn, &k, &d, 0)) != 0)
+		return rc;
+	return replay_sent_unpack(buf, d.size, &a->out) == 0 ? 0 : BDB_EBADREC;
+}
+
+static int
+bdb_sent_get(void *state, const unsigned char *key, struct replay_sent *s)
+{
+	struct sent_args a = {key, NULL, 0, {{0}, 0, 0, 0, 0}};
+	int rc = bdb_map(bdb_txn(state, bdb_sent_get_txn, &a, 0));
+
+	if (rc == REPLAY_OK)
+		*s = a.out;
+	return rc;
+}
+
+struct meta_args {
+	time_t now;
+	const unsigned char *fresh;
+	unsigned char secret[REPLAY_SENT_SECRET_BYTES];
+	time_t since;
+};
+
+static int
+bdb_meta_read(struct bdb *b, DB_TXN *txn, u_int32_t flags, struct meta_args *a)
+{
+	unsigned char buf[BDB_META_BYTES];
+	DBT k, d;
+	int rc;
+
+	bdb_dbt(&k, BDB_META_KEY, BDB_META_KLEN);
+	bdb_dbt_out(&d, buf, sizeof(buf));
+	rc = b->sent->get(b->sent, txn, &k, &d, flags);
+	if (rc == 0 && (d.size != BDB_META_BYTES || buf[0] != BDB_META_VERSION))
+		rc = BDB_EBADREC;
+	if (rc == 0) {
+		memcpy(a->secret, buf + 1, REPLAY_SENT_SECRET_BYTES);
+		a->since = (time_t)(int64_t)bdb_be64(buf + 1 + REPLAY_SENT_SECRET_BYTES);
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return rc == DB_BUFFER_SMALL ? BDB_EBADREC : rc;
+}
+
+/* Two processes that find no meta record at once: the write lock of DB_RMW on the page makes
+ * the second wait, then DB_NOOVERWRITE tells it to read what the first wrote. */
+static int
+bdb_sent_meta_txn(struct bdb *b, DB_TXN *txn, void *arg)
+{
+	struct meta_args *a = arg;
+	unsigned char buf[BDB_META_BYTES];
+	DBT k, d;
+	int rc;
+
+	rc = bdb_meta_read(b, txn, DB_RMW, a);
+	if (rc != DB_NOTFOUND || a->fresh == NULL)
+		return rc;
+	buf[0] = BDB_META_VERSION;
+	memcpy(buf + 1, a->fresh, REPLAY_SENT_SECRET_BYTES);
+	bdb_put_be64(buf + 1 + REPLAY_SENT_SECRET_BYTES, (uint64_t)(int64_t)a->now);
+	bdb_dbt(&k, BDB_META_KEY, BDB_META_KLEN);
+	bdb_dbt(&d, buf, sizeof(buf));
+	rc = b->sent->put(b->sent, txn, &k, &d, DB_NOOVERWRITE);
+	sodium_memzero(buf, sizeof(buf));
+	if (rc == DB_KEYEXIST)
+		return bdb_meta_read(b, txn, 0, a);
+	if (rc == 0) {
+		memcpy(a->secret, a->fresh, REPLAY_SENT_SECRET_BYTES);
+		a->since = a->now;
+	}
+	return rc;
+}
+
+static int
+bdb_sent_meta(void *state, time_t now, const unsigned char *fresh,
+    unsigned char secret[REPLAY_SENT_SECRET_BYTES], time_t *since)
+{
+	struct meta_args a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.now = now;
+	a.fresh = fresh;
+	rc = bdb_map(bdb_txn(state, bdb_sent_meta_txn, &a, 0));
+	if (rc == REPLAY_OK) {
+		memcpy(secret, a.secret, REPLAY_SENT_SECRET_BYTES);
+		*since = a.since;
+	}
+	sodium_memzero(&a, sizeof(a));
+	return rc;
+}
+
+struct count_args {
+	struct walk w;
+	uint64_t n;
+	bool end;
+};
+
+/* bdb_count_txn - count the sent records of the next chunk of keys (not the meta record) */
+static int
+bdb_count_txn(struct bdb *b, DB_TXN *txn, void *arg)
+{
+	struct count_args *a = arg;
+	unsigned char kbuf[REPLAY_ADDR_MAX + 1], dbuf[REPLAY_SENT_PACKED_MAX];
+	struct walk w = a->w;
+	bool first = true;
+	unsigned seen;
+	uint64_t n = 0;
+	DBC *c;
+	DBT k, d;
+	int rc, crc;
+
+	if ((rc = b->sent->cursor(b->sent, txn, &c, DB_READ_COMMITTED)) != 0)
+		return rc;
+	bdb_dbt_out(&k, kbuf, REPLAY_ADDR_MAX);
+	bdb_dbt_out(&d, dbuf, sizeof(dbuf));
+	for (seen = 0; seen < 4 * BDB_CHUNK; seen++) {
+		if ((rc = bdb_cursor_next(c, &a->w, &k, &d, (char *)kbuf, &first, 0)) != 0)
+			break;
+		memcpy(w.key, k.data, k.size);
+		w.klen = k.size;
+		n += k.size == REPLAY_SENT_KEY_BYTES;
+	}
+	if (rc == DB_NOTFOUND) {
+		a->end = true;
+		rc = 0;
+	}
+	crc = c->close(c);
+	if (rc == 0 && (rc = crc) == 0) {
+		a->w = w;	/* only now: a deadlock victim runs this again from a->w */
+		a->n += n;
+	}
+	return rc;
+}
+
+static int
+bdb_sent_count(void *state, uint64_t *records)
+{
+	struct count_args a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	do
+		rc = bdb_txn(state, bdb_count_txn, &a, DB_READ_COMMITTED);
+	while (rc == 0 && !a.end);
+	*records = rc == 0 ? a.n : 0;
 	return bdb_map(rc);
 }
 
@@ -770,7 +1130,7 @@ bdb_files(void *state, struct replay_stats *st)
 		if (snprintf(path, sizeof(path), "%s/%s", b->dir, de->d_name) >= (int)sizeof(path) ||
 		    stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 			continue;
-		if (strcmp(de->d_name, BDB_FILE) == 0) {
+		if (strcmp(de->d_name, BDB_FILE) == 0 || strcmp(de->d_name, BDB_SENT_FILE) == 0) {
 			st->db_bytes += (uint64_t)sb.st_size;
 		} else if (strncmp(de->d_name, "log.", 4) == 0) {
 			st->log_bytes += (uint64_t)sb.st_blocks * 512;	/* sparse until written */
@@ -783,11 +1143,11 @@ bdb_files(void *state, struct replay_stats *st)
 	return REPLAY_OK;
 }
 
-/* bdb_file - the path of the database file in dir */
+/* bdb_file - the path of the database file name in dir */
 static int
-bdb_file(const char *dir, char *path, size_t size)
+bdb_file(const char *dir, const char *name, char *path, size_t size)
 {
-	return snprintf(path, size, "%s/%s", dir, BDB_FILE) >= (int)size ? -1 : 0;
+	return snprintf(path, size, "%s/%s", dir, name) >= (int)size ? -1 : 0;
 }
 
 /* bdb_first_line - the first line Berkeley DB wrote to its error stream, into why */
@@ -803,8 +1163,9 @@ bdb_first_line(FILE *errs, const char *path, char *why, size_t whylen)
 	snprintf(why, whylen, "%s: corrupt: %s", path, line);
 }
 
-int
-replay_verify(const char *dir, char *why, size_t whylen)
+/* bdb_verify_file - check one database file: REPLAY_OK, REPLAY_ENOTFOUND or REPLAY_ECORRUPT */
+static int
+bdb_verify_file(const char *dir, const char *name, char *why, size_t whylen)
 {
 	char path[4096];
 	struct stat st;
@@ -812,7 +1173,7 @@ replay_verify(const char *dir, char *why, size_t whylen)
 	DB *db;
 	int rc;
 
-	if (bdb_file(dir, path, sizeof(path)) != 0)
+	if (bdb_file(dir, name, path, sizeof(path)) != 0)
 		return REPLAY_EINVAL;
 	if (stat(path, &st) != 0) {
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
@@ -834,14 +1195,37 @@ replay_verify(const char *dir, char *why, size_t whylen)
 	return rc == ENOENT ? REPLAY_ENOTFOUND : REPLAY_ECORRUPT;
 }
 
-/* one salvaged record */
+/* A store from before the sent record has no sent.db: that is not damage. */
+int
+replay_verify(const char *dir, char *why, size_t whylen)
+{
+	int rc;
+
+	if ((rc = bdb_verify_file(dir, BDB_FILE, why, whylen)) != REPLAY_OK)
+		return rc;
+	rc = bdb_verify_file(dir, BDB_SENT_FILE, why, whylen);
+	if (rc == REPLAY_ENOTFOUND) {
+		if (whylen > 0)
+			why[0] = '\0';
+		return REPLAY_OK;
+	}
+	return rc;
+}
+
+/* one salvaged key/data pair, and its rank when the key is found twice: a replay record's
+ * count, a sent record's answers */
 struct salvaged {
-	char key[REPLAY_ADDR_MAX + 1];
+	unsigned char key[REPLAY_ADDR_MAX];
 	size_t klen;
-	struct replay_entry e;
+	unsigned char d[REPLAY_SENT_PACKED_MAX];
+	size_t dlen;
+	uint32_t rank;
+	size_t seq;		/* order found: of equal ranks the first stays */
 };
 
+/* the pairs of one file */
 struct salvage {
+	enum bdb_which which;
 	struct salvaged *v;
 	size_t n, cap;
 };
@@ -861,25 +1245,42 @@ bdb_hex(const char *line, unsigned char *out, size_t cap)
 	return (long)n;
 }
 
-/* bdb_salvage_add - keep one key/data pair that looks like a record; twice: the higher count */
+/* bdb_salvage_rank - is this pair a record of sv's file? 0 and its rank, or -1 */
+static int
+bdb_salvage_rank(const struct salvage *sv, const unsigned char *k, long klen,
+    const unsigned char *d, long dlen, uint32_t *rank)
+{
+	struct replay_entry e;
+	struct replay_sent s;
+
+	*rank = 0;
+	if (klen <= 0 || klen > REPLAY_ADDR_MAX || dlen <= 0)
+		return -1;
+	if (sv->which == BDB_REPLAY) {
+		if (dlen != REPLAY_PACKED_BYTES)
+			return -1;
+		replay_entry_unpack(d, &e);
+		*rank = e.count;
+		return 0;
+	}
+	if (klen == BDB_META_KLEN && memcmp(k, BDB_META_KEY, BDB_META_KLEN) == 0)
+		return dlen == BDB_META_BYTES && d[0] == BDB_META_VERSION ? 0 : -1;
+	if (klen != REPLAY_SENT_KEY_BYTES || replay_sent_unpack(d, (size_t)dlen, &s) != 0)
+		return -1;
+	*rank = s.answers;
+	return 0;
+}
+
+/* bdb_salvage_add - keep one key/data pair that looks like a record */
 static int
 bdb_salvage_add(struct salvage *sv, const unsigned char *k, long klen, const unsigned char *d,
     long dlen)
 {
 	struct salvaged *t;
-	struct replay_entry e;
-	size_t i;
+	uint32_t rank;
 
-	if (klen <= 0 || klen > REPLAY_ADDR_MAX || dlen != REPLAY_PACKED_BYTES)
+	if (bdb_salvage_rank(sv, k, klen, d, dlen, &rank) != 0)
 		return 0;
-	replay_entry_unpack(d, &e);
-	for (i = 0; i < sv->n; i++) {
-		if (sv->v[i].klen == (size_t)klen && memcmp(sv->v[i].key, k, (size_t)klen) == 0) {
-			if (e.count > sv->v[i].e.count)
-				sv->v[i].e = e;
-			return 0;
-		}
-	}
 	if (sv->n == sv->cap) {
 		size_t cap = sv->cap ? sv->cap * 2 : 64;
 
@@ -888,12 +1289,50 @@ bdb_salvage_add(struct salvage *sv, const unsigned char *k, long klen, const uns
 		sv->v = t;
 		sv->cap = cap;
 	}
-	t = &sv->v[sv->n++];
+	t = &sv->v[sv->n];
 	memcpy(t->key, k, (size_t)klen);
-	t->key[klen] = '\0';
 	t->klen = (size_t)klen;
-	t->e = e;
+	memcpy(t->d, d, (size_t)dlen);
+	t->dlen = (size_t)dlen;
+	t->rank = rank;
+	t->seq = sv->n++;
 	return 0;
+}
+
+/* by key, then the higher rank first, then the first found */
+static int
+bdb_salvaged_cmp(const void *pa, const void *pb)
+{
+	const struct salvaged *a = pa, *b = pb;
+	int c;
+
+	if (a->klen != b->klen)
+		return a->klen < b->klen ? -1 : 1;
+	if ((c = memcmp(a->key, b->key, a->klen)) != 0)
+		return c;
+	if (a->rank != b->rank)
+		return a->rank > b->rank ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* bdb_salvage_dedup - each key once, with its higher rank: a sort, not a search per pair, so
+ * that a month of sent mail salvages in seconds */
+static void
+bdb_salvage_dedup(struct salvage *sv)
+{
+	size_t i, n = 0;
+
+	if (sv->n == 0)
+		return;
+	qsort(sv->v, sv->n, sizeof(sv->v[0]), bdb_salvaged_cmp);
+	for (i = 1; i < sv->n; i++) {
+		if (sv->v[i].klen == sv->v[n].klen &&
+		    memcmp(sv->v[i].key, sv->v[n].key, sv->v[n].klen) == 0)
+			continue;
+		if (++n != i)
+			sv->v[n] = sv->v[i];
+	}
+	sv->n = n + 1;
 }
 
 /* bdb_salvage_parse - the key/data pairs of DB->verify's salvage output (db_dump's format:
@@ -902,7 +1341,7 @@ bdb_salvage_add(struct salvage *sv, const unsigned char *k, long klen, const uns
 static int
 bdb_salvage_parse(FILE *dump, struct salvage *sv)
 {
-	unsigned char k[REPLAY_ADDR_MAX + 1], d[REPLAY_PACKED_BYTES + 1];
+	unsigned char k[REPLAY_ADDR_MAX + 1], d[REPLAY_SENT_PACKED_MAX + 1];
 	char line[2 * (REPLAY_ADDR_MAX + 64)];
 	bool have_key = false;
 	long klen = 0;
@@ -944,6 +1383,8 @@ bdb_salvage_read(const char *path, struct salvage *sv)
 	fflush(dump);
 	rc = bdb_salvage_parse(dump, sv);
 	fclose(dump);
+	if (rc == REPLAY_OK)
+		bdb_salvage_dedup(sv);
 	return rc;
 }
 
@@ -969,71 +1410,133 @@ bdb_env_remove(const char *dir)
 	return rc;
 }
 
+struct put_args {
+	enum bdb_which which;
+	const struct salvaged *t;
+};
+
 static int
 bdb_put_txn(struct bdb *b, DB_TXN *txn, void *arg)
 {
-	const struct salvaged *t = arg;
-	unsigned char buf[REPLAY_PACKED_BYTES];
+	const struct put_args *a = arg;
+	DB *db = a->which == BDB_REPLAY ? b->db : b->sent;
 	DBT k, d;
 
-	replay_entry_pack(&t->e, buf);
-	bdb_dbt(&k, t->key, t->klen);
-	bdb_dbt(&d, buf, sizeof(buf));
-	return b->db->put(b->db, txn, &k, &d, 0);
+	bdb_dbt(&k, a->t->key, a->t->klen);
+	bdb_dbt(&d, a->t->d, a->t->dlen);
+	return db->put(db, txn, &k, &d, 0);
 }
 
-/* bdb_salvage_write - a new store in dir holding the salvaged records (the caller holds the
- * exclusive lock, so this handle takes none) */
+/* bdb_salvage_write - a new store in dir holding the salvaged records of both files (the
+ * caller holds the exclusive lock, so this handle takes none) */
 static int
-bdb_salvage_write(const char *dir, enum replay_durability dur, const struct salvage *sv,
+bdb_salvage_write(const char *dir, enum replay_durability dur, const struct salvage sv[2],
     char *why, size_t whylen)
 {
+	struct put_args a;
 	void *state;
 	size_t i;
-	int rc;
+	int rc, f;	/* f: an enum bdb_which */
 
 	if ((rc = bdb_open_locked(dir, dur, -1, &state, why, whylen)) != REPLAY_OK)
 		return rc;
-	for (i = 0; i < sv->n && rc == 0; i++)
-		rc = bdb_txn(state, bdb_put_txn, &sv->v[i], 0);
+	for (f = 0; f < 2 && rc == 0; f++) {
+		a.which = f;
+		for (i = 0; i < sv[f].n && rc == 0; i++) {
+			a.t = &sv[f].v[i];
+			rc = bdb_txn(state, bdb_put_txn, &a, 0);
+		}
+	}
 	bdb_close(state);
 	if (rc != 0)
 		snprintf(why, whylen, "%s: writing the salvaged records: %s", dir, db_strerror(rc));
 	return bdb_map(rc);
 }
 
+/* one file being salvaged: where it is, where it goes aside, whether it is there */
+struct salvage_file {
+	char path[4096];
+	char aside[4096];
+	bool absent;		/* a sent.db not made yet: no error */
+};
+
+/* bdb_salvage_take - read the records of dir's file name into sv */
+static int
+bdb_salvage_take(const char *dir, const char *name, const char *stamp, struct salvage *sv,
+    struct salvage_file *f)
+{
+	struct stat st;
+
+	if (bdb_file(dir, name, f->path, sizeof(f->path)) != 0 ||
+	    snprintf(f->aside, sizeof(f->aside), "%s.corrupt-%s", f->path, stamp) >=
+	    (int)sizeof(f->aside))
+		return REPLAY_EINVAL;
+	f->absent = sv->which == BDB_SENT && stat(f->path, &st) != 0 && errno == ENOENT;
+	return f->absent ? REPLAY_OK : bdb_salvage_read(f->path, sv);
+}
+
+/* bdb_salvage_aside - rename the files read to their aside names, and remove the environment */
+static int
+bdb_salvage_aside(const char *dir, const struct salvage_file f[2], char *why, size_t whylen)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (f[i].absent || rename(f[i].path, f[i].aside) == 0)
+			continue;
+		snprintf(why, whylen, "%s: cannot set the old file aside: %s", f[i].path,
+		    strerror(errno));
+		return bdb_map(errno);
+	}
+	if (bdb_env_remove(dir) != 0) {
+		snprintf(why, whylen, "%s: cannot remove the old environment: %s", dir,
+		    strerror(errno));
+		return bdb_map(errno);
+	}
+	return REPLAY_OK;
+}
+
+/* Both files are rebuilt: the sent record keeps its meta record (the hash secret), or every
+ * sent record salvaged would be unreachable. sent.db is kept aside beside replay.db's. */
 int
 replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *aside,
     size_t asidelen, uint64_t *saved, char *why, size_t whylen)
 {
-	struct salvage sv = {NULL, 0, 0};
-	char path[4096], stamp[32];
+	struct salvage sv[2] = {{BDB_REPLAY, NULL, 0, 0}, {BDB_SENT, NULL, 0, 0}};
+	struct salvage_file *f;
+	char stamp[32];
 	struct tm tm;
 	int rc, fd;
 
 	*saved = 0;
-	if (bdb_file(dir, path, sizeof(path)) != 0 || gmtime_r(&now, &tm) == NULL)
+	if (gmtime_r(&now, &tm) == NULL)
 		return REPLAY_EINVAL;
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	if (snprintf(aside, asidelen, "%s.corrupt-%s", path, stamp) >= (int)asidelen)
-		return REPLAY_EINVAL;
 	if ((rc = replay_check_dir(dir, why, whylen)) != REPLAY_OK)
 		return rc;
+	if ((f = calloc(2, sizeof(*f))) == NULL)
+		return REPLAY_ENOMEM;
 	/* held to the end: no process joins the environment while it is taken apart */
-	if ((fd = bdb_lock(dir, LOCK_EX, why, whylen)) < 0)
+	if ((fd = bdb_lock(dir, LOCK_EX, why, whylen)) < 0) {
+		free(f);
 		return fd;
-	if ((rc = bdb_salvage_read(path, &sv)) != REPLAY_OK)
+	}
+	if ((rc = bdb_salvage_take(dir, BDB_FILE, stamp, &sv[BDB_REPLAY], &f[0])) != REPLAY_OK ||
+	    (rc = bdb_salvage_take(dir, BDB_SENT_FILE, stamp, &sv[BDB_SENT], &f[1])) != REPLAY_OK)
 		goto done;
-	if (rename(path, aside) != 0 || bdb_env_remove(dir) != 0) {
-		snprintf(why, whylen, "%s: cannot set the old files aside: %s", dir, strerror(errno));
-		rc = bdb_map(errno);
+	if (snprintf(aside, asidelen, "%s", f[0].aside) >= (int)asidelen) {
+		rc = REPLAY_EINVAL;
 		goto done;
 	}
-	rc = bdb_salvage_write(dir, dur, &sv, why, whylen);
+	if ((rc = bdb_salvage_aside(dir, f, why, whylen)) != REPLAY_OK)
+		goto done;
+	rc = bdb_salvage_write(dir, dur, sv, why, whylen);
 	if (rc == REPLAY_OK)
-		*saved = sv.n;
+		*saved = sv[0].n;
 done:
-	free(sv.v);
+	free(sv[0].v);
+	free(sv[1].v);
+	free(f);
 	close(fd);
 	return rc;
 }
@@ -1049,4 +1552,10 @@ const struct replay_backend replay_bdb_backend = {
 	.maintain = bdb_maintain,
 	.iterate = bdb_iterate,
 	.files = bdb_files,
+	.sent_record = bdb_sent_record,
+	.sent_get = bdb_sent_get,
+	.sent_answer = bdb_sent_answer,
+	.sent_sweep = bdb_sent_sweep,
+	.sent_count = bdb_sent_count,
+	.sent_meta = bdb_sent_meta,
 };

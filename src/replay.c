@@ -1,8 +1,11 @@
 /* replay: the public face of the replay store. Normalises keys (lowercase, length-checked),
  * packs records, and hands each call to the backend; a handle opened without a directory is
- * disabled and answers every call with "nothing counted". */
+ * disabled and answers every call with "nothing counted". The sent record's keys are hashed
+ * here, so no backend ever sees a Message-ID; the store's secret is cached once known. */
 #include "config.h"
 
+#include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +17,12 @@
 struct replay {
 	const struct replay_backend *be;	/* NULL: disabled */
 	void *state;
+	pthread_mutex_t mu;			/* the three below */
+	unsigned char *secret;			/* sodium_malloc'd; NULL until known */
+	time_t since;
 };
+
+static int replay_sent_meta(struct replay *r, time_t now, bool create);
 
 int
 replay_open(const char *dir, enum replay_durability dur, struct replay **out, char *why,
@@ -28,13 +36,18 @@ replay_open(const char *dir, enum replay_durability dur, struct replay **out, ch
 		why[0] = '\0';
 	if (dur != REPLAY_DUR_SYNC && dur != REPLAY_DUR_WRITE && dur != REPLAY_DUR_NONE)
 		return REPLAY_EINVAL;
+	/* the sent record's secret lives in sodium_malloc'd memory (idempotent, as in keyring) */
+	if (sodium_init() < 0)
+		return REPLAY_ENOMEM;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return REPLAY_ENOMEM;
+	pthread_mutex_init(&r->mu, NULL);
 	if (dir != NULL) {
 		r->be = &replay_bdb_backend;
 		rc = r->be->open(dir, dur, &r->state, why, whylen);
 		if (rc != REPLAY_OK) {
+			pthread_mutex_destroy(&r->mu);
 			free(r);
 			return rc;
 		}
@@ -50,6 +63,8 @@ replay_close(struct replay *r)
 		return;
 	if (r->be != NULL)
 		r->be->close(r->state);
+	sodium_free(r->secret);
+	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
 
@@ -139,6 +154,23 @@ replay_forget(struct replay *r, const char *addr)
 	return r->be->forget(r->state, key, klen);
 }
 
+/* replay_sweep_both - a sweep batch of the replay records, then one of the sent record */
+static int
+replay_sweep_both(struct replay *r, time_t now, unsigned batch, bool from_start,
+    uint64_t *removed, bool *complete)
+{
+	uint64_t n = 0, m = 0;
+	bool c1 = false, c2 = false;
+	int rc;
+
+	rc = r->be->sweep(r->state, now, batch, from_start, &n, &c1);
+	if (rc == REPLAY_OK)
+		rc = r->be->sent_sweep(r->state, now, batch, from_start, &m, &c2);
+	*removed = n + m;
+	*complete = rc == REPLAY_OK && c1 && c2;
+	return rc;
+}
+
 int
 replay_sweep(struct replay *r, time_t now, unsigned batch, uint64_t *removed, bool *complete)
 {
@@ -148,7 +180,7 @@ replay_sweep(struct replay *r, time_t now, unsigned batch, uint64_t *removed, bo
 		return REPLAY_OK;
 	if (batch == 0)
 		return REPLAY_EINVAL;
-	return r->be->sweep(r->state, now, batch, false, removed, complete);
+	return replay_sweep_both(r, now, batch, false, removed, complete);
 }
 
 int
@@ -162,7 +194,7 @@ replay_expire(struct replay *r, time_t now, uint64_t *removed)
 	if (!replay_enabled(r))
 		return REPLAY_OK;
 	while (!complete) {
-		rc = r->be->sweep(r->state, now, REPLAY_SWEEP_BATCH, first, &n, &complete);
+		rc = replay_sweep_both(r, now, REPLAY_SWEEP_BATCH, first, &n, &complete);
 		if (rc != REPLAY_OK)
 			return rc;
 		*removed += n;
@@ -180,7 +212,7 @@ replay_maintain(struct replay *r, time_t now)
 
 	if (!replay_enabled(r))
 		return REPLAY_OK;
-	rc = r->be->sweep(r->state, now, REPLAY_SWEEP_BATCH, false, &removed, &complete);
+	rc = replay_sweep_both(r, now, REPLAY_SWEEP_BATCH, false, &removed, &complete);
 	if (rc != REPLAY_OK)
 		return rc;
 	return r->be->maintain(r->state, now);
@@ -192,6 +224,131 @@ replay_iterate(struct replay *r, replay_iter_fn fn, void *arg)
 	if (!replay_enabled(r))
 		return REPLAY_OK;
 	return r->be->iterate(r->state, fn, arg);
+}
+
+/* replay_sent_known - ask the backend for the secret and since time, offering a fresh secret
+ * when create; the caller holds r->mu */
+static int
+replay_sent_known(struct replay *r, time_t now, bool create)
+{
+	unsigned char fresh[REPLAY_SENT_SECRET_BYTES], secret[REPLAY_SENT_SECRET_BYTES];
+	time_t since;
+	int rc;
+
+	if (create)
+		randombytes_buf(fresh, sizeof(fresh));
+	rc = r->be->sent_meta(r->state, now, create ? fresh : NULL, secret, &since);
+	sodium_memzero(fresh, sizeof(fresh));
+	if (rc == REPLAY_OK && (r->secret = sodium_malloc(sizeof(secret))) == NULL)
+		rc = REPLAY_ENOMEM;
+	if (rc == REPLAY_OK) {
+		memcpy(r->secret, secret, sizeof(secret));
+		sodium_mprotect_readonly(r->secret);
+		r->since = since;
+	}
+	sodium_memzero(secret, sizeof(secret));
+	return rc;
+}
+
+/* replay_sent_meta - the store's secret and since time into the handle's cache (made by the
+ * backend when create and the store has none); REPLAY_ENOTFOUND when none and !create */
+static int
+replay_sent_meta(struct replay *r, time_t now, bool create)
+{
+	int rc = REPLAY_OK;
+
+	pthread_mutex_lock(&r->mu);
+	if (r->secret == NULL)
+		rc = replay_sent_known(r, now, create);
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+/* replay_sent_key - the key of msgid: its keyed hash under the store's secret */
+static int
+replay_sent_key(struct replay *r, const char *msgid, time_t now, bool create,
+    unsigned char key[REPLAY_SENT_KEY_BYTES])
+{
+	int rc;
+
+	if (msgid == NULL || msgid[0] == '\0')
+		return REPLAY_EINVAL;
+	if ((rc = replay_sent_meta(r, now, create)) != REPLAY_OK)
+		return rc;
+	/* the secret never changes once known, so it is read without the lock */
+	if (crypto_generichash(key, REPLAY_SENT_KEY_BYTES, (const unsigned char *)msgid,
+	    strlen(msgid), r->secret, REPLAY_SENT_SECRET_BYTES) != 0)
+		return REPLAY_EINVAL;
+	return REPLAY_OK;
+}
+
+int
+replay_sent_record(struct replay *r, const char *msgid, const char *sender, uint32_t rcpts,
+    time_t now, long expiry_day)
+{
+	unsigned char key[REPLAY_SENT_KEY_BYTES];
+	struct replay_sent s;
+	size_t len;
+	int rc;
+
+	if (!replay_enabled(r))
+		return REPLAY_EDISABLED;
+	memset(&s, 0, sizeof(s));
+	if ((rc = replay_key(sender, s.sender, &len)) != REPLAY_OK)
+		return rc;
+	s.sent = now;
+	s.rcpts = rcpts;
+	s.expiry_day = expiry_day;
+	if ((rc = replay_sent_key(r, msgid, now, true, key)) != REPLAY_OK)
+		return rc;
+	return r->be->sent_record(r->state, key, &s);
+}
+
+int
+replay_sent_get(struct replay *r, const char *msgid, time_t now, struct replay_sent *out)
+{
+	unsigned char key[REPLAY_SENT_KEY_BYTES];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!replay_enabled(r))
+		return REPLAY_EDISABLED;
+	if ((rc = replay_sent_key(r, msgid, now, false, key)) != REPLAY_OK)
+		return rc;
+	if ((rc = r->be->sent_get(r->state, key, out)) != REPLAY_OK)
+		return rc;
+	if (replay_sent_expired(out, now)) {
+		memset(out, 0, sizeof(*out));
+		return REPLAY_ENOTFOUND;
+	}
+	return REPLAY_OK;
+}
+
+int
+replay_sent_answer(struct replay *r, const char *msgid, time_t now, uint32_t *count)
+{
+	unsigned char key[REPLAY_SENT_KEY_BYTES];
+	int rc;
+
+	*count = 0;
+	if (!replay_enabled(r))
+		return REPLAY_EDISABLED;
+	if ((rc = replay_sent_key(r, msgid, now, false, key)) != REPLAY_OK)
+		return rc;
+	return r->be->sent_answer(r->state, key, now, count);
+}
+
+int
+replay_sent_since(struct replay *r, time_t now, time_t *since)
+{
+	int rc;
+
+	*since = 0;
+	if (!replay_enabled(r))
+		return REPLAY_EDISABLED;
+	if ((rc = replay_sent_meta(r, now, true)) == REPLAY_OK)
+		*since = r->since;
+	return rc;
 }
 
 struct stats_walk {
@@ -230,8 +387,15 @@ replay_stats(struct replay *r, time_t now, uint32_t limit, struct replay_stats *
 	if (!replay_enabled(r))
 		return REPLAY_EDISABLED;
 	rc = r->be->iterate(r->state, replay_stats_one, &w);
+	if (rc == REPLAY_OK)
+		rc = r->be->sent_count(r->state, &st->sent_records);
+	if (rc == REPLAY_OK)
+		rc = replay_sent_meta(r, now, false);
+	if (rc == REPLAY_ENOTFOUND)
+		rc = REPLAY_OK;		/* nothing recorded yet: since stays 0 */
 	if (rc != REPLAY_OK)
 		return rc;
+	st->sent_since = r->since;
 	return r->be->files(r->state, st);
 }
 
@@ -297,6 +461,66 @@ bool
 replay_entry_expired(const struct replay_entry *e, time_t now)
 {
 	return clock_day(now) > e->expiry_day;
+}
+
+size_t
+replay_sent_pack(const struct replay_sent *s, unsigned char *out)
+{
+	size_t n = strnlen(s->sender, REPLAY_ADDR_MAX);
+
+	out[0] = REPLAY_SENT_VERSION;
+	put_be(out + 1, (uint64_t)(int64_t)s->sent, 8);
+	put_be(out + 9, s->rcpts, 4);
+	put_be(out + 13, s->answers, 4);
+	put_be(out + 17, (uint32_t)(int32_t)s->expiry_day, 4);
+	put_be(out + 21, n, 2);
+	memcpy(out + REPLAY_SENT_HEAD_BYTES, s->sender, n);
+	return REPLAY_SENT_HEAD_BYTES + n;
+}
+
+int
+replay_sent_unpack(const unsigned char *in, size_t len, struct replay_sent *s)
+{
+	size_t n;
+
+	if (len < REPLAY_SENT_HEAD_BYTES || in[0] != REPLAY_SENT_VERSION)
+		return -1;
+	n = (size_t)get_be(in + 21, 2);
+	if (n == 0 || n > REPLAY_ADDR_MAX || len != REPLAY_SENT_HEAD_BYTES + n ||
+	    memchr(in + REPLAY_SENT_HEAD_BYTES, '\0', n) != NULL)
+		return -1;
+	s->sent = (time_t)(int64_t)get_be(in + 1, 8);
+	s->rcpts = (uint32_t)get_be(in + 9, 4);
+	s->answers = (uint32_t)get_be(in + 13, 4);
+	s->expiry_day = (long)(int32_t)(uint32_t)get_be(in + 17, 4);
+	memcpy(s->sender, in + REPLAY_SENT_HEAD_BYTES, n);
+	s->sender[n] = '\0';
+	return 0;
+}
+
+/* A message is recorded again when it leaves twice (a retry after a temporary failure, or
+ * copies through two hosts): the recipients are the larger figure, not the sum, so that a
+ * retry cannot double what the record allows. */
+void
+replay_sent_merge(struct replay_sent *old, bool is_new, const struct replay_sent *s)
+{
+	if (is_new) {
+		*old = *s;
+		old->answers = 0;
+		return;
+	}
+	if (s->sent < old->sent)
+		old->sent = s->sent;
+	if (s->rcpts > old->rcpts)
+		old->rcpts = s->rcpts;
+	if (s->expiry_day > old->expiry_day)
+		old->expiry_day = s->expiry_day;
+}
+
+bool
+replay_sent_expired(const struct replay_sent *s, time_t now)
+{
+	return clock_day(now) > s->expiry_day;
 }
 
 const char *

@@ -57,7 +57,7 @@ struct replay_stats {
 	uint64_t expired;	/* records a sweep at now would remove */
 	time_t oldest;		/* earliest first_seen (0: no records) */
 	time_t newest;		/* latest last_seen (0: no records) */
-	uint64_t db_bytes;	/* size of the database file */
+	uint64_t db_bytes;	/* size of the database files (replay.db and sent.db) */
 	uint64_t log_bytes;	/* size of the transaction logs */
 	uint64_t env_bytes;	/* size of the shared region files */
 	unsigned log_files;	/* number of log files */
@@ -94,8 +94,9 @@ int replay_get(struct replay *r, const char *addr, struct replay_entry *e)
 	__attribute__((warn_unused_result));
 /* replay_forget - remove the record of addr (after a false positive), or REPLAY_ENOTFOUND */
 int replay_forget(struct replay *r, const char *addr) __attribute__((warn_unused_result));
-/* replay_sweep - look at up to batch more records, resuming where the last sweep stopped,
- * and remove those expired at now; *complete is set when the walk reached the end */
+/* replay_sweep - look at up to batch more records, and as many sent records, resuming where
+ * the last sweep stopped, and remove those expired at now; *complete is set when both walks
+ * reached the end */
 int replay_sweep(struct replay *r, time_t now, unsigned batch, uint64_t *removed,
     bool *complete) __attribute__((warn_unused_result));
 /* replay_expire - remove every record expired at now, in small transactions */
@@ -143,15 +144,16 @@ int replay_sent_answer(struct replay *r, const char *msgid, time_t now, uint32_t
 int replay_sent_since(struct replay *r, time_t now, time_t *since)
 	__attribute__((warn_unused_result));
 
-/* replay_verify - check the database file of the store in dir, without the environment (no
- * process should be writing it): REPLAY_OK, REPLAY_ENOTFOUND (no file yet) or REPLAY_ECORRUPT,
- * with what is wrong in why */
+/* replay_verify - check the database files of the store in dir (replay.db, and sent.db when
+ * there is one), without the environment (no process should be writing them): REPLAY_OK,
+ * REPLAY_ENOTFOUND (no replay.db yet) or REPLAY_ECORRUPT, with what is wrong in why */
 int replay_verify(const char *dir, char *why, size_t whylen)
 	__attribute__((warn_unused_result));
 /* replay_salvage - rebuild the store in dir from every record still readable in its database
- * file; the old file is kept as replay.db.corrupt-DATE (named in aside) and the environment is
- * made afresh. A key found twice keeps its higher count. REPLAY_EINUSE, touching nothing, when
- * another process has the store open. *saved gets the number of records in the new file. */
+ * files; the old files are kept as replay.db.corrupt-DATE (named in aside) and, when there is
+ * one, sent.db.corrupt-DATE, and the environment is made afresh. A key found twice keeps its
+ * higher count (sent records: more answers). REPLAY_EINUSE, touching nothing, when another
+ * process has the store open. *saved gets the number of records in the new replay.db. */
 int replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *aside,
     size_t asidelen, uint64_t *saved, char *why, size_t whylen)
 	__attribute__((warn_unused_result));

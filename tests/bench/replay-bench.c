@@ -1,5 +1,6 @@
 /* replay-bench: throughput of replay_record for each durability level with 1, 2 and 8 threads,
- * and the cost of one record at 10^3, 10^5 and 10^6 records in the store, as a table.
+ * the cost of one record at 10^3, 10^5 and 10^6 records in the store, and the cost of one
+ * replay_sent_record (the sent record, one per outbound message), as tables.
  * Not a test: run it with "make bench-replay" in tests/. Usage: replay-bench -h
  *
  * The store is built like a real one: with TagValidity 7 a record lives until a day after its
@@ -42,6 +43,7 @@ struct worker {
 	unsigned long done;
 	double cpu;		/* seconds of CPU the thread used */
 	int err;
+	bool sent;		/* replay_sent_record of a new Message-ID each call */
 };
 
 static double
@@ -83,22 +85,35 @@ bench_cpu(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* bench_one - one call: a bounce to key n (or w's pick), or a message sent with a new id */
+static int
+bench_one(struct worker *w, unsigned long n, bool seq)
+{
+	char key[128];
+	uint32_t count;
+	long day;
+
+	if (w->sent) {
+		snprintf(key, sizeof(key), "%lx.%lu@mail.example.com", n * 2654435761ul, n);
+		return replay_sent_record(w->r, key, "alice@example.com", 1, 1700000000,
+		    BENCH_DAY + 30);
+	}
+	bench_key(key, sizeof(key), seq ? n : bench_pick(w), &day);
+	return replay_record(w->r, key, 1700000000, day, &count);
+}
+
 static void *
 bench_worker(void *arg)
 {
 	struct worker *w = arg;
 	const bool seq = w->pick == PICK_SEQUENTIAL;
-	char key[128];
 	unsigned long n = w->first;
-	uint32_t count;
 	double c0 = bench_cpu();
-	long day;
 	int rc;
 
 	while (seq ? n < w->limit : bench_now() < w->deadline) {
 		for (int i = 0; i < 64 && (!seq || n < w->limit); i++) {
-			bench_key(key, sizeof(key), seq ? n : bench_pick(w), &day);
-			if ((rc = replay_record(w->r, key, 1700000000, day, &count)) != 0) {
+			if ((rc = bench_one(w, n, seq)) != 0) {
 				w->err = rc;
 				return NULL;
 			}
@@ -113,7 +128,7 @@ bench_worker(void *arg)
 /* bench_run - nthreads workers on r; records per second (-1: failed), CPU seconds per record */
 static double
 bench_run(struct replay *r, int nthreads, unsigned long keys, enum pick pick,
-    unsigned long limit, unsigned long first, double *cpu_per_op)
+    unsigned long limit, unsigned long first, double *cpu_per_op, bool sent)
 {
 	double cpu = 0;
 	pthread_t tid[8];
@@ -124,7 +139,7 @@ bench_run(struct replay *r, int nthreads, unsigned long keys, enum pick pick,
 
 	for (i = 0; i < nthreads; i++) {
 		w[i] = (struct worker){r, 7919u * (unsigned)(i + 1), keys, first + (unsigned long)i,
-		    (unsigned long)nthreads, limit, pick, t0 + bench_seconds, 0, 0, 0};
+		    (unsigned long)nthreads, limit, pick, t0 + bench_seconds, 0, 0, 0, sent};
 		pthread_create(&tid[i], NULL, bench_worker, &w[i]);
 	}
 	for (i = 0; i < nthreads; i++) {
@@ -197,7 +212,8 @@ bench_throughput(void)
 		struct replay *r = bench_open(dir, (enum replay_durability)d);
 
 		for (t = 0; t < 3; t++) {
-			double rate = bench_run(r, threads[t], BENCH_KEYS, PICK_UNIFORM, 0, 0, NULL);
+			double rate = bench_run(r, threads[t], BENCH_KEYS, PICK_UNIFORM, 0, 0, NULL,
+			    false);
 
 			if (rate < 0)
 				return 1;
@@ -219,7 +235,7 @@ static int
 bench_fill(const char *dir, unsigned long have, unsigned long n)
 {
 	struct replay *r = bench_open(dir, REPLAY_DUR_NONE);
-	int rc = bench_run(r, 2, 0, PICK_SEQUENTIAL, n, have, NULL) < 0 ? 1 : 0;
+	int rc = bench_run(r, 2, 0, PICK_SEQUENTIAL, n, have, NULL, false) < 0 ? 1 : 0;
 
 	if (rc == 0 && replay_maintain(r, time(NULL)) != 0)
 		rc = 1;
@@ -238,7 +254,7 @@ bench_cost(const char *dir, unsigned long n, enum pick pick, double *wall, doubl
 
 	*wall = *cpu = 1e9;
 	for (j = 0; j < 4; j++) {
-		if ((rate = bench_run(r, 1, n, pick, 0, 0, &c)) <= 0) {
+		if ((rate = bench_run(r, 1, n, pick, 0, 0, &c, false)) <= 0) {
 			replay_close(r);
 			return 1;
 		}
@@ -285,31 +301,67 @@ bench_scaling(void)
 	return 0;
 }
 
+/* bench_sent - the cost of recording one outbound message (a new Message-ID each time), for
+ * Durability sync and write, with 1 and 8 threads (the milter's connections) */
+static int
+bench_sent(void)
+{
+	static const int threads[] = {1, 8};
+	int d, t;
+
+	printf("\n%-10s %8s %14s %13s %12s\n", "sent", "threads", "messages/s", "wall us/call",
+	    "cpu us/call");
+	for (d = REPLAY_DUR_SYNC; d <= REPLAY_DUR_WRITE; d++) {
+		char *dir = bench_dir();
+		struct replay *r = bench_open(dir, (enum replay_durability)d);
+
+		for (t = 0; t < 2; t++) {
+			unsigned long first = (unsigned long)t << 32;
+			double cpu, rate = bench_run(r, threads[t], 1, PICK_UNIFORM, 0, first, &cpu,
+			    true);
+
+			if (rate < 0)
+				return 1;
+			printf("%-10s %8d %14.0f %13.2f %12.2f\n", dur_name[d], threads[t], rate,
+			    1e6 * threads[t] / rate, cpu * 1e6);
+			fflush(stdout);
+			if (replay_maintain(r, time(NULL)) != 0)
+				return 1;
+		}
+		replay_close(r);
+		bench_rmdir(dir);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	int c, part = 0;
 
-	while ((c = getopt(argc, argv, "d:s:tSh")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:tSmh")) != -1) {
 		switch (c) {
 		case 'd': bench_parent = optarg; break;
 		case 's': bench_seconds = atof(optarg); break;
 		case 't': part = 't'; break;
 		case 'S': part = 's'; break;
+		case 'm': part = 'm'; break;
 		default:
 			fprintf(stderr, "usage: replay-bench [-d PARENT_DIR] [-s SECONDS_PER_RUN] "
-			    "[-t throughput only | -S scaling only]\n");
+			    "[-t throughput only | -S scaling only | -m sent record only]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
 	printf("replay-bench: %s, %.1f s per run, store under %s\n\n", PACKAGE_STRING,
 	    bench_seconds, bench_parent);
-	if (part != 's' && bench_throughput() != 0)
+	if ((part == 0 || part == 't') && bench_throughput() != 0)
 		return 1;
-	if (part != 's')
+	if (part == 0 || part == 't')
 		printf("\ngoal: write, 2 threads, >= 50000 records/s: %.0f, %s\n", write2_rate,
 		    write2_rate >= 50000 ? "met" : "missed");
-	if (part != 't' && bench_scaling() != 0)
+	if ((part == 0 || part == 's') && bench_scaling() != 0)
+		return 1;
+	if ((part == 0 || part == 'm') && bench_sent() != 0)
 		return 1;
 	return 0;
 }

@@ -69,6 +69,8 @@ contains "$tmp/err" "$tmp/nodir: No such file or directory: create it" \
 run $C stats
 is "$rc" 0 "stats on an empty store"
 contains "$tmp/out" "records:            0" "no records yet"
+contains "$tmp/out" "sent records:       0" "no sent records yet"
+contains "$tmp/out" "sent since:         -" "no sent mail recorded yet"
 
 # seed: alice 5 bounces (over the limit of 3), carol 3 (at the limit), bob 1 (expired)
 "$seed" "$tmp/db" $((NOW - 3600)) $((TODAY + 7)) 5 "$ALICE" &&
@@ -85,6 +87,26 @@ contains "$tmp/out" "expired:            1" "stats: expired"
 contains "$tmp/out" "oldest first seen:  2025-11-17T19:00:00Z" "stats: oldest"
 contains "$tmp/out" "newest last seen:   2025-11-26T19:00:00Z" "stats: newest"
 contains "$tmp/out" "database file:" "stats: file sizes"
+
+# the sent record: two messages alice sent an hour ago, kept 30 days
+"$seed" --sent "$tmp/db" $((NOW - 3600)) $((TODAY + 30)) Alice@Example.COM \
+	20251126180000.1@mail.example.com 20251126180000.2@mail.example.com
+is "$?" 0 "seeded the sent record"
+run $C stats
+contains "$tmp/out" "sent records:       2" "stats: sent records"
+contains "$tmp/out" "sent since:         2025-11-26T18:00:00Z" "stats: when recording began"
+run $C sent 20251126180000.1@mail.example.com
+is "$rc" 0 "sent: one record"
+contains "$tmp/out" "sender:      alice@example.com" "sent: the sender, lowercase"
+contains "$tmp/out" "sent:        2025-11-26T18:00:00Z" "sent: when it left"
+contains "$tmp/out" "recipients:  1" "sent: its recipients"
+contains "$tmp/out" "answers:     0" "sent: no answers accepted yet"
+contains "$tmp/out" "expires:     2025-12-26" "sent: the expiry day"
+run $C sent 20251126180000.3@mail.example.com
+is "$rc" 1 "sent of an unknown Message-ID: failure"
+contains "$tmp/err" "20251126180000.3@mail.example.com: no record" "the message names the id"
+run $C sent
+is "$rc" 2 "sent without a Message-ID: usage error"
 
 run $C list
 is "$rc" 0 "list"
