@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "listenaddr.h"
+#include "msgclass.h"
 #include "srs-legacy.h"
 
 #ifndef SYSCONFDIR
@@ -48,6 +49,8 @@ enum conf_type {
 	CT_TIME,	/* auto, Unix seconds, or YYYY-MM-DD[THH:MM:SS] UTC */
 	CT_TIME_NONE,	/* none (0), Unix seconds, or YYYY-MM-DD[THH:MM:SS] UTC */
 	CT_CHAR,	/* one of = + - */
+	CT_DECIDE,	/* eom or rcpt */
+	CT_SIZE,	/* bytes, or with k (KiB) or M (MiB), between min and max bytes */
 };
 
 /* A validator returns NULL when the item is good (it may normalise it in place),
@@ -58,7 +61,7 @@ struct conf_setting {
 	const char *name;
 	enum conf_type type;
 	const char *def;	/* parsed like a value from the file; NULL: required */
-	unsigned min, max;	/* CT_UNSIGNED only */
+	unsigned min, max;	/* CT_UNSIGNED and CT_SIZE only */
 	conf_check_fn *check;	/* CT_STRING*, CT_LIST: each item; or NULL */
 	size_t offset;		/* the field in struct conf */
 	unsigned fixed;		/* its enum conf_fixed bit if only a restart applies it, else 0 */
@@ -107,6 +110,15 @@ static const struct conf_setting conf_settings[] = {
 	{ "OnInternalError", CT_ACTION, "tempfail", 0, 0, NULL, F(on_internal_error), 0 },
 	{ "TaggingSince", CT_TIME, "auto", 0, 0, NULL, F(tagging_since), 0 },
 	{ "DryRun", CT_BOOL, "no", 0, 0, NULL, F(dry_run), 0 },
+	{ "RecordSent", CT_BOOL, "yes", 0, 0, NULL, F(record_sent), 0 },
+	{ "SentRetention", CT_UNSIGNED, "30", 1, 3650, NULL, F(sent_retention), 0 },
+	{ "SentSince", CT_TIME, "auto", 0, 0, NULL, F(sent_since), 0 },
+	{ "OnUnknownOriginal", CT_ACTION, "mark", 0, 0, NULL, F(on_unknown_original), 0 },
+	{ "OnAutoReply", CT_ACTION, "mark", 0, 0, NULL, F(on_auto_reply), 0 },
+	{ "UntaggedBounceDecision", CT_DECIDE, "eom", 0, 0, NULL, F(untagged_bounce_decision), 0 },
+	/* "256k" is MSGCLASS_SCAN_DEFAULT (checked below) */
+	{ "BounceScanLimit", CT_SIZE, "256k", 4096, 64u * 1024 * 1024, NULL, F(bounce_scan_limit),
+	    0 },
 	{ "ExemptSenders", CT_LIST, "", 0, 0, conf_check_pattern, F(exempt_senders), 0 },
 	{ "ExemptRecipients", CT_LIST, "", 0, 0, conf_check_pattern, F(exempt_recipients), 0 },
 	{ "BounceSenders", CT_LIST, "", 0, 0, conf_check_pattern, F(bounce_senders), 0 },
@@ -124,6 +136,11 @@ static const struct conf_setting conf_settings[] = {
 
 static const char *const conf_action_names[] = { "reject", "tempfail", "accept", "mark" };
 static const char *const conf_durability_names[] = { "sync", "write", "none" };
+static const char *const conf_decide_names[] = { "eom", "rcpt" };
+
+_Static_assert(MSGCLASS_SCAN_DEFAULT == 256 * 1024, "BounceScanLimit's default is 256k");
+/* SentSince and TaggingSince share conf_set_time's "auto" */
+_Static_assert(CONF_SENT_AUTO == CONF_TAGGING_AUTO, "one auto value for CT_TIME");
 
 /* ---- errors ---- */
 
@@ -388,6 +405,10 @@ conf_set_enum(struct conf_parser *p, const struct conf_setting *s, const char *v
 		if (i < 0)
 			return conf_fail(p, CONF_EVALUE,
 			    "%s: '%s' is not reject, tempfail, accept or mark", s->name, v);
+	} else if (s->type == CT_DECIDE) {
+		i = conf_word(conf_decide_names, 2, v);
+		if (i < 0)
+			return conf_fail(p, CONF_EVALUE, "%s: '%s' is not eom or rcpt", s->name, v);
 	} else {
 		i = conf_word(conf_durability_names, 3, v);
 		if (i < 0)
@@ -395,6 +416,44 @@ conf_set_enum(struct conf_parser *p, const struct conf_setting *s, const char *v
 			    s->name, v);
 	}
 	*out = i;
+	return CONF_OK;
+}
+
+/* conf_size_text - a byte count as the file would write it: 64M, 4k or 300000 */
+static const char *
+conf_size_text(unsigned n, char *buf, size_t size)
+{
+	if (n != 0 && n % (1024u * 1024) == 0)
+		snprintf(buf, size, "%uM", n / (1024u * 1024));
+	else if (n != 0 && n % 1024 == 0)
+		snprintf(buf, size, "%uk", n / 1024);
+	else
+		snprintf(buf, size, "%u", n);
+	return buf;
+}
+
+static int
+conf_set_size(struct conf_parser *p, const struct conf_setting *s, const char *v, size_t *out)
+{
+	unsigned long long n = 0, unit = 1;
+	char lo[16], hi[16];
+	const char *c;
+
+	for (c = v; isdigit((unsigned char)*c); c++)
+		if (n <= s->max)
+			n = n * 10 + (unsigned long long)(*c - '0');
+	if (*c == 'k' || *c == 'K')
+		unit = 1024, c++;
+	else if (*c == 'M')
+		unit = 1024 * 1024, c++;
+	if (!isdigit((unsigned char)v[0]) || *c != '\0')
+		return conf_fail(p, CONF_EVALUE, "%s: '%s' is not a size (bytes, or with k or M: "
+		    "256k)", s->name, v);
+	n *= unit;
+	if (n < s->min || n > s->max)
+		return conf_fail(p, CONF_EVALUE, "%s: '%s' is not between %s and %s", s->name, v,
+		    conf_size_text(s->min, lo, sizeof(lo)), conf_size_text(s->max, hi, sizeof(hi)));
+	*out = (size_t)n;
 	return CONF_OK;
 }
 
@@ -796,7 +855,9 @@ conf_set(struct conf_parser *p, const struct conf_setting *s, char *value)
 	case CT_BOOL: return conf_set_bool(p, s, value, field);
 	case CT_UNSIGNED: return conf_set_unsigned(p, s, value, field);
 	case CT_ACTION:
-	case CT_DURABILITY: return conf_set_enum(p, s, value, field);
+	case CT_DURABILITY:
+	case CT_DECIDE: return conf_set_enum(p, s, value, field);
+	case CT_SIZE: return conf_set_size(p, s, value, field);
 	case CT_FACILITY:
 	case CT_LEVEL: return conf_set_syslog(p, s, value, field);
 	case CT_TIME:
@@ -1062,8 +1123,10 @@ conf_field_differs(const struct conf_setting *s, const struct conf *a, const str
 	case CT_UNSIGNED: return *(const unsigned *)fa != *(const unsigned *)fb;
 	case CT_ACTION:
 	case CT_DURABILITY:
+	case CT_DECIDE:
 	case CT_FACILITY:
 	case CT_LEVEL: return *(const int *)fa != *(const int *)fb;
+	case CT_SIZE: return *(const size_t *)fa != *(const size_t *)fb;
 	case CT_TIME:
 	case CT_TIME_NONE: return *(const time_t *)fa != *(const time_t *)fb;
 	case CT_CHAR: return *(const char *)fa != *(const char *)fb;
@@ -1209,6 +1272,51 @@ conf_risks_lists(const struct conf *c, char *buf, size_t size)
 	return n;
 }
 
+/* conf_risks_no_record - without a sent record no reference is ever known: an OnAutoReply
+ * that refuses takes every auto-reply and read receipt, and OnUnknownOriginal never applies */
+static unsigned
+conf_risks_no_record(const struct conf *c, char *buf, size_t size)
+{
+	const char *why = c->record_sent ? "ReplayDatabase none" : "RecordSent no";
+	const char *ar = conf_action_name(c->on_auto_reply);
+	unsigned n = 0;
+
+	if (c->on_auto_reply == CONF_REJECT || c->on_auto_reply == CONF_TEMPFAIL)
+		n += conf_risk_add(buf, size, "%s: no reference is ever known, so OnAutoReply %s "
+		    "refuses every auto-reply, and every null-sender read receipt or out-of-office "
+		    "reply to an untagged address, the real ones too; keep OnAutoReply mark", why,
+		    ar);
+	if (c->on_unknown_original == CONF_REJECT || c->on_unknown_original == CONF_TEMPFAIL)
+		n += conf_risk_add(buf, size, "%s: OnUnknownOriginal %s never applies (without a "
+		    "sent record no returned original is unknown)", why,
+		    conf_action_name(c->on_unknown_original));
+	return n;
+}
+
+/* conf_risks_replies - the replies settings: the sent record and what it decides */
+static unsigned
+conf_risks_replies(const struct conf *c, time_t now, char *buf, size_t size)
+{
+	unsigned n = 0;
+
+	if (!c->record_sent || c->replay_database == NULL)
+		return conf_risks_no_record(c, buf, size);
+	if (c->on_unknown_original == CONF_REJECT || c->on_unknown_original == CONF_TEMPFAIL)
+		n += conf_risk_add(buf, size, "OnUnknownOriginal %s: right only when every outbound "
+		    "host records into one store; a real bounce of mail that left through a host "
+		    "with another store is refused", conf_action_name(c->on_unknown_original));
+	if (c->on_unknown_original != CONF_ACCEPT && c->sent_retention < c->tag_validity)
+		n += conf_risk_add(buf, size, "SentRetention %u is shorter than TagValidity (%u): "
+		    "a real bounce to a tag still valid, of mail sent more than %u days ago, finds "
+		    "no record and gets OnUnknownOriginal", c->sent_retention, c->tag_validity,
+		    c->sent_retention);
+	if (c->sent_since != CONF_SENT_AUTO && c->sent_since > now)
+		n += conf_risk_add(buf, size, "SentSince is in the future: references the sent "
+		    "record does not know count as absent until %u days after it",
+		    c->sent_retention);
+	return n;
+}
+
 unsigned
 conf_risks(const struct conf *c, time_t now, char *buf, size_t size)
 {
@@ -1231,6 +1339,7 @@ conf_risks(const struct conf *c, time_t now, char *buf, size_t size)
 	if (c->tagging_since != CONF_TAGGING_AUTO && c->tagging_since > now)
 		n += conf_risk_add(buf, size, "TaggingSince is in the future: untagged bounces are "
 		    "accepted until %u days after it", c->tag_validity);
+	n += conf_risks_replies(c, now, buf, size);
 	return n;
 }
 

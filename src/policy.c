@@ -1,6 +1,8 @@
-/* policy: DESIGN.md's "Milter decisions" table, row by row. Everything here is a pure
- * function of its arguments, so each row is unit-tested without an MTA; the milter only
- * gathers facts (client, macros, addresses, replay count) and carries out the result. */
+/* policy: DESIGN.md's "Milter decisions" table, row by row, and at end of message the
+ * replies table (what a message answers). Everything here is a pure function of its
+ * arguments, so each row is unit-tested without an MTA; the milter only gathers facts
+ * (client, macros, addresses, replay count, message kind and references) and carries out
+ * the result. */
 #include "config.h"
 
 #include <stdio.h>
@@ -440,6 +442,10 @@ policy_prvs_why(enum prvs_verdict v)
 	}
 }
 
+static const char policy_untagged_why[] = "bounce to an unsigned address (backscatter)";
+static const char policy_window_why[] =
+    "bounce to an unsigned address, accepted while TaggingSince + TagValidity has not passed";
+
 static bool
 policy_in_window(const struct conf *c, time_t created, time_t now)
 {
@@ -471,6 +477,34 @@ policy_decide_prvs_bounce(const struct conf *c, const struct policy_rcpt *r,
 		return;
 	}
 	policy_apply(c, CONF_ACCEPT, "valid", "bounce to a valid address tag", out);
+	/* a delivery report's returned original is judged at EOM (policy_eom_prvs) */
+	out->eom = c->on_unknown_original != CONF_ACCEPT;
+}
+
+/* policy_untagged - OnUntagged, unless the TaggingSince window still accepts */
+static void
+policy_untagged(const struct conf *c, time_t created, time_t now, const char *why,
+    struct policy_decision *out)
+{
+	if (policy_in_window(c, created, now))
+		policy_apply(c, CONF_ACCEPT, "untagged-window", policy_window_why, out);
+	else
+		policy_apply(c, c->on_untagged, "untagged", why, out);
+}
+
+/* policy_decide_untagged_bounce - RCPT time: after the TaggingSince window, leave it to EOM
+ * (UntaggedBounceDecision eom), or answer now (rcpt) */
+static void
+policy_decide_untagged_bounce(const struct conf *c, time_t created, time_t now,
+    struct policy_decision *out)
+{
+	if (policy_in_window(c, created, now) || c->untagged_bounce_decision != CONF_DECIDE_EOM) {
+		policy_untagged(c, created, now, policy_untagged_why, out);
+		return;
+	}
+	policy_apply(c, CONF_ACCEPT, "pending",
+	    "bounce to an unsigned address, judged at end of message by what it answers", out);
+	out->eom = true;
 }
 
 static void
@@ -495,13 +529,7 @@ policy_decide_bounce(const struct conf *c, time_t created, time_t now,
 			    "bounce to an invalid SRS address (backscatter)", out);
 		break;
 	case POLICY_UNTAGGED:
-		if (policy_in_window(c, created, now))
-			policy_apply(c, CONF_ACCEPT, "untagged-window",
-			    "bounce to an unsigned address, accepted while TaggingSince + TagValidity has not passed",
-			    out);
-		else
-			policy_apply(c, c->on_untagged, "untagged",
-			    "bounce to an unsigned address (backscatter)", out);
+		policy_decide_untagged_bounce(c, created, now, out);
 		break;
 	case POLICY_UNPARSABLE:
 		policy_apply(c, c->on_invalid, "malformed",
@@ -540,6 +568,9 @@ policy_decide_mail(const struct conf *c, const struct policy_rcpt *r,
 			    "mail to an invalid SRS address", out);
 		break;
 	case POLICY_UNTAGGED:
+		/* an auto-reply is known only from its content (policy_eom_untagged_mail) */
+		out->eom = c->on_auto_reply != CONF_ACCEPT;
+		break;
 	case POLICY_UNPARSABLE:
 	case POLICY_UNRESOLVED:
 	case POLICY_NOT_OURS:
@@ -582,4 +613,131 @@ policy_action_name(enum policy_action a)
 	case POLICY_TEMPFAIL: return "tempfail";
 	}
 	return "unknown";
+}
+
+/* What each kind of answer is called in a reason: when it answers a message the recipient
+ * sent, one it never sent, or names none the record can vouch for. */
+struct policy_answer_why {
+	const char *proven, *unknown, *absent;
+};
+
+static const struct policy_answer_why policy_answer_whys[] = {
+	[MSGCLASS_NONE] = { "mail from <> that answers a message this address sent",
+	    "bounce to an unsigned address, answering a message this address never sent "
+	    "(backscatter)", policy_untagged_why },
+	[MSGCLASS_DSN] = { "bounce of a message this address sent",
+	    "bounce of a message this address never sent (backscatter)", policy_untagged_why },
+	[MSGCLASS_MDN] = { "read receipt of a message this address sent",
+	    "read receipt of a message this address never sent (backscatter)",
+	    "read receipt that names no message this address is known to have sent" },
+	[MSGCLASS_AUTOREPLY] = { "auto-reply to a message this address sent",
+	    "auto-reply to a message this address never sent (backscatter)",
+	    "auto-reply that names no message this address is known to have sent" },
+};
+
+static const struct policy_answer_why *
+policy_why_of(enum msgclass_kind k)
+{
+	if ((unsigned)k >= sizeof(policy_answer_whys) / sizeof(policy_answer_whys[0]))
+		k = MSGCLASS_NONE;
+	return &policy_answer_whys[k];
+}
+
+/* policy_eom_prvs - a delivery report to a valid tag: its returned original must be ours */
+static void
+policy_eom_prvs(const struct conf *c, bool bounce, const struct policy_rcpt *r,
+    const struct policy_answer *a, struct policy_decision *out)
+{
+	if (!bounce || r->prvs != PRVS_VALID || a->kind != MSGCLASS_DSN)
+		return;
+	out->mark = true;
+	if (a->error)
+		policy_internal_error(c, "the sent record failed", out);
+	else if (a->ref == POLICY_REF_UNKNOWN)
+		policy_apply(c, c->on_unknown_original, "unknown-original",
+		    policy_why_of(a->kind)->unknown, out);
+}
+
+/* policy_eom_proven - a null-sender answer to a message the recipient sent: accepted, and
+ * counted against that message, up to MaxBouncesPerTag answers */
+static void
+policy_eom_proven(const struct conf *c, const struct policy_answer *a,
+    struct policy_decision *out)
+{
+	out->answer = true;
+	if (c->max_bounces_per_tag != 0 && a->answers >= c->max_bounces_per_tag)
+		policy_apply(c, c->on_replay, "replay",
+		    "too many answers to one message this address sent (backscatter)", out);
+	else
+		policy_apply(c, CONF_ACCEPT, "proven", policy_why_of(a->kind)->proven, out);
+}
+
+/* policy_eom_untagged_bounce - null-sender mail to an untagged address, by what it answers */
+static void
+policy_eom_untagged_bounce(const struct conf *c, time_t created, time_t now,
+    const struct policy_answer *a, struct policy_decision *out)
+{
+	const struct policy_answer_why *w = policy_why_of(a->kind);
+
+	out->mark = true;
+	if (a->kind == MSGCLASS_DSN)
+		policy_untagged(c, created, now, policy_untagged_why, out);
+	else if (a->error)
+		policy_internal_error(c, "the sent record failed", out);
+	else if (a->ref == POLICY_REF_KNOWN)
+		policy_eom_proven(c, a, out);
+	else if (a->ref == POLICY_REF_UNKNOWN)
+		policy_untagged(c, created, now, w->unknown, out);
+	else if (a->kind == MSGCLASS_NONE)
+		policy_untagged(c, created, now, w->absent, out);
+	else
+		policy_apply(c, c->on_auto_reply, "auto-reply", w->absent, out);
+}
+
+/* policy_eom_untagged_mail - an auto-reply with a sender to an untagged address; other mail
+ * stays as RCPT left it */
+static void
+policy_eom_untagged_mail(const struct conf *c, const struct policy_answer *a,
+    struct policy_decision *out)
+{
+	const struct policy_answer_why *w = policy_why_of(a->kind);
+
+	if (a->kind != MSGCLASS_AUTOREPLY)
+		return;
+	out->mark = true;
+	if (a->error)
+		policy_internal_error(c, "the sent record failed", out);
+	else if (a->ref == POLICY_REF_KNOWN)
+		policy_apply(c, CONF_ACCEPT, "proven", w->proven, out);
+	else
+		policy_apply(c, c->on_auto_reply, "auto-reply",
+		    a->ref == POLICY_REF_UNKNOWN ? w->unknown : w->absent, out);
+}
+
+void
+policy_decide_eom(const struct conf *c, time_t created, time_t now, bool bounce,
+    const struct policy_rcpt *r, const struct policy_answer *a, struct policy_decision *out)
+{
+	if (!out->eom || out->action != POLICY_ACCEPT)
+		return;
+	if (r->cls == POLICY_PRVS)
+		policy_eom_prvs(c, bounce, r, a, out);
+	else if (r->cls == POLICY_UNTAGGED && bounce)
+		policy_eom_untagged_bounce(c, created, now, a, out);
+	else if (r->cls == POLICY_UNTAGGED)
+		policy_eom_untagged_mail(c, a, out);
+	out->rewrite = out->action == POLICY_ACCEPT && r->has_plain;
+	if (out->action != POLICY_ACCEPT)
+		out->count = out->answer = false;
+}
+
+bool
+policy_ref_counts(const struct conf *c, time_t store_since, time_t now)
+{
+	time_t since = c->sent_since == CONF_SENT_AUTO ? store_since : c->sent_since;
+
+	/* no record at all (off, or nothing recorded yet) can vouch for nothing */
+	if (!c->record_sent || c->replay_database == NULL || store_since <= 0)
+		return false;
+	return now >= since + (time_t)c->sent_retention * CLOCK_DAY;
 }

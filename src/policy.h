@@ -61,7 +61,8 @@ struct policy_decision {
 	bool mark;			/* add the X-Backstop header */
 	bool dry_run;			/* action was softened from reject/tempfail by DryRun */
 	bool eom;			/* accepted for now: policy_decide_eom has the last word */
-	bool answer;			/* at EOM: count one answer against the sent message */
+	bool answer;			/* at EOM: count one answer against the sent message the
+					 * message answers (replay_sent_answer) */
 	const char *verdict;		/* one word for logs and the header */
 	const char *why;		/* the reason, for the reply text and the log */
 };
@@ -129,7 +130,10 @@ void policy_decide(const struct conf *c, time_t created, time_t now, bool bounce
     const struct policy_rcpt *r, const struct policy_replay *replay,
     struct policy_decision *out);
 /* policy_decide_eom - the end-of-message decision for a recipient that policy_decide accepted
- * with eom set, from what the message is and answers; out starts as policy_decide's answer */
+ * with eom set, from what the message is and answers (the replies issue's table); out starts
+ * as policy_decide's answer and is left alone when eom is not set. a->error counts only where
+ * the reference decides (a delivery report to a valid tag, null-sender mail other than a
+ * delivery report to an untagged address, an auto-reply); eom stays set. */
 void policy_decide_eom(const struct conf *c, time_t created, time_t now, bool bounce,
     const struct policy_rcpt *r, const struct policy_answer *a, struct policy_decision *out);
 /* policy_ref_counts - until SentSince + SentRetention has passed, a reference the record does

@@ -48,6 +48,13 @@ GET(on_replay)
 GET(on_internal_error)
 GET(tagging_since)
 GET(dry_run)
+GET(record_sent)
+GET(sent_retention)
+GET(sent_since)
+GET(on_unknown_original)
+GET(on_auto_reply)
+GET(untagged_bounce_decision)
+GET(bounce_scan_limit)
 GET(srs_separator)
 GET(srs_hash_length)
 GET(srs_hash_min)
@@ -109,6 +116,13 @@ static const struct {
 	{ "", get_on_internal_error, CONF_TEMPFAIL },
 	{ "", get_tagging_since, CONF_TAGGING_AUTO },
 	{ "", get_dry_run, 0 },
+	{ "", get_record_sent, 1 },
+	{ "", get_sent_retention, 30 },
+	{ "", get_sent_since, CONF_SENT_AUTO },
+	{ "", get_on_unknown_original, CONF_MARK },
+	{ "", get_on_auto_reply, CONF_MARK },
+	{ "", get_untagged_bounce_decision, CONF_DECIDE_EOM },
+	{ "", get_bounce_scan_limit, 256 * 1024 },
 	{ "", get_srs_separator, '=' },
 	{ "", get_srs_hash_length, 5 },
 	{ "", get_srs_hash_min, 5 },
@@ -138,6 +152,29 @@ static const struct {
 	{ "SRSHashLength 32\nSRSHashMin 32\n", get_srs_hash_min, 32 },
 	{ "SRSHashLength 4\n", get_srs_hash_length, 4 },
 	{ "SRSMaxAge 1023\n", get_srs_max_age, 1023 },
+	{ "SentRetention 1\n", get_sent_retention, 1 },
+	{ "SentRetention 3650\n", get_sent_retention, 3650 },
+	/* the replies settings */
+	{ "RecordSent no\n", get_record_sent, 0 },
+	{ "RecordSent YES\n", get_record_sent, 1 },
+	{ "SentSince auto\n", get_sent_since, CONF_SENT_AUTO },
+	{ "SentSince 2025-11-26\n", get_sent_since, 1764115200 },
+	{ "SentSince 2025-11-26T19:00:00Z\n", get_sent_since, 1764183600 },
+	{ "SentSince 1764183600\n", get_sent_since, 1764183600 },
+	{ "OnUnknownOriginal reject\n", get_on_unknown_original, CONF_REJECT },
+	{ "OnUnknownOriginal accept\n", get_on_unknown_original, CONF_ACCEPT },
+	{ "OnAutoReply Reject\n", get_on_auto_reply, CONF_REJECT },
+	{ "OnAutoReply tempfail\n", get_on_auto_reply, CONF_TEMPFAIL },
+	{ "UntaggedBounceDecision rcpt\n", get_untagged_bounce_decision, CONF_DECIDE_RCPT },
+	{ "UntaggedBounceDecision RCPT\n", get_untagged_bounce_decision, CONF_DECIDE_RCPT },
+	{ "UntaggedBounceDecision eom\n", get_untagged_bounce_decision, CONF_DECIDE_EOM },
+	{ "BounceScanLimit 4096\n", get_bounce_scan_limit, 4096 },
+	{ "BounceScanLimit 4k\n", get_bounce_scan_limit, 4096 },
+	{ "BounceScanLimit 512K\n", get_bounce_scan_limit, 512 * 1024 },
+	{ "BounceScanLimit 1M\n", get_bounce_scan_limit, 1024 * 1024 },
+	{ "BounceScanLimit 64M\n", get_bounce_scan_limit, 64 * 1024 * 1024 },
+	{ "BounceScanLimit 300000\n", get_bounce_scan_limit, 300000 },
+	{ "BounceScanLimit 0000065536\n", get_bounce_scan_limit, 65536 },
 	/* enumerations */
 	{ "OnUntagged tempfail\n", get_on_untagged, CONF_TEMPFAIL },
 	{ "OnInvalid Accept\n", get_on_invalid, CONF_ACCEPT },
@@ -256,6 +293,46 @@ static const struct {
 	    "be read as SRS addresses and refused as untagged; give SRS a domain of its own "
 	    "(srs.example.org)" },
 	{ D "SRSMaxAge 1024\n", CONF_EVALUE, "t.conf:2: SRSMaxAge: '1024' is not between 1 and 1023" },
+	{ D "SentRetention 0\n", CONF_EVALUE,
+	    "t.conf:2: SentRetention: '0' is not between 1 and 3650" },
+	{ D "SentRetention 3651\n", CONF_EVALUE,
+	    "t.conf:2: SentRetention: '3651' is not between 1 and 3650" },
+	{ D "SentRetention 30d\n", CONF_EVALUE, "t.conf:2: SentRetention: '30d' is not a number" },
+	{ D "RecordSent maybe\n", CONF_EVALUE, "t.conf:2: RecordSent: 'maybe' is not yes or no" },
+	{ D "SentSince yesterday\n", CONF_EVALUE,
+	    "t.conf:2: SentSince: 'yesterday' is not auto, a Unix time or a date "
+	    "YYYY-MM-DD[THH:MM:SS]" },
+	{ D "SentSince 2025-13-01\n", CONF_EVALUE,
+	    "t.conf:2: SentSince: '2025-13-01' is not auto, a Unix time or a date "
+	    "YYYY-MM-DD[THH:MM:SS]" },
+	{ D "OnUnknownOriginal drop\n", CONF_EVALUE,
+	    "t.conf:2: OnUnknownOriginal: 'drop' is not reject, tempfail, accept or mark" },
+	{ D "OnAutoReply discard\n", CONF_EVALUE,
+	    "t.conf:2: OnAutoReply: 'discard' is not reject, tempfail, accept or mark" },
+	{ D "UntaggedBounceDecision data\n", CONF_EVALUE,
+	    "t.conf:2: UntaggedBounceDecision: 'data' is not eom or rcpt" },
+	{ D "UntaggedBounceDecision\n", CONF_EVALUE,
+	    "t.conf:2: UntaggedBounceDecision: missing value" },
+	{ D "BounceScanLimit 4095\n", CONF_EVALUE,
+	    "t.conf:2: BounceScanLimit: '4095' is not between 4k and 64M" },
+	{ D "BounceScanLimit 3k\n", CONF_EVALUE,
+	    "t.conf:2: BounceScanLimit: '3k' is not between 4k and 64M" },
+	{ D "BounceScanLimit 65M\n", CONF_EVALUE,
+	    "t.conf:2: BounceScanLimit: '65M' is not between 4k and 64M" },
+	{ D "BounceScanLimit 99999999999999999999k\n", CONF_EVALUE,
+	    "t.conf:2: BounceScanLimit: '99999999999999999999k' is not between 4k and 64M" },
+	{ D "BounceScanLimit 1G\n", CONF_EVALUE,
+	    "t.conf:2: BounceScanLimit: '1G' is not a size (bytes, or with k or M: 256k)" },
+	{ D "BounceScanLimit 256kb\n", CONF_EVALUE,
+	    "t.conf:2: BounceScanLimit: '256kb' is not a size (bytes, or with k or M: 256k)" },
+	{ D "BounceScanLimit 1m\n", CONF_EVALUE,
+	    "t.conf:2: BounceScanLimit: '1m' is not a size (bytes, or with k or M: 256k)" },
+	{ D "BounceScanLimit k\n", CONF_EVALUE,
+	    "t.conf:2: BounceScanLimit: 'k' is not a size (bytes, or with k or M: 256k)" },
+	{ D "BounceScanLimit -4k\n", CONF_EVALUE,
+	    "t.conf:2: BounceScanLimit: '-4k' is not a size (bytes, or with k or M: 256k)" },
+	{ D "BounceScanLimit 256 k\n", CONF_EVALUE,
+	    "t.conf:2: BounceScanLimit: takes one value, not '256 k'" },
 	{ D "DryRun maybe\n", CONF_EVALUE, "t.conf:2: DryRun: 'maybe' is not yes or no" },
 	{ D "DryRun 2\n", CONF_EVALUE, "t.conf:2: DryRun: '2' is not yes or no" },
 	{ D "OnReplay drop\n", CONF_EVALUE,
@@ -538,7 +615,7 @@ test_example_uncommented(const char *path)
 	rc = conf_parse(text, len, path, &c, err, sizeof(err));
 	is_int(rc, CONF_OK, "the example with its %zu commented settings enabled parses: %s", n,
 	    err);
-	ok(n >= 29, "the example shows every setting (%zu)", n);
+	ok(n >= 36, "the example shows every setting (%zu)", n);
 	if (rc == CONF_OK)
 		ok(c->exempt_senders.n == 1 && c->bounce_senders.n == 1, "and sets them");
 	conf_free(c);
@@ -778,6 +855,13 @@ test_fixed_column(void)
 		{ "SRSHashLength 6\nSRSHashMin 6\n", 0 },
 		{ "SRSHashLength 6\nSRSHashMin 5\nSRSHashLengthChanged 2025-11-20\n", 0 },
 		{ "SRSMaxAge 30\n", 0 },
+		{ "RecordSent no\n", 0 },
+		{ "SentRetention 60\n", 0 },
+		{ "SentSince 2026-01-01\n", 0 },
+		{ "OnUnknownOriginal reject\n", 0 },
+		{ "OnAutoReply accept\n", 0 },
+		{ "UntaggedBounceDecision rcpt\n", 0 },
+		{ "BounceScanLimit 1M\n", 0 },
 	};
 	const char *base = "Domains example.com\n";
 	struct conf *a = NULL, *b = NULL;
@@ -851,6 +935,26 @@ test_risks(void)
 		{ "BounceSenders mailer-daemon@*\n", NULL },
 		{ "BounceSenders *@*\n", "BounceSenders *@*: every message counts as a bounce" },
 		{ "ExemptSenders *@*\n", "ExemptSenders *@*: no sender is ever signed" },
+		/* the replies settings */
+		{ "OnUnknownOriginal mark\n", NULL },
+		{ "OnUnknownOriginal reject\n", "OnUnknownOriginal reject: right only when every "
+		    "outbound host records into one store" },
+		{ "OnUnknownOriginal tempfail\n", "OnUnknownOriginal tempfail: right only when" },
+		{ "RecordSent no\n", NULL },
+		{ "RecordSent no\nOnAutoReply reject\n", "RecordSent no: no reference is ever "
+		    "known, so OnAutoReply reject refuses every auto-reply" },
+		{ "ReplayDatabase none\nOnAutoReply tempfail\n", "ReplayDatabase none: no reference "
+		    "is ever known, so OnAutoReply tempfail refuses" },
+		{ "RecordSent no\nOnUnknownOriginal reject\n", "RecordSent no: OnUnknownOriginal "
+		    "reject never applies" },
+		{ "OnAutoReply reject\n", NULL },
+		{ "SentSince 2099-01-01\n", "SentSince is in the future" },
+		{ "SentSince 2020-01-01\n", NULL },
+		{ "SentRetention 5\n", "SentRetention 5 is shorter than TagValidity (7)" },
+		{ "SentRetention 5\nOnUnknownOriginal accept\n", NULL },
+		{ "SentRetention 7\n", NULL },
+		{ "UntaggedBounceDecision rcpt\n", NULL },
+		{ "BounceScanLimit 4k\n", NULL },
 	};
 	char text[256], err[256], buf[512];
 	struct conf *c;
