@@ -31,7 +31,7 @@ local function inbound(qid, sender, rcpts, headers, body)
 	return conn, mt.getreply(conn)
 end
 
-local function accepted(qid, conn, reply, verdict)
+local function accepted(qid, verdict, conn, reply)
 	check(reply == SMFIR_CONTINUE, qid .. ": not accepted")
 	check(mt.eom_check(conn, MT_HDRADD, "X-Backstop"), qid .. ": no X-Backstop header")
 	local h = mt.getheader(conn, "X-Backstop", 0)
@@ -64,8 +64,8 @@ check(mt.eom_check(c, MT_HDRADD, "Message-ID"), "QSENTN: no Message-ID added")
 mt.disconnect(c)
 
 -- untagged, null sender, auto-reply, known: accept (proven); the msg-id as normalised
-accepted("QOOF1", inbound("QOOF1", "<>", { "<alice@example.com>" },
-    with(oof, { { "In-Reply-To", "<sent1.Alice@example.com>" } })), "proven")
+accepted("QOOF1", "proven", inbound("QOOF1", "<>", { "<alice@example.com>" },
+    with(oof, { { "In-Reply-To", "<sent1.Alice@example.com>" } })))
 -- ... unknown: OnUntagged (reject)
 refused("QOOF2", inbound("QOOF2", "<>", { "<alice@example.com>" },
     with(oof, { { "In-Reply-To", "<never@example.com>" } })))
@@ -73,7 +73,7 @@ refused("QOOF2", inbound("QOOF2", "<>", { "<alice@example.com>" },
 refused("QOOF3", inbound("QOOF3", "<>", { "<alice@example.com>" },
     with(oof, { { "In-Reply-To", "<bobs@example.com>" } })))
 -- ... absent: OnAutoReply (mark)
-accepted("QOOF4", inbound("QOOF4", "<>", { "<alice@example.com>" }, oof), "auto-reply")
+accepted("QOOF4", "auto-reply", inbound("QOOF4", "<>", { "<alice@example.com>" }, oof))
 -- read receipt, Original-Message-ID known: proven
 local mdn = "--b1\r\nContent-Type: text/plain\r\n\r\nYour message was displayed.\r\n" ..
     "--b1\r\nContent-Type: message/disposition-notification\r\n\r\n" ..
@@ -83,16 +83,15 @@ local mdn = "--b1\r\nContent-Type: text/plain\r\n\r\nYour message was displayed.
 local mdnh = { { "From", "friend@remote.example" }, { "Subject", "Read: hello" },
 	{ "MIME-Version", "1.0" }, { "Content-Type",
 	"multipart/report; report-type=disposition-notification; boundary=\"b1\"" } }
-accepted("QMDN1", inbound("QMDN1", "<>", { "<alice@example.com>" }, mdnh, mdn), "proven")
+accepted("QMDN1", "proven", inbound("QMDN1", "<>", { "<alice@example.com>" }, mdnh, mdn))
 -- other (no marker), null sender, known: proven; unknown: OnUntagged
-accepted("QOTHER1", inbound("QOTHER1", "<>", { "<alice@example.com>" },
-    { { "Subject", "Re: hello" }, { "References", "<x@y.example> <sent3@example.com>" } }),
-    "proven")
+accepted("QOTHER1", "proven", inbound("QOTHER1", "<>", { "<alice@example.com>" },
+    { { "Subject", "Re: hello" }, { "References", "<x@y.example> <sent3@example.com>" } }))
 refused("QOTHER2", inbound("QOTHER2", "<>", { "<alice@example.com>" },
     { { "Subject", "Re: hello" }, { "In-Reply-To", "<nope@example.com>" } }))
 -- known, but MaxBouncesPerTag (2) answers already accepted to sent1: OnReplay
-accepted("QLIMIT1", inbound("QLIMIT1", "<>", { "<alice@example.com>" },
-    with(oof, { { "In-Reply-To", "<sent1.Alice@example.com>" } })), "proven")
+accepted("QLIMIT1", "proven", inbound("QLIMIT1", "<>", { "<alice@example.com>" },
+    with(oof, { { "In-Reply-To", "<sent1.Alice@example.com>" } })))
 refused("QLIMIT2", inbound("QLIMIT2", "<>", { "<alice@example.com>" },
     with(oof, { { "In-Reply-To", "<sent1.Alice@example.com>" } })))
 -- untagged, null sender, delivery report: as today (OnUntagged), even with a known original
@@ -115,12 +114,12 @@ check(mt.eom_check(conn, MT_RCPTADD, "<alice@example.com>"), "QDSN2: plain not a
 mt.disconnect(conn)
 -- ... unknown original: OnUnknownOriginal (mark), still delivered to alice
 conn, reply = inbound("QDSN3", "<>", { "<" .. valid .. ">" }, dsnh, dsn("<forged@example.com>"))
-accepted("QDSN3", conn, reply, "unknown-original")
+accepted("QDSN3", "unknown-original", conn, reply)
 -- untagged, non-null sender, auto-reply: known proven, unknown OnAutoReply (mark)
-accepted("QAUTO1", inbound("QAUTO1", "<robot@remote.example>", { "<alice@example.com>" },
-    with(oof, { { "In-Reply-To", "<sent3@example.com>" } })), "proven")
-accepted("QAUTO2", inbound("QAUTO2", "<robot@remote.example>", { "<alice@example.com>" },
-    with(oof, { { "In-Reply-To", "<spam@spammer.example>" } })), "auto-reply")
+accepted("QAUTO1", "proven", inbound("QAUTO1", "<robot@remote.example>", { "<alice@example.com>" },
+    with(oof, { { "In-Reply-To", "<sent3@example.com>" } })))
+accepted("QAUTO2", "auto-reply", inbound("QAUTO2", "<robot@remote.example>", { "<alice@example.com>" },
+    with(oof, { { "In-Reply-To", "<spam@spammer.example>" } })))
 -- ordinary mail, non-null sender, with a reference nobody sent: untouched
 conn, reply = inbound("QPLAIN", "<friend@remote.example>", { "<alice@example.com>" },
     { { "Subject", "Re: hello" }, { "In-Reply-To", "<spam@spammer.example>" } })
