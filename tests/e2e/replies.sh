@@ -124,7 +124,7 @@ pf_send_ext '' alice@example.com --data "$BS_W/oof2.eml"
 check "an out-of-office answering a message alice never sent: 550 5.7.1 at end of data" \
     'grep -q "^<\*\* *550 5.7.1" "$BS_W/last.smtp" && ! grep -q "queued as" "$BS_W/last.smtp"'
 check "... Postfix logged the milter's refusal" \
-    'maillog_has "milter-reject: END-OF-MESSAGE from .*550 5\.7\.1"'
+    'maillog_has "milter-reject: END-OF-MESSAGE from .*: 5\.7\.1 <alice@example\.com>: auto-reply to a message this address never sent \(backscatter\)"'
 check "... and alice got nothing" 'sleep 1; [ "$(mbox_count alice)" -eq "$alice_n" ]'
 
 # a vacation responder with a real sender, answering a spam forged as alice
@@ -132,4 +132,12 @@ sed -e 's/^Auto-Submitted: .*/Auto-Submitted: auto-replied/' "$BS_W/oof2.eml" > 
 pf_send_ext robot@remote.example alice@example.com --data "$BS_W/vac.eml"
 check "a non-null auto-reply answering unsent mail: delivered, marked auto-reply" \
     'mbox_wait alice $((alice_n + 1)) && mbox_last alice | grep -q "^X-Backstop: auto-reply"'
+alice_n=$(mbox_count alice)
+echo "OnAutoReply reject" >> "$BS_CONF"
+kill -USR1 "$BS_MILTER_PID"
+bs_poll 'milterlog_has "reloaded .*\(SIGUSR1\)"' || bail "the milter did not reload"
+pf_send_ext robot@remote.example alice@example.com --data "$BS_W/vac.eml"
+check "with OnAutoReply reject: the same auto-reply gets 550 5.7.1 at end of data" \
+    'grep -q "^<\*\* *550 5.7.1 <alice@example.com>: auto-reply to a message this address never sent" "$BS_W/last.smtp"'
+check "... and alice got nothing" 'sleep 1; [ "$(mbox_count alice)" -eq "$alice_n" ]'
 echo "1..$n"

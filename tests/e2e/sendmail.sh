@@ -38,7 +38,7 @@ trap 'exit 1' INT TERM
 
 
 # ---- backstop, the sink, and Sendmail built from the contrib snippet ----
-bs_write_conf
+bs_write_conf "SentSince 2020-01-01"
 bs_keys_init || bail "backstop-keys init failed: $(cat "$BS_W/keys-init.out")"
 sink_start || bail "smtp-sink did not start"
 milter_start || bail "backstop-milter did not start: $(cat "$BS_W/milter.log")"

@@ -2,8 +2,9 @@
 # store-fault.sh: the replay store on a file system that fills up, under a private Postfix
 # (tests/e2e/lib.sh). Once the disk is full a bounce to a valid tag cannot be counted, and it
 # must get OnInternalError's answer (tempfail: 4xx), not be delivered uncounted; outbound
-# mail, which needs no store, is still signed and relayed; once space is back, bounces are
-# accepted and counted again. Prints TAP. Needs root (a tmpfs mount; else exit 77).
+# mail, whose Message-ID cannot be recorded either, gets the same answer (sent unrecorded,
+# the replies to it would be refused); once space is back, both are accepted again and the
+# bounces counted. Prints TAP. Needs root (a tmpfs mount; else exit 77).
 set -u
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (a private Postfix and a tmpfs)"; exit 77; }
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -82,9 +83,10 @@ check "disk full: the milter is still running" 'kill -0 "$BS_MILTER_PID"'
 
 before=$(sink_count)
 pf_send_int alice@example.com carol@outside.example --header "Subject: outbound, disk full"
-check "disk full: outbound mail is still accepted" 'queued'
-check "disk full: ... and relayed with a prvs= sender" \
-	'sink_wait $((before + 1)) && grep -q -E "^X-Mail-Args: <prvs=0[0-9]{3}[0-9a-f]{6}=alice@example\.com>" "$(ls -t "$BS_W"/sink/* | head -1)"'
+check "disk full: outbound mail gets OnInternalError's 451 4.3.0 at end of data" \
+	'grep -q "^<\*\* *451 4.3.0" "$BS_W/last.smtp" && ! queued'
+check "disk full: ... logged, naming the sender" \
+	'milterlog_has "from=<alice@example.com>: sent message not recorded: .*temporarily refused \(OnInternalError\)"'
 
 rm -f "$BS_W/replay/filler"
 ok=0
@@ -97,5 +99,11 @@ check "space again: a bounce to the tag is accepted" '[ "$ok" = 1 ]'
 check "space again: delivered" 'mbox_wait alice $((2 + accepted))'
 check "space again: no accepted bounce went uncounted" \
 	'[ "$(count_of "$tag")" -ge $((2 + accepted)) ]'
+before=$(sink_count)
+pf_send_int alice@example.com carol@outside.example --header "Subject: outbound, space again"
+check "space again: outbound mail is accepted, recorded" \
+	'queued && milterlog_has "from=<alice@example.com> message-id=<.*> recorded"'
+check "space again: ... and relayed with a prvs= sender" \
+	'sink_wait $((before + 1)) && grep -q -E "^X-Mail-Args: <prvs=0[0-9]{3}[0-9a-f]{6}=alice@example\.com>" "$(ls -t "$BS_W"/sink/* | head -1)"'
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -1,6 +1,7 @@
 -- The replay store's database file is corrupt (run.sh): phase "broken", before the repair,
--- a bounce to a valid tag gets OnInternalError (tempfail) while outbound mail is still signed
--- and an untagged bounce still refused; phase "repaired", after backstop-replay salvage and
+-- a bounce to a valid tag gets OnInternalError (tempfail), an untagged bounce is still
+-- refused, and outbound mail is signed but, its Message-ID unrecordable, gets
+-- OnInternalError too (RecordSent no would send it unrecorded); phase "repaired", after backstop-replay salvage and
 -- SIGUSR1, the bounce is accepted again.
 dofile(srcdir .. "/common.lua")
 local conn = open("192.0.2.15")
@@ -16,7 +17,8 @@ if phase == "broken" then
 	conn = open("127.0.0.1")
 	mail(conn, "<alice@example.com>", "QCORRUPT3")
 	check(rcpt(conn, "<bob@other.example>") == SMFIR_CONTINUE, "outbound recipient refused")
-	check(finish(conn) == SMFIR_CONTINUE, "outbound eom")
+	check(finish(conn, { { "Message-ID", "<corrupt3@example.com>" } }) == SMFIR_REPLYCODE,
+	    "outbound mail accepted though its Message-ID could not be recorded")
 else
 	mail(conn, "<>", "QCORRUPT4")
 	check(rcpt(conn, "<" .. valid .. ">") == SMFIR_CONTINUE, "bounce refused after the repair")

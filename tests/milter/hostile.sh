@@ -34,6 +34,7 @@ SRSDomain fwd.example.com
 InternalHosts 127.0.0.0/8
 OutboundDaemonName ORIGINATING
 TaggingSince 2020-01-01
+UntaggedBounceDecision rcpt
 MaxBouncesPerTag 0
 Syslog no
 Background no
