@@ -798,8 +798,10 @@ eom_judge(SMFICTX *ctx, struct conn *c, struct rcpt *t, time_t now)
 	t->count = t->d.action == POLICY_ACCEPT && t->d.count;
 	eom_ref_text(m->mc, &a, text, sizeof(text));
 	rcpt_log(ctx, c, t->arg, &t->d, err, t->judged ? &t->judged_as : NULL, text);
+	/* a reference that decided nothing (mail with none, to a valid tag) goes unsaid */
 	if (t->d.mark)
-		msg_mark(m, t->d.verdict, t->arg, strstr(text, "ref=") + 4);
+		msg_mark(m, t->d.verdict, t->arg, a.kind == MSGCLASS_NONE &&
+		    a.ref == POLICY_REF_ABSENT ? NULL : strstr(text, "ref=") + 4);
 }
 
 /* eom_decide - the end-of-message decisions: refuse the message when every recipient is

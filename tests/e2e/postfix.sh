@@ -68,15 +68,25 @@ send_and_sink() {
 	S=$(sink_last)
 	return $rc
 }
-# refused_nothing_queued: the last RCPT got 550 5.7.1 from the milter and nothing was queued
+# refused_57 ADDR: the last RCPT got 550 5.7.1 from the milter and nothing was queued
 refused_57() {
 	rcpt_refused '550 5.7.1' || { echo "#   not refused with 550 5.7.1"; return 1; }
+	refused_nothing "NOQUEUE: milter-reject: RCPT from .*550 5\.7\.1 <$1>"
+}
+# refused_57_eom ADDR: the last message got 550 5.7.1 at end of data (a recipient decided
+# there: UntaggedBounceDecision eom), naming ADDR, and nothing was queued
+refused_57_eom() {
+	grep -q -E "^<\*\* +550 5\.7\.1 <$1>: " "$BS_W/last.smtp" ||
+		{ echo "#   not refused with 550 5.7.1 <$1> at end of data"; return 1; }
+	refused_nothing "milter-reject: END-OF-MESSAGE from .*: 5\.7\.1 <$1>: "
+}
+# refused_nothing PATTERN: nothing queued or delivered, and Postfix logged PATTERN
+refused_nothing() {
 	! queued || { echo "#   queued"; return 1; }
 	queue_wait_empty || { echo "#   the queue is not empty"; return 1; }
 	[ "$(mbox_count alice)" -eq "$alice_n" ] ||
 		{ echo "#   alice has $(mbox_count alice) messages, not $alice_n"; return 1; }
-	maillog_has "NOQUEUE: milter-reject: RCPT from .*550 5\.7\.1 <$1>" ||
-		{ echo "#   no milter-reject line for <$1> in the maillog"; return 1; }
+	maillog_has "$1" || { echo "#   no line $1 in the maillog"; return 1; }
 }
 
 ## ---- set-up: key stores, daemons, the instance ----
@@ -155,16 +165,16 @@ check "bounce: the milter logged verdict=valid and the untagging" \
     'milterlog_has "to=<$valid_tag> from=<> client=[^ ]* bounce=yes verdict=valid action=accept" && milterlog_has "$qid: to=<$valid_tag> rewritten to <alice@example.com>"'
 
 pf_send_ext '' alice@example.com
-check "untagged bounce: 550 5.7.1 at RCPT, nothing queued" 'refused_57 alice@example.com'
+check "untagged bounce: 550 5.7.1 at end of data, nothing queued" 'refused_57_eom alice@example\.com'
 check "untagged bounce: the reply names the address once, as Postfix's own do" \
     "smtp_said '550 5\.7\.1 <alice@example\.com>: bounce to an unsigned address \(backscatter\)\$'"
 # spellings Postfix still delivers to alice (it drops a root dot, appends myorigin)
 pf_send_ext '' alice@example.com.
-check "untagged bounce to alice@example.com.: 550 5.7.1 at RCPT, nothing queued" \
-    'refused_57 "alice@example\.com\."'
+check "untagged bounce to alice@example.com.: 550 5.7.1 at end of data, nothing queued" \
+    'refused_57_eom "alice@example\.com\."'
 pf_send_ext '' alice
-check "untagged bounce to an unqualified alice: 550 5.7.1 at RCPT, nothing queued" \
-    'refused_57 alice'
+check "untagged bounce to an unqualified alice: 550 5.7.1 at end of data, nothing queued" \
+    'refused_57_eom alice'
 forged="${valid_tag:0:10}$([ "${valid_tag:10:1}" = 0 ] && echo 1 || echo 0)${valid_tag:11}"
 pf_send_ext '' "$forged"
 check "forged bounce: 550 5.7.1 at RCPT, nothing queued" 'refused_57 "$forged"'
@@ -206,7 +216,12 @@ done
 echo "# Postfix's defaults: allow_percent_hack = yes, swap_bangpath = yes"
 postconf -c "$PF_DIR" -X allow_percent_hack swap_bangpath
 pf_run check && pf_reload || bail "reload failed: $(cat "$BS_W/postfix.out")"
-for to in "${routed[@]}"; do
+for to in "${routed[@]:0:7}"; do	# untagged: judged at end of data
+	pf_send_ext '' "$to"
+	check "bounce to $to: 550 5.7.1 at end of data, nothing queued" \
+	    'refused_57_eom "$(re "$to")"'
+done
+for to in "${routed[@]:7}"; do	# dave's tag, over its limit: at RCPT
 	pf_send_ext '' "$to"
 	check "bounce to $to: 550 5.7.1 at RCPT, nothing queued" 'refused_57 "$(re "$to")"'
 done
@@ -270,7 +285,7 @@ check "prvs map: an expired bounce passes Postfix and gets 550 5.7.1 from the mi
     'refused_57 "$expired"'
 pf_send_ext '' alice@example.com
 check "prvs map: an untagged bounce to a real user gets 550 5.7.1 from the milter" \
-    'refused_57 alice@example.com'
+    'refused_57_eom alice@example\.com'
 pf_conf "virtual_alias_maps = $regexp_maps"
 pf_run check && pf_reload || bail "reload failed: $(cat "$BS_W/postfix.out")"
 
