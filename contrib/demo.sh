@@ -90,7 +90,8 @@ row() {
 	[ "$4" = yes ] || { verdict=FAIL; failures=$((failures + 1)); }
 	rows+=("$1|$2|$3|$verdict")
 }
-refusal() { sed -n '/^ -> RCPT/{n;p;}' "$BS_W/last.smtp" | sed -E 's/^<\*\* +//' | head -1; }
+# refusal: the first refusal of the last transaction (at RCPT, or at end of data)
+refusal() { sed -n -E 's/^<\*\* +//p' "$BS_W/last.smtp" | head -1; }
 last_sink() { ls -t "$BS_W"/sink/* 2>/dev/null | head -1; }
 sink_from() { sed -n -E 's/^X-Mail-Args: <([^>]*)>.*/\1/p' "$1"; }
 sink_rcpt() { sed -n -E 's/^X-Rcpt-Args: <([^>]*)>.*/\1/p' "$1"; }
@@ -99,7 +100,8 @@ hdr() { mbox_last "$1" | sed -n -E "1,/^\$/s/^$2: (.*)/\\1/p"; }
 echo "== sending the scenario mail"
 # 1. outbound mail from an internal client leaves with a prvs= sender
 n=$(sink_count)
-pf_send_int alice@example.com carol@outside.example --header "Subject: hello from alice"
+pf_send_int alice@example.com carol@outside.example --header "Subject: hello from alice" \
+    --header "Message-Id: <hello.1@example.com>"
 sink_wait $((n + 1))
 S=$(last_sink)
 tag=$(sink_from "$S")
@@ -119,7 +121,19 @@ row "bounce <> -> $tag" "accepted, delivered to alice untagged" \
 pf_send_ext '' alice@example.com --header "Subject: forged bounce"
 r=$(refusal)
 good=no; [[ "$r" =~ ^550\ 5\.7\.1 ]] && good=yes
-row "forged bounce <> -> alice@example.com (no tag)" "550 5.7.1 at RCPT" "${r:0:70}" "$good"
+row "forged bounce <> -> alice@example.com (no tag)" "550 5.7.1 at end of data" "${r:0:70}" "$good"
+
+# 3b. an out-of-office reply (Exchange's: null sender, to the untagged address) that answers
+# alice's message is delivered: the milter recorded that message's Message-ID
+n=$(mbox_count alice)
+printf '%s\n' "From: carol@outside.example" "To: alice@example.com" \
+    "Subject: Automatic reply: hello from alice" "Auto-Submitted: auto-generated" \
+    "In-Reply-To: <hello.1@example.com>" "" "I am out of the office." > "$BS_W/oof.eml"
+pf_send_ext '' alice@example.com --data "@$BS_W/oof.eml"
+good=no
+mbox_wait alice $((n + 1)) && [[ "$(hdr alice X-Backstop)" == proven* ]] && good=yes
+row "out-of-office <> -> alice@example.com, answering row 1" "delivered: it answers mail alice sent" \
+    "in alice's mailbox, X-Backstop: $(hdr alice X-Backstop | cut -c1-26)..." "$good"
 
 # 4. a bounce to a tag with a forged MAC is refused, by Postfix itself: the prvs map of
 # srs-rewrite serve (main.cf-prvs-socketmap, as README recommends) knows only tags that verify
