@@ -88,7 +88,7 @@ tag=$(sed -n -E 's/.*to=<(prvs=[0-9a-f]{10}=alice@example\.com)> from=<> .*verdi
 # the same DSN, forged: another original Message-ID, sent to the same valid tag
 mbox_last alice | sed -e '1d' -e '/^Return-Path:/d' -e '/^Delivered-To:/d' -e '/^X-Backstop:/d' \
     -e 's/Hello\.1@Example\.COM/forged.9@example.com/g' > "$BS_W/forged.eml"
-pf_send_ext '' "$tag" --data "$BS_W/forged.eml"
+pf_send_ext '' "$tag" --data "@$BS_W/forged.eml"
 check "a forged DSN to the valid tag: delivered (OnUnknownOriginal mark)" \
     'mbox_wait alice $((alice_n + 1)) && mbox_last alice | grep -q "^X-Backstop: unknown-original"'
 check "... logged as unknown-original with the reference" \
@@ -113,14 +113,14 @@ I am out of the office until Monday.
 MSG
 }
 oof "<Hello.1@example.com>" > "$BS_W/oof.eml"
-pf_send_ext '' alice@example.com --data "$BS_W/oof.eml"
+pf_send_ext '' alice@example.com --data "@$BS_W/oof.eml"
 check "an out-of-office answering alice's message: delivered" \
     'mbox_wait alice $((alice_n + 1)) && mbox_last alice | grep -q "^Subject: Automatic reply"'
 check "... logged proven, by In-Reply-To" \
     'milterlog_has "to=<alice@example.com> from=<> .*verdict=proven action=accept.*kind=auto-reply \(auto-submitted\) ref=in-reply-to:known"'
 alice_n=$(mbox_count alice)
 oof "<never.sent@example.com>" > "$BS_W/oof2.eml"
-pf_send_ext '' alice@example.com --data "$BS_W/oof2.eml"
+pf_send_ext '' alice@example.com --data "@$BS_W/oof2.eml"
 check "an out-of-office answering a message alice never sent: 550 5.7.1 at end of data" \
     'grep -q "^<\*\* *550 5.7.1" "$BS_W/last.smtp" && ! grep -q "queued as" "$BS_W/last.smtp"'
 check "... Postfix logged the milter's refusal" \
@@ -129,14 +129,14 @@ check "... and alice got nothing" 'sleep 1; [ "$(mbox_count alice)" -eq "$alice_
 
 # a vacation responder with a real sender, answering a spam forged as alice
 sed -e 's/^Auto-Submitted: .*/Auto-Submitted: auto-replied/' "$BS_W/oof2.eml" > "$BS_W/vac.eml"
-pf_send_ext robot@remote.example alice@example.com --data "$BS_W/vac.eml"
+pf_send_ext robot@remote.example alice@example.com --data "@$BS_W/vac.eml"
 check "a non-null auto-reply answering unsent mail: delivered, marked auto-reply" \
     'mbox_wait alice $((alice_n + 1)) && mbox_last alice | grep -q "^X-Backstop: auto-reply"'
 alice_n=$(mbox_count alice)
 echo "OnAutoReply reject" >> "$BS_CONF"
 kill -USR1 "$BS_MILTER_PID"
 bs_poll 'milterlog_has "reloaded .*\(SIGUSR1\)"' || bail "the milter did not reload"
-pf_send_ext robot@remote.example alice@example.com --data "$BS_W/vac.eml"
+pf_send_ext robot@remote.example alice@example.com --data "@$BS_W/vac.eml"
 check "with OnAutoReply reject: the same auto-reply gets 550 5.7.1 at end of data" \
     'grep -q "^<\*\* *550 5.7.1 <alice@example.com>: auto-reply to a message this address never sent" "$BS_W/last.smtp"'
 check "... and alice got nothing" 'sleep 1; [ "$(mbox_count alice)" -eq "$alice_n" ]'
