@@ -114,6 +114,21 @@ cpu_per_msg() {
 		< "$work/res.$1.$2" | awk '{ c += $1; m += $2 } END { printf "%.0f", m ? c / m : 0 }'
 }
 
+# steps_skipped FLAGS: what the negotiated protocol flags leave out, in words
+steps_skipped() {
+	local f=$(($1)) out="" name bit
+	for name in HELO:0x2 DATA:0x200 EOH:0x40 BODY:0x10 unknown:0x100; do
+		bit=$((${name#*:}))
+		[ $((f & bit)) -ne 0 ] && out="$out${out:+, }${name%%:*}"
+	done
+	if [ $((f & 0x10)) -ne 0 ]; then
+		echo "both skip ${out:-nothing}, so neither is sent the 4 KB bodies"
+	else
+		echo "both skip ${out:-nothing} and take the body, which both end at the first chunk" \
+		    "with SMFIS_SKIP (backstop reads on only when a bounce's returned headers may be in it)"
+	fi
+}
+
 run_milters() {
 	local c r pb pn
 	write_conf backstop
@@ -173,8 +188,8 @@ milter_notes() {
 		"{daemon_name}, {auth_authen} (half the outbound), 1000 users' tags."
 	echo "Negotiated protocol flags: null 0x${pn#0x}, backstop 0x${pb#0x}" \
 		"$([ "$pn" = "$pb" ] && echo "(the same steps)" || echo "(DIFFERENT: the comparison is off)");" \
-		"both skip HELO, DATA, EOH, BODY and unknown commands, so neither is sent the 4 KB" \
-		"bodies. The MTA side aborts a message whose recipients were all refused, as Postfix" \
+		"$(steps_skipped "$pb")." \
+		"The MTA side aborts a message whose recipients were all refused, as Postfix" \
 		"does: backstop refused $(sum rcpt_rejected "$b") of $(sum rcpts "$b") recipients" \
 		"and so skipped $(sum aborted "$b") messages' headers and EOM that the null milter got."
 	echo "backstop did its work: $(sum chgfrom "$b") senders signed, $(sum delrcpt "$b")" \
