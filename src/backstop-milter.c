@@ -690,6 +690,26 @@ eom_msgid(SMFICTX *ctx, struct msg *m)
 	return m->have_msgid = true;
 }
 
+/* sent_since_learn - once this process has recorded a message, learn when the store began
+ * to record (SentSince auto): the time kept in the store, set by its first record ever. A
+ * host that never records (an inbound-only MX) never learns it, so there every reference
+ * the record does not know counts as absent rather than unknown. */
+static void
+sent_since_learn(struct replay *r, time_t now)
+{
+	time_t since = 0;
+	int rc;
+
+	if (atomic_load(&sent_since) != 0)
+		return;
+	if ((rc = replay_sent_since(r, now, &since)) != 0) {
+		log_msg(LOG_ERR, "replay store: cannot read when the sent record began: %s",
+		    replay_strerror(rc));
+		return;
+	}
+	atomic_store(&sent_since, since);
+}
+
 /* eom_record - remember an outbound message, so that the replies, receipts and bounces it
  * gets are known for SentRetention days */
 static sfsistat
@@ -717,6 +737,7 @@ eom_record(SMFICTX *ctx, struct conn *c)
 		return eom_store_failed(ctx, c, what, replay_strerror(rc), "sent unrecorded");
 	log_msg(LOG_DEBUG, "%s: from=<%s> message-id=<%s> recorded (%u recipient(s))",
 	    queue_id(ctx), from, m->msgid, m->accepted);
+	sent_since_learn(r, now);
 	return SMFIS_CONTINUE;
 }
 
@@ -1000,23 +1021,6 @@ reload(const char *trigger)
 	snap_put(old);
 }
 
-/* sent_since_load - when the store began to record sent mail; the first open with RecordSent
- * yes starts it (an error leaves 0: unknown references then count as absent) */
-static void
-sent_since_load(const struct conf *cf, struct replay *r)
-{
-	time_t since = 0;
-	int rc;
-
-	if (!cf->record_sent || !replay_enabled(r))
-		return;
-	rc = replay_sent_since(r, clock_now(), &since);
-	if (rc != 0)
-		log_msg(LOG_ERR, "replay store: cannot read when the sent record began: %s",
-		    replay_strerror(rc));
-	atomic_store(&sent_since, since);
-}
-
 /* store_open - open the configured replay store; on failure say so at prio, with the fix,
  * and leave store NULL (bounces to valid tags then get OnInternalError) */
 static void
@@ -1035,7 +1039,6 @@ store_open(const struct conf *cf, int prio)
 		return;
 	}
 	atomic_store(&store, r);
-	sent_since_load(cf, r);
 	if (prio != LOG_ERR)
 		log_msg(LOG_NOTICE, "replay store %s opened", cf->replay_database);
 }

@@ -736,8 +736,9 @@ policy_ref_counts(const struct conf *c, time_t store_since, time_t now)
 {
 	time_t since = c->sent_since == CONF_SENT_AUTO ? store_since : c->sent_since;
 
-	/* no record at all (off, or nothing recorded yet) can vouch for nothing */
-	if (!c->record_sent || c->replay_database == NULL || store_since <= 0)
+	/* no record (off), or with SentSince auto nothing recorded yet: it vouches for nothing;
+	 * a SentSince date is the admin's word that the record is complete from then */
+	if (!c->record_sent || c->replay_database == NULL || since <= 0)
 		return false;
 	return now >= since + (time_t)c->sent_retention * CLOCK_DAY;
 }

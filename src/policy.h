@@ -137,7 +137,8 @@ void policy_decide(const struct conf *c, time_t created, time_t now, bool bounce
 void policy_decide_eom(const struct conf *c, time_t created, time_t now, bool bounce,
     const struct policy_rcpt *r, const struct policy_answer *a, struct policy_decision *out);
 /* policy_ref_counts - until SentSince + SentRetention has passed, a reference the record does
- * not know says nothing (it may predate the record): is the record complete at now? */
+ * not know says nothing (it may predate the record): is the record complete at now? With
+ * SentSince auto, store_since (0: this process recorded nothing yet) is where it began */
 bool policy_ref_counts(const struct conf *c, time_t store_since, time_t now);
 /* policy_internal_error - the decision when the keys or the store failed */
 void policy_internal_error(const struct conf *c, const char *why, struct policy_decision *out);

@@ -54,7 +54,7 @@ start() {
 }
 mt() {
 	local inst=$1 script=$2
-	if miltertest -s "$here/$script" -D sock="unix:$work/$inst.sock" -D srcdir="$here" \
+	if miltertest -s "${scriptdir:-$here}/$script" -D sock="unix:$work/$inst.sock" -D srcdir="$here" \
 	    -D valid="$valid" -D dry="${dry:-no}" > "$work/$inst-$script.out" 2>&1
 	then ok "$script ($inst)"; else not_ok "$script ($inst)"; sed 's/^/#   /' "$work/$inst-$script.out"; fi
 }
@@ -69,7 +69,9 @@ OnUnknownOriginal reject"
 BACKSTOP_NOW=$((BACKSTOP_NOW - 30 * 86400)) "$bin/backstop-keys" -c "$work/main.conf" init \
     > "$work/init.out" 2>&1 || { echo "Bail out! backstop-keys init: $(cat "$work/init.out")"; exit 1; }
 valid=$("$bin/backstop-keys" -c "$work/main.conf" sign alice@example.com)
-for i in main strict rcpt dry; do start "$i"; done
+write_conf inonly ""
+sed -i '/^SentSince/d' "$work/inonly.conf"	# auto: an inbound-only MX records nothing
+for i in main strict rcpt dry inonly; do start "$i"; done
 
 mt main replies.lua
 line() { grep -s -- "$1: to=" "$work/main.log" | grep -v "action=pending" | head -1; }
@@ -112,5 +114,19 @@ check "UntaggedBounceDecision rcpt: refused at RCPT as before" \
 dry=yes mt dry replies-strict.lua
 check "DryRun: what it would have refused is logged so" \
 	'logged dry "QSTRICT1: to=<alice@example.com> .*verdict=auto-reply action=accept (DryRun: would have refused)"'
+cat > "$work/inonly.lua" <<'LUA'
+dofile(srcdir .. "/common.lua")
+local conn = open("192.0.2.32")
+mail(conn, "<>", "QINONLY")
+check(rcpt(conn, "<alice@example.com>") == SMFIR_CONTINUE, "refused at RCPT")
+check(mt.header(conn, "Auto-Submitted", "auto-replied") == nil, "header")
+check(mt.header(conn, "In-Reply-To", "<sent.elsewhere@example.com>") == nil, "header")
+check(mt.eom(conn) == nil, "eom")
+check(mt.getreply(conn) == SMFIR_CONTINUE, "refused: an unknown reference counted")
+mt.disconnect(conn)
+LUA
+scriptdir="$work" mt inonly inonly.lua
+check "SentSince auto on a host that recorded nothing: an unknown reference counts as absent" \
+	'logged inonly "QINONLY: to=<alice@example.com> .*verdict=auto-reply action=accept.* ref=absent"'
 echo "1..$n"
 [ "$failed" -eq 0 ]
