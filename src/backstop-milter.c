@@ -86,8 +86,12 @@ struct msg {
 	struct msgclass *mc;		/* inbound with pending recipients: what it is */
 	bool want_body;			/* the body may still tell mc something */
 	bool have_msgid;		/* outbound: msgid holds its Message-ID, normalised */
+	bool saw_msgid;			/* outbound: it has a Message-ID header, parsed or not */
+	unsigned removed;		/* recipients removed at end of message */
 	char msgid[MSGCLASS_ID_MAX + 1];
-	char header[HEADER_MAX];
+	char header[HEADER_MAX];	/* X-Backstop: each verdict with its recipient */
+	char brief[HEADER_MAX];		/* the same without the recipients, for a message
+					 * that goes to several (no copy names the others) */
 };
 
 struct conn {
@@ -320,16 +324,35 @@ replay_key(const struct addr *rcpt, char *key, size_t size)
 	addr_lowercase(key, key, strlen(key));
 }
 
+/* header_add - append "; entry" to an X-Backstop text, or "; ..." once it is full */
+static void
+header_add(char *h, const char *entry)
+{
+	size_t len = strlen(h), need = strlen(entry) + (len ? 2 : 0);
+
+	if (len >= 5 && strcmp(h + len - 5, "; ...") == 0)
+		return;
+	if (len + need + 6 > HEADER_MAX) {
+		snprintf(h + len, HEADER_MAX - len, "%s...", len ? "; " : "");
+		return;
+	}
+	snprintf(h + len, HEADER_MAX - len, "%s%s", len ? "; " : "", entry);
+}
+
 /* msg_mark - add a recipient's verdict to the X-Backstop header (ref: NULL, or the
  * reference that decided it) */
 static void
 msg_mark(struct msg *m, const char *verdict, const char *arg, const char *ref)
 {
-	size_t len = strlen(m->header);
+	char entry[ADDR_TEXT_MAX + 128];
 
 	m->mark = true;
-	snprintf(m->header + len, sizeof(m->header) - len, "%s%s %s%s%s", len ? "; " : "",
-	    verdict, arg, ref != NULL ? " ref=" : "", ref != NULL ? ref : "");
+	snprintf(entry, sizeof(entry), "%s %s%s%s", verdict, arg, ref != NULL ? " ref=" : "",
+	    ref != NULL ? ref : "");
+	header_add(m->header, entry);
+	snprintf(entry, sizeof(entry), "%s%s%s", verdict, ref != NULL ? " ref=" : "",
+	    ref != NULL ? ref : "");
+	header_add(m->brief, entry);
 }
 
 /* msg_note - remember for EOM what this recipient needs, and its verdict for the header;
@@ -547,9 +570,11 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	m = &c->msg;
 	if (strcasecmp(name, header_name) == 0)
 		m->forged_headers++;
-	if (m->outbound && !m->have_msgid && strcasecmp(name, header_msgid) == 0)
+	if (m->outbound && !m->have_msgid && strcasecmp(name, header_msgid) == 0) {
+		m->saw_msgid = true;
 		m->have_msgid = msgclass_msgid(value, strlen(value), m->msgid,
 		    sizeof(m->msgid)) > 0;
+	}
 	if (!m->outbound && m->pending > 0 && !msg_classify(m, c->snap->conf, name, value))
 		return SMFIS_TEMPFAIL;
 	return reply_none(c, SMFIP_NR_HDR);
@@ -679,6 +704,11 @@ eom_msgid(SMFICTX *ctx, struct msg *m)
 
 	if (m->have_msgid)
 		return true;
+	if (m->saw_msgid) {	/* a second one would break RFC 5322's one Message-ID */
+		log_msg(LOG_WARNING, "%s: the message's Message-ID does not parse: not recorded, so "
+		    "replies to it will be unknown", queue_id(ctx));
+		return false;
+	}
 	msgclass_msgid_make(host != NULL ? host : "localhost", made, sizeof(made));
 	if (msgclass_msgid(made, strlen(made), m->msgid, sizeof(m->msgid)) <= 0 ||
 	    smfi_addheader(ctx, header_msgid, made) != MI_SUCCESS) {
@@ -745,12 +775,13 @@ eom_record(SMFICTX *ctx, struct conn *c)
  * points to the reference it knows (POLICY_REF_KNOWN), *err says why a->error was set */
 static void
 eom_refs(const struct conn *c, const struct rcpt *t, time_t now, struct policy_answer *a,
-    const char **known, const char **err)
+    const char **known, const char **err, bool *window)
 {
 	const struct msgclass_ref *refs;
 	struct replay *r = atomic_load(&store);
 	struct replay_sent e;
 	size_t i, n = msgclass_refs(c->msg.mc, &refs);
+	bool ours = false;
 	int rc;
 
 	for (i = 0; i < n; i++) {
@@ -771,27 +802,39 @@ eom_refs(const struct conn *c, const struct rcpt *t, time_t now, struct policy_a
 			a->ref = POLICY_REF_KNOWN;
 			a->source = refs[i].source;
 			a->answers = e.answers;
+			a->rcpts = e.rcpts;
 			*known = refs[i].id;
 			return;
 		}
+		/* sent by another of our senders (a shared mailbox, Send-As, a ticket system
+		 * writing as sales@): not proof for this recipient, nor forgery */
+		ours = ours || rc == 0;
 	}
-	if (n > 0 && policy_ref_counts(c->snap->conf, atomic_load(&sent_since), now)) {
+	if (n == 0 || ours)
+		return;
+	if (policy_ref_counts(c->snap->conf, atomic_load(&sent_since), now)) {
 		a->ref = POLICY_REF_UNKNOWN;
+		a->source = refs[0].source;
+	} else {
+		*window = true;	/* unknown, but the record may predate nothing yet */
 		a->source = refs[0].source;
 	}
 }
 
-/* eom_ref_text - "kind=auto-reply (auto-submitted) ref=in-reply-to:known" for the log */
+/* eom_ref_text - "kind=auto-reply (auto-submitted) ref=in-reply-to:known" for the log;
+ * window: an unknown reference counted as absent (SentSince + SentRetention not yet past) */
 static void
-eom_ref_text(const struct msgclass *mc, const struct policy_answer *a, char *out, size_t size)
+eom_ref_text(const struct msgclass *mc, const struct policy_answer *a, bool window, char *out,
+    size_t size)
 {
 	static const char *const ref[] = { "absent", "unknown", "known" };
 	const char *marker = msgclass_marker(mc);
+	bool named = a->ref != POLICY_REF_ABSENT || window;
 
-	snprintf(out, size, "kind=%s%s%s%s ref=%s%s%s", msgclass_kind_name(a->kind),
+	snprintf(out, size, "kind=%s%s%s%s ref=%s%s%s%s", msgclass_kind_name(a->kind),
 	    marker[0] != '\0' ? " (" : "", marker, marker[0] != '\0' ? ")" : "",
-	    a->ref == POLICY_REF_ABSENT ? "" : msgclass_source_name(a->source),
-	    a->ref == POLICY_REF_ABSENT ? "" : ":", ref[a->ref]);
+	    named ? msgclass_source_name(a->source) : "", named ? ":" : "", ref[a->ref],
+	    window ? " (unknown, counted as absent until SentSince + SentRetention)" : "");
 }
 
 /* eom_judge - the final decision for one pending recipient, logged and marked */
@@ -800,13 +843,14 @@ eom_judge(SMFICTX *ctx, struct conn *c, struct rcpt *t, time_t now)
 {
 	struct msg *m = &c->msg;
 	struct policy_answer a = { msgclass_kind(m->mc), POLICY_REF_ABSENT, MSGCLASS_IN_REPLY_TO,
-		0, false };
+		0, false, 0, strcmp(msgclass_marker(m->mc), "auto-generated") == 0 };
 	const char *known = NULL, *err = NULL;
-	char text[160];
+	char text[200], ref[64];
 	uint32_t count = 0;
+	bool window = false;
 	int rc;
 
-	eom_refs(c, t, now, &a, &known, &err);
+	eom_refs(c, t, now, &a, &known, &err, &window);
 	policy_decide_eom(c->snap->conf, keyring_created(c->snap->kr), now, m->bounce, &t->r, &a,
 	    &t->d);
 	if (t->d.action == POLICY_ACCEPT && t->d.answer && known != NULL &&
@@ -817,12 +861,36 @@ eom_judge(SMFICTX *ctx, struct conn *c, struct rcpt *t, time_t now)
 	t->d.eom = false;
 	t->rewrite = t->d.action == POLICY_ACCEPT && t->d.rewrite;
 	t->count = t->d.action == POLICY_ACCEPT && t->d.count;
-	eom_ref_text(m->mc, &a, text, sizeof(text));
+	eom_ref_text(m->mc, &a, window, text, sizeof(text));
 	rcpt_log(ctx, c, t->arg, &t->d, err, t->judged ? &t->judged_as : NULL, text);
 	/* a reference that decided nothing (mail with none, to a valid tag) goes unsaid */
+	snprintf(ref, sizeof(ref), "%s", strstr(text, "ref=") + 4);
+	ref[strcspn(ref, " ")] = '\0';
 	if (t->d.mark)
 		msg_mark(m, t->d.verdict, t->arg, a.kind == MSGCLASS_NONE &&
-		    a.ref == POLICY_REF_ABSENT ? NULL : strstr(text, "ref=") + 4);
+		    a.ref == POLICY_REF_ABSENT ? NULL : ref);
+}
+
+/* eom_keep_refused - a message with a sender whose recipients are refused only in part:
+ * removing some at end of data would tell the sender nothing (the others' copies are
+ * accepted), so they are kept, and marked */
+static void
+eom_keep_refused(SMFICTX *ctx, struct msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		struct rcpt *t = &m->rcpts[i];
+
+		if (!t->eom || t->d.action != POLICY_REJECT)
+			continue;
+		t->d.action = POLICY_ACCEPT;
+		t->d.mark = true;
+		m->mark = true;
+		log_msg(LOG_NOTICE, "%s: to=%s kept and marked, not removed: the message has a "
+		    "sender and other recipients it was accepted for, and a removal at end of data "
+		    "would tell the sender nothing", queue_id(ctx), t->arg);
+	}
 }
 
 /* eom_decide - the end-of-message decisions: refuse the message when every recipient is
@@ -859,6 +927,10 @@ eom_decide(SMFICTX *ctx, struct conn *c)
 		    "temporarily refused" : "refused: every recipient was refused", first->d.why);
 		return rcpt_answer(ctx, c, first->arg, &first->d);
 	}
+	if (!m->bounce) {
+		eom_keep_refused(ctx, m);
+		return SMFIS_CONTINUE;
+	}
 	for (i = 0; i < m->n; i++) {
 		const struct rcpt *t = &m->rcpts[i];
 
@@ -871,6 +943,7 @@ eom_decide(SMFICTX *ctx, struct conn *c)
 			return SMFIS_TEMPFAIL;
 		}
 		log_msg(LOG_INFO, "%s: to=%s removed from the message", queue_id(ctx), t->arg);
+		m->removed++;
 	}
 	return SMFIS_CONTINUE;
 }
@@ -943,7 +1016,7 @@ mlfi_eom(SMFICTX *ctx)
 		log_msg(LOG_INFO, "%s: removed %u incoming %s header(s)", queue_id(ctx),
 		    m->forged_headers, header_name);
 	if (m->mark)
-		smfi_addheader(ctx, header_name, m->header);
+		smfi_addheader(ctx, header_name, m->accepted - m->removed > 1 ? m->brief : m->header);
 	msg_reset(m);
 	return SMFIS_CONTINUE;
 }
@@ -1033,9 +1106,10 @@ store_open(const struct conf *cf, int prio)
 
 	if (rc != 0) {
 		log_msg(prio, "replay store unavailable (%s): %s; until it opens, bounces to valid "
-		    "tags get OnInternalError and other mail flows; once it is fixed, send SIGUSR1 "
-		    "(or wait: it is retried every %d s)", replay_strerror(rc),
-		    why[0] != '\0' ? why : cf->replay_database, STORE_RETRY);
+		    "tags, replies whose reference must be looked up%s get OnInternalError and other "
+		    "mail flows; once it is fixed, send SIGUSR1 (or wait: it is retried every %d s)",
+		    replay_strerror(rc), why[0] != '\0' ? why : cf->replay_database,
+		    cf->record_sent ? " and outbound mail (RecordSent yes)" : "", STORE_RETRY);
 		return;
 	}
 	atomic_store(&store, r);

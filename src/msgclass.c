@@ -419,6 +419,7 @@ refs_scan(struct msgclass *m, enum msgclass_source src, const char *v, size_t n,
 
 enum test {
 	T_NOT_NO,	/* a first word other than "no" (RFC 3834 Auto-Submitted) */
+	T_GENERATED,	/* a first word "auto-generated" */
 	T_EXISTS,
 	T_AUTO,		/* a first word starting "auto" (Precedence: auto_reply) */
 	T_HAS,		/* holds the text arg */
@@ -437,6 +438,9 @@ static const struct marker {
 	enum test test;
 	const char *arg, *marker;
 } markers[] = {
+	/* RFC 3834: auto-generated is a notice (cron, CI, tickets), auto-replied a reply; the
+	 * milter judges a notice with a real sender as ordinary mail */
+	{ "Auto-Submitted", T_GENERATED, NULL, "auto-generated" },
 	{ "Auto-Submitted", T_NOT_NO, NULL, "auto-submitted" },
 	{ "X-Autoreply", T_NOT_NO, NULL, "x-autoreply" },
 	{ "X-Autorespond", T_NOT_NO, NULL, "x-autorespond" },
@@ -477,6 +481,9 @@ marker_test(const struct marker *mk, const char *v, size_t n)
 	case T_NOT_NO:
 		wl = first_word(v, n, &s);
 		return wl > 0 && !ci_eq(v + s, wl, "no");
+	case T_GENERATED:
+		wl = first_word(v, n, &s);
+		return ci_eq(v + s, wl, "auto-generated");
 	case T_EXISTS: return true;
 	case T_AUTO:
 		wl = first_word(v, n, &s);
@@ -982,7 +989,10 @@ msgclass_header(struct msgclass *m, const char *name, const char *value)
 	if (value == NULL)
 		value = "";
 	n = strlen(value);
-	if (strcasecmp(name, "In-Reply-To") == 0)
+	/* Exchange names the message an out-of-office answers in its own header too, and some
+	 * of its replies carry nothing else */
+	if (strcasecmp(name, "In-Reply-To") == 0 ||
+	    strcasecmp(name, "X-MS-Exchange-Parent-Message-Id") == 0)
 		(void)refs_scan(m, MSGCLASS_IN_REPLY_TO, value, n, false);
 	else if (strcasecmp(name, "References") == 0)
 		(void)refs_scan(m, MSGCLASS_REFERENCES, value, n, false);

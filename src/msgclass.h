@@ -57,7 +57,7 @@ void msgclass_finish(struct msgclass *m);
 /* msgclass_kind - what the message is */
 enum msgclass_kind msgclass_kind(const struct msgclass *m);
 /* msgclass_marker - what said so ("auto-submitted", "report-type=delivery-status", "qmail"...),
- * "" for MSGCLASS_NONE */
+ * "" for MSGCLASS_NONE; "auto-generated" when Auto-Submitted says so (RFC 3834: a notice) */
 const char *msgclass_marker(const struct msgclass *m);
 /* msgclass_refs - the references found, in the order found; *refs points into m */
 size_t msgclass_refs(const struct msgclass *m, const struct msgclass_ref **refs);

@@ -652,20 +652,25 @@ policy_eom_prvs(const struct conf *c, bool bounce, const struct policy_rcpt *r,
 		return;
 	out->mark = true;
 	if (a->error)
-		policy_internal_error(c, "the sent record failed", out);
+		policy_internal_error(c, "the sent record could not be read", out);
 	else if (a->ref == POLICY_REF_UNKNOWN)
 		policy_apply(c, c->on_unknown_original, "unknown-original",
 		    policy_why_of(a->kind)->unknown, out);
 }
 
 /* policy_eom_proven - a null-sender answer to a message the recipient sent: accepted, and
- * counted against that message, up to MaxBouncesPerTag answers */
+ * counted against that message, up to MaxBouncesPerTag answers or two per recipient it had
+ * (an out-of-office and a read receipt from each), whichever is more */
 static void
 policy_eom_proven(const struct conf *c, const struct policy_answer *a,
     struct policy_decision *out)
 {
+	unsigned long limit = c->max_bounces_per_tag;
+
+	if (limit != 0 && a->rcpts > limit / 2)
+		limit = a->rcpts * 2;
 	out->answer = true;
-	if (c->max_bounces_per_tag != 0 && a->answers >= c->max_bounces_per_tag)
+	if (limit != 0 && a->answers >= limit)
 		policy_apply(c, c->on_replay, "replay",
 		    "too many answers to one message this address sent (backscatter)", out);
 	else
@@ -680,10 +685,12 @@ policy_eom_untagged_bounce(const struct conf *c, time_t created, time_t now,
 	const struct policy_answer_why *w = policy_why_of(a->kind);
 
 	out->mark = true;
-	if (a->kind == MSGCLASS_DSN)
+	/* a report of mail sent unsigned (ExemptRecipients, before the rollout) proves itself
+	 * as a reply does: its returned original is a message this address sent */
+	if (a->kind == MSGCLASS_DSN && (a->error || a->ref != POLICY_REF_KNOWN))
 		policy_untagged(c, created, now, policy_untagged_why, out);
 	else if (a->error)
-		policy_internal_error(c, "the sent record failed", out);
+		policy_internal_error(c, "the sent record could not be read", out);
 	else if (a->ref == POLICY_REF_KNOWN)
 		policy_eom_proven(c, a, out);
 	else if (a->ref == POLICY_REF_UNKNOWN)
@@ -702,11 +709,11 @@ policy_eom_untagged_mail(const struct conf *c, const struct policy_answer *a,
 {
 	const struct policy_answer_why *w = policy_why_of(a->kind);
 
-	if (a->kind != MSGCLASS_AUTOREPLY)
+	if (a->kind != MSGCLASS_AUTOREPLY || a->generated)
 		return;
 	out->mark = true;
 	if (a->error)
-		policy_internal_error(c, "the sent record failed", out);
+		policy_internal_error(c, "the sent record could not be read", out);
 	else if (a->ref == POLICY_REF_KNOWN)
 		policy_apply(c, CONF_ACCEPT, "proven", w->proven, out);
 	else

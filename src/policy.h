@@ -81,6 +81,9 @@ struct policy_answer {
 	enum msgclass_source source;	/* POLICY_REF_KNOWN/UNKNOWN: where the reference was */
 	unsigned long answers;		/* POLICY_REF_KNOWN: answers already accepted to it */
 	bool error;			/* the sent record failed: OnInternalError */
+	unsigned long rcpts;		/* POLICY_REF_KNOWN: the recipients it was sent to */
+	bool generated;			/* the only auto-reply sign is Auto-Submitted:
+					 * auto-generated: a notice (RFC 3834), not a reply */
 };
 
 /* Outcome of trying to sign an outbound sender. */

@@ -117,7 +117,7 @@ pf_send_ext '' alice@example.com --data "@$BS_W/oof.eml"
 check "an out-of-office answering alice's message: delivered" \
     'mbox_wait alice $((alice_n + 1)) && mbox_last alice | grep -q "^Subject: Automatic reply"'
 check "... logged proven, by In-Reply-To" \
-    'milterlog_has "to=<alice@example.com> from=<> .*verdict=proven action=accept.*kind=auto-reply \(auto-submitted\) ref=in-reply-to:known"'
+    'milterlog_has "to=<alice@example.com> from=<> .*verdict=proven action=accept.*kind=auto-reply \(auto-generated\) ref=in-reply-to:known"'
 alice_n=$(mbox_count alice)
 oof "<never.sent@example.com>" > "$BS_W/oof2.eml"
 pf_send_ext '' alice@example.com --data "@$BS_W/oof2.eml"

@@ -48,6 +48,10 @@ end
 local oof = { { "From", "Bob <friend@remote.example>" }, { "To", "alice@example.com" },
 	{ "Subject", "Automatic reply: hello" }, { "Auto-Submitted", "auto-generated" },
 	{ "X-Auto-Response-Suppress", "All" } }
+local vac = { { "From", "robot@remote.example" }, { "To", "alice@example.com" },
+	{ "Subject", "Re: hello (away)" }, { "Auto-Submitted", "auto-replied" } }
+local notice = { { "From", "ci@remote.example" }, { "Subject", "build failed" },
+	{ "Auto-Submitted", "auto-generated" } }
 local function with(base, more)
 	local t = {}
 	for _, h in ipairs(base) do t[#t + 1] = h end
@@ -59,7 +63,10 @@ mt.disconnect(send("QSENT1", "<alice@example.com>", "<sent1.Alice@Example.COM>")
 mt.disconnect(send("QSENT2", "<alice@example.com>", "<sent2@example.com>"))
 mt.disconnect(send("QSENT3", "<alice@example.com>", "<sent3@example.com>"))
 mt.disconnect(send("QSENTB", "<bob@example.com>", "<bobs@example.com>"))
-local c = send("QSENTN", "<alice@example.com>", nil)
+local c = send("QSENTBAD", "<alice@example.com>", "bad-id-without-brackets")
+check(not mt.eom_check(c, MT_HDRADD, "Message-ID"), "QSENTBAD: a second Message-ID added")
+mt.disconnect(c)
+c = send("QSENTN", "<alice@example.com>", nil)
 check(mt.eom_check(c, MT_HDRADD, "Message-ID"), "QSENTN: no Message-ID added")
 mt.disconnect(c)
 
@@ -69,8 +76,9 @@ accepted("QOOF1", "proven", inbound("QOOF1", "<>", { "<alice@example.com>" },
 -- ... unknown: OnUntagged (reject)
 refused("QOOF2", inbound("QOOF2", "<>", { "<alice@example.com>" },
     with(oof, { { "In-Reply-To", "<never@example.com>" } })))
--- ... known, but sent by bob, not by this recipient: unknown
-refused("QOOF3", inbound("QOOF3", "<>", { "<alice@example.com>" },
+-- ... known, but sent by bob, another of ours (a shared mailbox, Send-As): proves nothing
+-- for alice, forges nothing either: absent, so OnAutoReply (mark)
+accepted("QOOF3", "auto-reply", inbound("QOOF3", "<>", { "<alice@example.com>" },
     with(oof, { { "In-Reply-To", "<bobs@example.com>" } })))
 -- ... absent: OnAutoReply (mark)
 accepted("QOOF4", "auto-reply", inbound("QOOF4", "<>", { "<alice@example.com>" }, oof))
@@ -94,7 +102,7 @@ accepted("QLIMIT1", "proven", inbound("QLIMIT1", "<>", { "<alice@example.com>" }
     with(oof, { { "In-Reply-To", "<sent1.Alice@example.com>" } })))
 refused("QLIMIT2", inbound("QLIMIT2", "<>", { "<alice@example.com>" },
     with(oof, { { "In-Reply-To", "<sent1.Alice@example.com>" } })))
--- untagged, null sender, delivery report: as today (OnUntagged), even with a known original
+-- untagged, null sender, delivery report of a message alice sent unsigned: proven
 local dsnh = { { "From", "MAILER-DAEMON@remote.example" },
 	{ "Subject", "Undelivered Mail Returned to Sender" }, { "MIME-Version", "1.0" },
 	{ "Content-Type", "multipart/report; report-type=delivery-status; boundary=\"b2\"" } }
@@ -105,7 +113,11 @@ local function dsn(msgid)
 	    "--b2\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: alice@example.com\r\n" ..
 	    "Message-ID: " .. msgid .. "\r\nSubject: hello\r\n\r\n--b2--\r\n"
 end
-refused("QDSN1", inbound("QDSN1", "<>", { "<alice@example.com>" }, dsnh, dsn("<sent3@example.com>")))
+accepted("QDSN1", "proven", inbound("QDSN1", "<>", { "<alice@example.com>" }, dsnh,
+    dsn("<sent3@example.com>")))
+-- ... of a message alice never sent: OnUntagged
+refused("QDSN1B", inbound("QDSN1B", "<>", { "<alice@example.com>" }, dsnh,
+    dsn("<forged@example.com>")))
 -- valid tag, delivery report, known: accepted and stripped, as today
 local conn, reply = inbound("QDSN2", "<>", { "<" .. valid .. ">" }, dsnh, dsn("<sent3@example.com>"))
 check(reply == SMFIR_CONTINUE, "QDSN2: not accepted")
@@ -117,19 +129,33 @@ conn, reply = inbound("QDSN3", "<>", { "<" .. valid .. ">" }, dsnh, dsn("<forged
 accepted("QDSN3", "unknown-original", conn, reply)
 -- untagged, non-null sender, auto-reply: known proven, unknown OnAutoReply (mark)
 accepted("QAUTO1", "proven", inbound("QAUTO1", "<robot@remote.example>", { "<alice@example.com>" },
-    with(oof, { { "In-Reply-To", "<sent3@example.com>" } })))
+    with(vac, { { "In-Reply-To", "<sent3@example.com>" } })))
 accepted("QAUTO2", "auto-reply", inbound("QAUTO2", "<robot@remote.example>", { "<alice@example.com>" },
-    with(oof, { { "In-Reply-To", "<spam@spammer.example>" } })))
+    with(vac, { { "In-Reply-To", "<spam@spammer.example>" } })))
 -- ordinary mail, non-null sender, with a reference nobody sent: untouched
 conn, reply = inbound("QPLAIN", "<friend@remote.example>", { "<alice@example.com>" },
     { { "Subject", "Re: hello" }, { "In-Reply-To", "<spam@spammer.example>" } })
 check(reply == SMFIR_CONTINUE, "QPLAIN: not accepted")
 check(not mt.eom_check(conn, MT_HDRADD, "X-Backstop"), "QPLAIN: marked")
 mt.disconnect(conn)
--- two recipients, one refused: the message stays, that one is removed
+-- a notice with a sender (Auto-Submitted: auto-generated: cron, CI) is not a reply: untouched
+conn, reply = inbound("QNOTICE", "<ci@remote.example>", { "<alice@example.com>" },
+    with(notice, { { "In-Reply-To", "<spam@spammer.example>" } }))
+check(reply == SMFIR_CONTINUE, "QNOTICE: not accepted")
+check(not mt.eom_check(conn, MT_HDRADD, "X-Backstop"), "QNOTICE: marked")
+mt.disconnect(conn)
+-- two recipients, one refused (a null-sender reply to alice's mail, no auto-reply marker:
+-- for carol it proves nothing, so OnUntagged): the message stays, carol is removed
 conn, reply = inbound("QMIX", "<>", { "<alice@example.com>", "<carol@example.com>" },
-    with(oof, { { "In-Reply-To", "<sent2@example.com>" } }))
+    { { "Subject", "Re: hello" }, { "In-Reply-To", "<sent2@example.com>" } })
 check(reply == SMFIR_CONTINUE, "QMIX: message refused")
 check(mt.eom_check(conn, MT_RCPTDELETE, "<carol@example.com>"), "QMIX: carol not removed")
 check(not mt.eom_check(conn, MT_RCPTDELETE, "<alice@example.com>"), "QMIX: alice removed")
+mt.disconnect(conn)
+-- two recipients kept and marked: neither copy names the other recipient
+conn, reply = inbound("QPRIV", "<>", { "<alice@example.com>", "<bob@example.com>" }, oof)
+check(reply == SMFIR_CONTINUE, "QPRIV: refused")
+local h = mt.getheader(conn, "X-Backstop", 0)
+check(h ~= nil and not string.find(h, "@", 1, true) and string.find(h, "auto-reply", 1, true),
+    "QPRIV: the header names recipients: " .. tostring(h))
 mt.disconnect(conn)

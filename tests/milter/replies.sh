@@ -88,25 +88,32 @@ check "a message without Message-ID gets one, recorded" \
 	'logged main "QSENTN: the message had no Message-ID: added <" && logged main "QSENTN: from=<alice@example.com> message-id=<.*> recorded"'
 row QOOF1 proven accept in-reply-to:known "null-sender out-of-office answering alice's mail"
 row QOOF2 untagged reject in-reply-to:unknown "null-sender out-of-office answering unsent mail"
-row QOOF3 untagged reject in-reply-to:unknown "one answering mail bob sent, to alice"
+row QOOF3 auto-reply accept absent "one answering mail bob (another of ours) sent, to alice"
 row QOOF4 auto-reply accept absent "an auto-reply with no reference"
 row QMDN1 proven accept returned:known "a read receipt of alice's mail"
 row QOTHER1 proven accept references:known "a null-sender reply by References"
 row QOTHER2 untagged reject in-reply-to:unknown "a null-sender message answering unsent mail"
 row QLIMIT2 replay reject in-reply-to:known "the third answer to one message (MaxBouncesPerTag 2)"
-row QDSN1 untagged reject returned:known "an untagged delivery report"
+row QDSN1 proven accept returned:known "an untagged delivery report of mail alice sent unsigned"
+row QDSN1B untagged reject returned:unknown "an untagged delivery report of mail never sent"
 row QDSN2 valid accept returned:known "a delivery report to a valid tag, original known"
 row QDSN3 unknown-original accept returned:unknown "one whose original was never sent"
 row QAUTO1 proven accept in-reply-to:known "a non-null auto-reply answering alice's mail"
 row QAUTO2 auto-reply accept in-reply-to:unknown "a non-null auto-reply answering unsent mail"
 check "a refused message is logged as refused, with the reason" \
 	'logged main "QOOF2: message refused: every recipient was refused"'
+check "a notice with a sender (auto-generated) is judged as ordinary mail" \
+	'logged main "QNOTICE: to=<alice@example.com> .*verdict=untagged action=accept.*kind=auto-reply (auto-generated)"'
 check "a refused recipient of an accepted message is removed, and logged" \
 	'logged main "QMIX: to=<carol@example.com> removed from the message"'
 check "the pending RCPT line is at debug level" \
 	'logged main "debug: QOOF1: to=<alice@example.com> .*action=pending"'
 mt strict replies-strict.lua
 check "OnAutoReply reject: logged" 'logged strict "QSTRICT1: to=<alice@example.com> .*verdict=auto-reply action=reject"'
+check "a partial refusal of mail with a sender: kept and marked, logged" \
+	'logged strict "QSTRICT3: to=<alice@example.com> kept and marked, not removed"'
+check "a Message-ID that does not parse: no second one added, said why" \
+	'logged main "QSENTBAD: the message.s Message-ID does not parse: not recorded"'
 check "OnUnknownOriginal reject: logged" 'logged strict "QSTRICT2: to=<$valid> .*verdict=unknown-original action=reject"'
 mt rcpt bounce-untagged.lua
 check "UntaggedBounceDecision rcpt: refused at RCPT as before" \
@@ -127,6 +134,6 @@ mt.disconnect(conn)
 LUA
 scriptdir="$work" mt inonly inonly.lua
 check "SentSince auto on a host that recorded nothing: an unknown reference counts as absent" \
-	'logged inonly "QINONLY: to=<alice@example.com> .*verdict=auto-reply action=accept.* ref=absent"'
+	'logged inonly "QINONLY: to=<alice@example.com> .*verdict=auto-reply action=accept.* ref=in-reply-to:absent (unknown, counted as absent until SentSince + SentRetention)"'
 echo "1..$n"
 [ "$failed" -eq 0 ]

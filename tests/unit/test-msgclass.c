@@ -42,7 +42,7 @@ static const struct sample samples[] = {
 	/* the QP text part's "Original message headers" are not read in an RFC 3464 report */
 	{ "exchange-online-ndr.eml", MSGCLASS_DSN, "report-type=delivery-status", true,
 	    "returned:20251126191955.C0FFEE@mail.example.com" },
-	{ "exchange-ooo.eml", MSGCLASS_AUTOREPLY, "auto-submitted", false,
+	{ "exchange-ooo.eml", MSGCLASS_AUTOREPLY, "auto-generated", false,
 	    "in-reply-to:20251126192950.D00D@mail.example.com" },
 	{ "gmail-vacation.eml", MSGCLASS_AUTOREPLY, "auto-submitted", false,
 	    "references:20251126193000.AAAA@mail.example.com "
@@ -265,7 +265,7 @@ static const struct hdr_row hdr_rows[] = {
 	{ "Auto-Submitted", "(comment) NO", MSGCLASS_NONE, "" },
 	{ "Auto-Submitted", "auto-replied", MSGCLASS_AUTOREPLY, "auto-submitted" },
 	{ "Auto-Submitted", "Auto-Generated; owner-email=\"x@example.org\"", MSGCLASS_AUTOREPLY,
-	    "auto-submitted" },
+	    "auto-generated" },
 	{ "Auto-Submitted", "auto-notified (sieve)", MSGCLASS_AUTOREPLY, "auto-submitted" },
 	{ "Auto-Submitted", "", MSGCLASS_NONE, "" },
 	{ "X-Autoreply", "yes", MSGCLASS_AUTOREPLY, "x-autoreply" },

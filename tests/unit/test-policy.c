@@ -261,8 +261,9 @@ static const struct eom_row eom_rows[] = {
 	{ "", 1, K_VALID, 0, MDN, ABSENT, 0, 1, 1, ACC, "valid", 1, 1, 0, 0, NULL },
 
 	/* untagged, null sender, delivery report, any reference: as today (OnUntagged) */
-	{ "", 1, K_UNTAGGED, 0, DSN, KNOWN, 0, 0, 1, REJ, "untagged", 1, 0, 0, 0,
-	    "bounce to an unsigned address (backscatter)" },
+	{ "", 1, K_UNTAGGED, 0, DSN, KNOWN, 0, 0, 1, ACC, "proven", 1, 0, 1, 0,
+	    "bounce of a message this address sent" },	/* sent unsigned: proven (review) */
+	{ "", 1, K_UNTAGGED, 0, DSN, KNOWN, 3, 0, 1, REJ, "replay", 1, 0, 0, 0, NULL },
 	{ "", 1, K_UNTAGGED, 0, DSN, UNKNOWN, 0, 0, 1, REJ, "untagged", 1, 0, 0, 0, NULL },
 	{ "", 1, K_UNTAGGED, 0, DSN, ABSENT, 0, 0, 1, REJ, "untagged", 1, 0, 0, 0, NULL },
 	{ "", 1, K_UNTAGGED, 0, DSN, ABSENT, 0, 1, 1, REJ, "untagged", 1, 0, 0, 0, NULL },
@@ -353,7 +354,8 @@ check_eom_row(size_t i, const struct eom_row *e)
 	struct addr rcpt = make_rcpt(c, e->kind);
 	struct policy_rcpt pr;
 	struct policy_replay rp = { POLICY_REPLAY_COUNT, e->count };
-	struct policy_answer a = { e->mk, e->ref, MSGCLASS_IN_REPLY_TO, e->answers, e->error };
+	struct policy_answer a = { e->mk, e->ref, MSGCLASS_IN_REPLY_TO, e->answers, e->error,
+		1, false };
 	struct policy_decision d;
 	char what[256];
 
@@ -386,6 +388,53 @@ test_eom_table(void)
 
 	for (i = 0; i < sizeof(eom_rows) / sizeof(eom_rows[0]); i++)
 		check_eom_row(i, &eom_rows[i]);
+}
+
+/* eom_answer - policy_decide then policy_decide_eom for an untagged recipient */
+static void
+eom_answer(const char *text, int bounce, const struct policy_answer *a,
+    struct policy_decision *d)
+{
+	struct conf *c = conf_of(text);
+	struct addr rcpt = make_rcpt(c, K_UNTAGGED);
+	struct policy_rcpt pr;
+	struct policy_replay rp = { POLICY_REPLAY_COUNT, 0 };
+
+	policy_classify(c, kr, NOW, &rcpt, &pr);
+	policy_decide(c, 0, NOW, bounce, &pr, &rp, d);
+	policy_decide_eom(c, 0, NOW, bounce, &pr, a, d);
+	conf_free(c);
+}
+
+/* The answer limit grows with the recipients the message had; a notice with a sender
+ * (Auto-Submitted: auto-generated: cron, CI, ticket systems) is not judged as a reply. */
+static void
+test_eom_review(void)
+{
+	struct policy_answer a = { MSGCLASS_AUTOREPLY, POLICY_REF_KNOWN, MSGCLASS_IN_REPLY_TO, 24,
+		false, 50, false };
+	struct policy_decision d;
+
+	eom_answer("", 1, &a, &d);
+	is_str(d.verdict, "proven", "answer 25 of a message to 50 recipients: proven");
+	a.answers = 99;
+	eom_answer("", 1, &a, &d);
+	is_str(d.verdict, "proven", "answer 100 of a message to 50 recipients: proven");
+	a.answers = 100;
+	eom_answer("", 1, &a, &d);
+	is_str(d.verdict, "replay", "answer 101 of a message to 50 recipients: OnReplay");
+	a.answers = 25;
+	a.rcpts = 1;
+	eom_answer("", 1, &a, &d);
+	is_str(d.verdict, "replay", "answer 26 of a message to one recipient: OnReplay");
+	a.ref = POLICY_REF_ABSENT;
+	a.generated = true;
+	eom_answer("OnAutoReply reject\n", 0, &a, &d);
+	ok(d.action == POLICY_ACCEPT && !d.mark, "a notice with a sender (auto-generated): "
+	    "untouched, not refused by OnAutoReply reject (%s)", d.verdict);
+	a.generated = false;
+	eom_answer("OnAutoReply reject\n", 0, &a, &d);
+	is_str(policy_action_name(d.action), "reject", "the same as an auto-reply: refused");
 }
 
 /* Until SentSince (auto: the store's own start) + SentRetention, an unknown reference says
@@ -849,6 +898,7 @@ main(void)
 		bail_out("keyring");
 	test_table();
 	test_eom_table();
+	test_eom_review();
 	test_ref_counts();
 	test_auto_window();
 	test_needs_replay();
