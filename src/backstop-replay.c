@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
+#include "msgclass.h"
 #include "replay.h"
 
 #define EXIT_USAGE 2
@@ -56,7 +57,7 @@ replay_usage(FILE *f)
 	    "  list [--over-limit] [--limit N]  one line per tagged address\n"
 	    "  show ADDR                      the record of one tagged address\n"
 	    "  forget ADDR                    remove the record of ADDR (after a false positive)\n"
-	    "  sent MSGID                     the sent record of one Message-ID (normalised)\n"
+	    "  sent MSGID                     the sent record of one Message-ID (<id@host> or bare)\n"
 	    "  expire                         remove every expired record now\n"
 	    "  verify                         check the database file (exit 1: damaged)\n"
 	    "  salvage                        rebuild the store from the records still readable,\n"
@@ -159,8 +160,12 @@ static int
 replay_cmd_sent(struct replay_ctx *x)
 {
 	struct replay_sent s;
+	char id[MSGCLASS_ID_MAX + 1];
+	/* as the log prints it (<id@host>) or bare: normalised as the milter records it */
+	const char *key = msgclass_msgid(x->addr, strlen(x->addr), id, sizeof(id)) > 0 ? id :
+	    x->addr;
 	char a[32], d[16];
-	int rc = replay_sent_get(x->r, x->addr, x->now, &s);
+	int rc = replay_sent_get(x->r, key, x->now, &s);
 
 	if (rc == REPLAY_ENOTFOUND)
 		return replay_fail("%s: no record (not sent from here, or expired)", x->addr);

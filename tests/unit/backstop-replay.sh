@@ -102,6 +102,8 @@ contains "$tmp/out" "sent:        2025-11-26T18:00:00Z" "sent: when it left"
 contains "$tmp/out" "recipients:  1" "sent: its recipients"
 contains "$tmp/out" "answers:     0" "sent: no answers accepted yet"
 contains "$tmp/out" "expires:     2025-12-26" "sent: the expiry day"
+run $C sent '<20251126180000.1@MAIL.Example.com> (as the log writes it)'
+is "$rc" 0 "sent: the id as the header or log writes it, normalised"
 run $C sent 20251126180000.3@mail.example.com
 is "$rc" 1 "sent of an unknown Message-ID: failure"
 contains "$tmp/err" "20251126180000.3@mail.example.com: no record" "the message names the id"
