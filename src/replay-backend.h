@@ -28,6 +28,11 @@ struct replay_backend {
 	int (*record)(void *state, const char *key, size_t klen, time_t now, long expiry_day,
 	    uint32_t *count);
 	int (*forget)(void *state, const char *key, size_t klen);
+	/* one atomic step: bump as record does when the count is below limit (0: none) */
+	int (*reserve)(void *state, const char *key, size_t klen, time_t now, long expiry_day,
+	    uint32_t limit, uint32_t *count, bool *granted);
+	/* one less, never below 0; a record at 0 is removed; no record: REPLAY_OK */
+	int (*release)(void *state, const char *key, size_t klen, time_t now);
 	int (*sweep)(void *state, time_t now, unsigned batch, bool from_start, uint64_t *removed,
 	    bool *complete);
 	int (*maintain)(void *state, time_t now);

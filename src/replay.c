@@ -141,6 +141,40 @@ replay_record(struct replay *r, const char *addr, time_t now, long tag_expiry_da
 }
 
 int
+replay_reserve(struct replay *r, const char *addr, time_t now, long tag_expiry_day,
+    uint32_t limit, uint32_t *count, bool *granted)
+{
+	char key[REPLAY_ADDR_MAX + 1];
+	size_t klen;
+	int rc;
+
+	*count = 0;
+	*granted = false;
+	if ((rc = replay_key(addr, key, &klen)) != REPLAY_OK)
+		return rc;
+	if (!replay_enabled(r)) {
+		*granted = true;
+		return REPLAY_OK;
+	}
+	return r->be->reserve(r->state, key, klen, now, tag_expiry_day + 1, limit, count,
+	    granted);
+}
+
+int
+replay_release(struct replay *r, const char *addr, time_t now)
+{
+	char key[REPLAY_ADDR_MAX + 1];
+	size_t klen;
+	int rc;
+
+	if ((rc = replay_key(addr, key, &klen)) != REPLAY_OK)
+		return rc;
+	if (!replay_enabled(r))
+		return REPLAY_OK;
+	return r->be->release(r->state, key, klen, now);
+}
+
+int
 replay_forget(struct replay *r, const char *addr)
 {
 	char key[REPLAY_ADDR_MAX + 1];

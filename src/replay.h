@@ -89,6 +89,20 @@ int replay_check(struct replay *r, const char *addr, uint32_t *count)
  * tag_expiry_day is the tag's expiry day; the record is kept one day past it. */
 int replay_record(struct replay *r, const char *addr, time_t now, long tag_expiry_day,
     uint32_t *count) __attribute__((warn_unused_result));
+/* replay_reserve - in one atomic step, if addr's count is below limit (limit 0: no limit), add
+ * one bounce at now as replay_record does and set *granted; else change nothing. *count gets
+ * the count after the step. Taken at RCPT, it keeps concurrent sessions (on one host, or on
+ * several sharing Redis) from passing the limit by as many as are in flight. A granted
+ * reservation counts as a bounce from then on: a message aborted afterwards (xxfi_abort, or
+ * its recipient refused at end of data) should give it back with replay_release, else it
+ * stays counted. A disabled store grants everything and counts nothing. */
+int replay_reserve(struct replay *r, const char *addr, time_t now, long tag_expiry_day,
+    uint32_t limit, uint32_t *count, bool *granted) __attribute__((warn_unused_result));
+/* replay_release - give back one granted reservation of addr (the message did not arrive):
+ * the count goes down by one, never below 0, and a record left at 0 is removed. Releasing
+ * where there is no record (forgotten, or expired meanwhile) is not an error. */
+int replay_release(struct replay *r, const char *addr, time_t now)
+	__attribute__((warn_unused_result));
 /* replay_get - the whole record of addr, or REPLAY_ENOTFOUND */
 int replay_get(struct replay *r, const char *addr, struct replay_entry *e)
 	__attribute__((warn_unused_result));
