@@ -1,5 +1,5 @@
 /* replay-backend: the interface a replay store backend implements (Berkeley DB now, a shared
- * Redis store for several MX hosts later). Internal to the replay module: callers use replay.h.
+ * Redis store for several MX hosts). Internal to the replay module: callers use replay.h.
  * Keys reach a backend already lowercased and length-checked; counts saturate at UINT32_MAX.
  * The sent record's keys reach it already hashed; its hash secret and since time are the
  * backend's to keep, made once per store (the front end offers a fresh secret). */
@@ -21,8 +21,7 @@
 
 struct replay_backend {
 	const char *name;
-	int (*open)(const char *where, enum replay_durability dur, void **state, char *why,
-	    size_t whylen);
+	int (*open)(const struct replay_options *o, void **state, char *why, size_t whylen);
 	void (*close)(void *state);
 	int (*get)(void *state, const char *key, size_t klen, struct replay_entry *e);
 	int (*record)(void *state, const char *key, size_t klen, time_t now, long expiry_day,
@@ -52,6 +51,7 @@ struct replay_backend {
 };
 
 extern const struct replay_backend replay_bdb_backend;
+extern const struct replay_backend replay_redis_backend;
 
 /* replay_entry_pack - write e as REPLAY_PACKED_BYTES bytes */
 void replay_entry_pack(const struct replay_entry *e, unsigned char out[REPLAY_PACKED_BYTES]);

@@ -477,8 +477,9 @@ bdb_open_locked(const char *dir, enum replay_durability dur, int lock_fd, void *
 }
 
 static int
-bdb_open(const char *dir, enum replay_durability dur, void **state, char *why, size_t whylen)
+bdb_open(const struct replay_options *o, void **state, char *why, size_t whylen)
 {
+	const char *dir = o->dir;
 	int rc, fd;
 
 	if ((rc = bdb_check_version(why, whylen)) != REPLAY_OK ||
@@ -486,7 +487,7 @@ bdb_open(const char *dir, enum replay_durability dur, void **state, char *why, s
 		return rc;
 	if ((fd = bdb_lock(dir, LOCK_SH, why, whylen)) < 0)
 		return fd;
-	return bdb_open_locked(dir, dur, fd, state, why, whylen);
+	return bdb_open_locked(dir, o->dur, fd, state, why, whylen);
 }
 
 static void

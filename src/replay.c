@@ -1,5 +1,6 @@
 /* replay: the public face of the replay store. Normalises keys (lowercase, length-checked),
- * packs records, and hands each call to the backend; a handle opened without a directory is
+ * packs records, and hands each call to the backend (Berkeley DB, or Redis when ReplayRedis is
+ * set); a handle opened without a directory is
  * disabled and answers every call with "nothing counted". The sent record's keys are hashed
  * here, so no backend ever sees a Message-ID; the store's secret is cached once known. */
 #include "config.h"
@@ -25,8 +26,7 @@ struct replay {
 static int replay_sent_meta(struct replay *r, time_t now, bool create);
 
 int
-replay_open(const char *dir, enum replay_durability dur, struct replay **out, char *why,
-    size_t whylen)
+replay_open_opts(const struct replay_options *o, struct replay **out, char *why, size_t whylen)
 {
 	struct replay *r;
 	int rc;
@@ -34,7 +34,7 @@ replay_open(const char *dir, enum replay_durability dur, struct replay **out, ch
 	*out = NULL;
 	if (whylen > 0)
 		why[0] = '\0';
-	if (dur != REPLAY_DUR_SYNC && dur != REPLAY_DUR_WRITE && dur != REPLAY_DUR_NONE)
+	if (o->dur != REPLAY_DUR_SYNC && o->dur != REPLAY_DUR_WRITE && o->dur != REPLAY_DUR_NONE)
 		return REPLAY_EINVAL;
 	/* the sent record's secret lives in sodium_malloc'd memory (idempotent, as in keyring) */
 	if (sodium_init() < 0)
@@ -43,17 +43,35 @@ replay_open(const char *dir, enum replay_durability dur, struct replay **out, ch
 	if (r == NULL)
 		return REPLAY_ENOMEM;
 	pthread_mutex_init(&r->mu, NULL);
-	if (dir != NULL) {
+	if (o->redis != NULL)
+		r->be = &replay_redis_backend;
+	else if (o->dir != NULL)
 		r->be = &replay_bdb_backend;
-		rc = r->be->open(dir, dur, &r->state, why, whylen);
-		if (rc != REPLAY_OK) {
-			pthread_mutex_destroy(&r->mu);
-			free(r);
-			return rc;
-		}
+	if (r->be != NULL && (rc = r->be->open(o, &r->state, why, whylen)) != REPLAY_OK) {
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+		return rc;
 	}
 	*out = r;
 	return REPLAY_OK;
+}
+
+int
+replay_open(const char *dir, enum replay_durability dur, struct replay **out, char *why,
+    size_t whylen)
+{
+	struct replay_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.dir = dir;
+	o.dur = dur;
+	return replay_open_opts(&o, out, why, whylen);
+}
+
+const char *
+replay_backend_name(const struct replay *r)
+{
+	return replay_enabled(r) ? r->be->name : "none";
 }
 
 void
@@ -576,6 +594,11 @@ replay_strerror(int err)
 	case REPLAY_EDISABLED: return "replay tracking is disabled (ReplayDatabase none)";
 	case REPLAY_EINVAL: return "invalid argument";
 	case REPLAY_EINUSE: return "the replay store is locked by another process";
+	case REPLAY_EUNAVAIL: return "Redis (ReplayRedis) did not answer in time";
+	case REPLAY_EAUTH: return "Redis refused the password: check ReplayRedisPasswordFile "
+	    "(and ReplayRedisUser)";
+	case REPLAY_ENOPERM: return "Redis refused a command: the ACL of ReplayRedisUser must allow "
+	    "what backstop runs";
 	default: return "unknown replay error";
 	}
 }
@@ -584,5 +607,6 @@ bool
 replay_err_temporary(int err)
 {
 	return err == REPLAY_ENOMEM || err == REPLAY_EBUSY || err == REPLAY_EIO ||
-	    err == REPLAY_ERECOVER || err == REPLAY_EDB || err == REPLAY_EINUSE;
+	    err == REPLAY_ERECOVER || err == REPLAY_EDB || err == REPLAY_EINUSE ||
+	    err == REPLAY_EUNAVAIL;
 }

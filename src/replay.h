@@ -34,6 +34,9 @@ enum replay_err {
 	REPLAY_EDISABLED = -12,	/* permanent: the store is disabled (ReplayDatabase none) */
 	REPLAY_EINVAL = -13,	/* permanent: bad argument */
 	REPLAY_EINUSE = -14,	/* temporary: another process holds the store's lock file */
+	REPLAY_EUNAVAIL = -15,	/* temporary: Redis (ReplayRedis) did not answer in time */
+	REPLAY_EAUTH = -16,	/* permanent: Redis refused the password (ReplayRedisPasswordFile) */
+	REPLAY_ENOPERM = -17,	/* permanent: ReplayRedisUser's ACL forbids a command backstop needs */
 };
 
 enum replay_durability {
@@ -70,6 +73,20 @@ typedef int (*replay_iter_fn)(const char *addr, const struct replay_entry *e, vo
 
 struct replay;
 
+/* where the store is: Berkeley DB files in dir, or Redis when redis is set (dir is then not
+ * used by the store itself; ReplayRedisFallback's local store is the caller's to open) */
+struct replay_options {
+	const char *dir;		/* ReplayDatabase; NULL (and no redis): disabled */
+	enum replay_durability dur;	/* Berkeley DB only */
+	const char *redis;		/* ReplayRedis: "unix:/path" or "host:port"; NULL: none */
+	const char *redis_user;		/* ReplayRedisUser; NULL: the default user */
+	const char *redis_password_file; /* ReplayRedisPasswordFile; NULL: no AUTH */
+	unsigned redis_database;	/* ReplayRedisDatabase */
+	const char *redis_prefix;	/* ReplayRedisPrefix; NULL: "backstop:" */
+	unsigned redis_timeout_ms;	/* ReplayRedisTimeout, connect and each command; 0: 250 */
+	unsigned redis_pool;		/* connections at most, shared by threads; 0: 8 */
+};
+
 /* replay_check_dir - can this process keep a store in dir (an existing directory it can
  * write)? REPLAY_OK, or REPLAY_ENOTDIR/EACCES with why naming the fix */
 int replay_check_dir(const char *dir, char *why, size_t whylen);
@@ -78,6 +95,14 @@ int replay_check_dir(const char *dir, char *why, size_t whylen);
  * (REPLAY_EINUSE: a salvage is running). The handle holds the shared lock until replay_close. */
 int replay_open(const char *dir, enum replay_durability dur, struct replay **out, char *why,
     size_t whylen) __attribute__((warn_unused_result));
+/* replay_open_opts - replay_open for either backend. With Redis, a server that does not answer
+ * yet is no error (calls give REPLAY_EUNAVAIL until it does, why says what happened); a
+ * password or ACL it refuses is (REPLAY_EAUTH, REPLAY_ENOPERM), and so is a password file
+ * that everyone may read (REPLAY_EACCES) */
+int replay_open_opts(const struct replay_options *o, struct replay **out, char *why,
+    size_t whylen) __attribute__((warn_unused_result));
+/* replay_backend_name - "bdb", "redis", or "none" for a disabled handle */
+const char *replay_backend_name(const struct replay *r);
 /* replay_close - close the handle (NULL is fine); the files stay for the next open */
 void replay_close(struct replay *r);
 /* replay_enabled - does this handle count anything (false for ReplayDatabase none)? */
