@@ -30,8 +30,11 @@ struct replay_backend {
 	/* one atomic step: bump as record does when the count is below limit (0: none) */
 	int (*reserve)(void *state, const char *key, size_t klen, time_t now, long expiry_day,
 	    uint32_t limit, uint32_t *count, bool *granted);
-	/* one less, never below 0; a record at 0 is removed; no record: REPLAY_OK */
-	int (*release)(void *state, const char *key, size_t klen, time_t now);
+	/* n less, never below 0; a record at 0 is removed; no record: REPLAY_OK */
+	int (*release)(void *state, const char *key, size_t klen, time_t now, uint32_t n);
+	/* add e's count to the record, keeping the earlier first, later last and expiry (the
+	 * counts a fallback store kept while the shared one was away); NULL: not offered */
+	int (*merge)(void *state, const char *key, size_t klen, const struct replay_entry *e);
 	int (*sweep)(void *state, time_t now, unsigned batch, bool from_start, uint64_t *removed,
 	    bool *complete);
 	int (*maintain)(void *state, time_t now);

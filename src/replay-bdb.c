@@ -638,10 +638,10 @@ bdb_release_txn(struct bdb *b, DB_TXN *txn, void *arg)
 		rc = 0;		/* nothing to give back */
 	else if (rc == 0) {
 		replay_entry_unpack(buf, &e);
-		if (e.count <= 1) {
+		if (e.count <= a->limit) {
 			rc = c->del(c, 0);
 		} else {
-			e.count--;
+			e.count -= a->limit;
 			replay_entry_pack(&e, buf);
 			bdb_dbt(&d, buf, sizeof(buf));
 			rc = c->put(c, &k, &d, DB_CURRENT);
@@ -651,10 +651,11 @@ bdb_release_txn(struct bdb *b, DB_TXN *txn, void *arg)
 	return rc != 0 ? rc : crc;
 }
 
+/* limit carries how many to give back */
 static int
-bdb_release(void *state, const char *key, size_t klen, time_t now)
+bdb_release(void *state, const char *key, size_t klen, time_t now, uint32_t n)
 {
-	struct record_args a = {key, klen, now, 0, 0, 0, false};
+	struct record_args a = {key, klen, now, 0, 0, n, false};
 
 	return bdb_map(bdb_txn(state, bdb_release_txn, &a, 0));
 }

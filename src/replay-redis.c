@@ -40,7 +40,9 @@ struct rds_script {
 	char sha[2 * SHA1_DIGEST_SIZE + 1];
 };
 
-enum rds_which { RDS_RESERVE, RDS_RELEASE, RDS_SENT_RECORD, RDS_SENT_ANSWER, RDS_META, RDS_N };
+enum rds_which {
+	RDS_RESERVE, RDS_RELEASE, RDS_MERGE, RDS_SENT_RECORD, RDS_SENT_ANSWER, RDS_META, RDS_N
+};
 
 /* KEYS[1] the record; ARGV limit (0: none), now, expiry day, EXPIREAT time. {count, granted} */
 static const char rds_reserve_lua[] =
@@ -61,12 +63,26 @@ static const char rds_reserve_lua[] =
     "if day > e then e = day; redis.call('EXPIREAT', KEYS[1], at) end\n"
     "redis.call('HSET', KEYS[1], 'count', c, 'first', f, 'last', l, 'expiry', e)\n"
     "return {c, 1}\n";
-/* KEYS[1] the record: one less, removed at 0 */
+/* KEYS[1] the record; ARGV how many: that many less, removed at 0 */
 static const char rds_release_lua[] =
-    "local c = tonumber(redis.call('HGET', KEYS[1], 'count'))\n"
+    "local c, n = tonumber(redis.call('HGET', KEYS[1], 'count')), tonumber(ARGV[1])\n"
     "if c == nil then return 0 end\n"
-    "if c <= 1 then redis.call('DEL', KEYS[1]); return 0 end\n"
-    "return redis.call('HINCRBY', KEYS[1], 'count', -1)\n";
+    "if c <= n then redis.call('DEL', KEYS[1]); return 0 end\n"
+    "return redis.call('HINCRBY', KEYS[1], 'count', -n)\n";
+/* KEYS[1] the record; ARGV count, first, last, expiry day: added to what is there */
+static const char rds_merge_lua[] =
+    "local v = redis.call('HMGET', KEYS[1], 'count', 'first', 'last', 'expiry')\n"
+    "local c, f, l, e = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),\n"
+    "  tonumber(ARGV[4])\n"
+    "if tonumber(v[1]) ~= nil then\n"
+    "  c = math.min(c + tonumber(v[1]), 4294967295)\n"
+    "  f = math.min(f, tonumber(v[2]) or f)\n"
+    "  l = math.max(l, tonumber(v[3]) or l)\n"
+    "  e = math.max(e, tonumber(v[4]) or e)\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'count', c, 'first', f, 'last', l, 'expiry', e)\n"
+    "redis.call('EXPIREAT', KEYS[1], (e + 1) * 86400)\n"
+    "return c\n";
 /* KEYS[1] the sent record; ARGV sender, sent, rcpts, expiry day, EXPIREAT time: merged as
  * replay_sent_merge does (the first sender and time, the most recipients, the later expiry) */
 static const char rds_sent_record_lua[] =
@@ -442,15 +458,40 @@ rds_record(void *state, const char *key, size_t klen, time_t now, long expiry_da
 }
 
 static int
-rds_release(void *state, const char *key, size_t klen, time_t now)
+rds_release(void *state, const char *key, size_t klen, time_t now, uint32_t n)
 {
 	struct rds *s = state;
-	char k[RDS_KEY_MAX];
+	char k[RDS_KEY_MAX], a[16];
+	const char *args[1] = {a};
+	size_t lens[1];
 	redisReply *rep;
 	int rc;
 
 	(void)now;
-	rc = rds_eval(s, RDS_RELEASE, k, rds_key(s, "r:", key, klen, k), 0, NULL, NULL, &rep);
+	lens[0] = (size_t)snprintf(a, sizeof(a), "%u", n);
+	rc = rds_eval(s, RDS_RELEASE, k, rds_key(s, "r:", key, klen, k), 1, args, lens, &rep);
+	if (rc == REPLAY_OK)
+		freeReplyObject(rep);
+	return rc;
+}
+
+static int
+rds_merge(void *state, const char *key, size_t klen, const struct replay_entry *e)
+{
+	struct rds *s = state;
+	char k[RDS_KEY_MAX], a[4][24];
+	const char *args[4] = {a[0], a[1], a[2], a[3]};
+	size_t lens[4];
+	redisReply *rep;
+	int i, rc;
+
+	snprintf(a[0], sizeof(a[0]), "%u", e->count);
+	snprintf(a[1], sizeof(a[1]), "%lld", (long long)e->first_seen);
+	snprintf(a[2], sizeof(a[2]), "%lld", (long long)e->last_seen);
+	snprintf(a[3], sizeof(a[3]), "%ld", e->expiry_day);
+	for (i = 0; i < 4; i++)
+		lens[i] = strlen(a[i]);
+	rc = rds_eval(s, RDS_MERGE, k, rds_key(s, "r:", key, klen, k), 4, args, lens, &rep);
 	if (rc == REPLAY_OK)
 		freeReplyObject(rep);
 	return rc;
@@ -804,7 +845,7 @@ rds_where(struct rds *s, const char *where, char *why, size_t whylen)
 static void
 rds_scripts(struct rds *s)
 {
-	static const char *const text[RDS_N] = {rds_reserve_lua, rds_release_lua,
+	static const char *const text[RDS_N] = {rds_reserve_lua, rds_release_lua, rds_merge_lua,
 	    rds_sent_record_lua, rds_sent_answer_lua, rds_meta_lua};
 	uint8_t d[SHA1_DIGEST_SIZE];
 	struct sha1_ctx ctx;
@@ -910,6 +951,7 @@ const struct replay_backend replay_redis_backend = {
 	.forget = rds_forget,
 	.reserve = rds_reserve,
 	.release = rds_release,
+	.merge = rds_merge,
 	.sweep = rds_sweep,
 	.maintain = rds_maintain,
 	.iterate = rds_iterate,

@@ -18,6 +18,7 @@
 struct replay {
 	const struct replay_backend *be;	/* NULL: disabled */
 	void *state;
+	void *local;				/* the fallback Berkeley DB store, or NULL */
 	pthread_mutex_t mu;			/* the three below */
 	unsigned char *secret;			/* sodium_malloc'd; NULL until known */
 	time_t since;
@@ -52,8 +53,21 @@ replay_open_opts(const struct replay_options *o, struct replay **out, char *why,
 		free(r);
 		return rc;
 	}
+	if (o->redis != NULL && o->redis_fallback_local && o->dir != NULL &&
+	    (rc = replay_bdb_backend.open(o, &r->local, why, whylen)) != REPLAY_OK) {
+		r->local = NULL;
+		replay_close(r);
+		return rc;
+	}
 	*out = r;
 	return REPLAY_OK;
+}
+
+/* replay_local - should a call that failed with rc be taken by the fallback store? */
+static bool
+replay_local(const struct replay *r, int rc)
+{
+	return rc == REPLAY_EUNAVAIL && r->local != NULL;
 }
 
 int
@@ -81,6 +95,8 @@ replay_close(struct replay *r)
 		return;
 	if (r->be != NULL)
 		r->be->close(r->state);
+	if (r->local != NULL)
+		replay_bdb_backend.close(r->local);
 	sodium_free(r->secret);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
@@ -139,7 +155,10 @@ replay_get(struct replay *r, const char *addr, struct replay_entry *e)
 		return rc;
 	if (!replay_enabled(r))
 		return REPLAY_EDISABLED;
-	return r->be->get(r->state, key, klen, e);
+	rc = r->be->get(r->state, key, klen, e);
+	if (replay_local(r, rc))
+		rc = replay_bdb_backend.get(r->local, key, klen, e);
+	return rc;
 }
 
 int
@@ -155,7 +174,10 @@ replay_record(struct replay *r, const char *addr, time_t now, long tag_expiry_da
 		return rc;
 	if (!replay_enabled(r))
 		return REPLAY_OK;
-	return r->be->record(r->state, key, klen, now, tag_expiry_day + 1, count);
+	rc = r->be->record(r->state, key, klen, now, tag_expiry_day + 1, count);
+	if (replay_local(r, rc))
+		rc = replay_bdb_backend.record(r->local, key, klen, now, tag_expiry_day + 1, count);
+	return rc;
 }
 
 int
@@ -174,8 +196,11 @@ replay_reserve(struct replay *r, const char *addr, time_t now, long tag_expiry_d
 		*granted = true;
 		return REPLAY_OK;
 	}
-	return r->be->reserve(r->state, key, klen, now, tag_expiry_day + 1, limit, count,
-	    granted);
+	rc = r->be->reserve(r->state, key, klen, now, tag_expiry_day + 1, limit, count, granted);
+	if (replay_local(r, rc))
+		rc = replay_bdb_backend.reserve(r->local, key, klen, now, tag_expiry_day + 1, limit,
+		    count, granted);
+	return rc;
 }
 
 int
@@ -189,7 +214,10 @@ replay_release(struct replay *r, const char *addr, time_t now)
 		return rc;
 	if (!replay_enabled(r))
 		return REPLAY_OK;
-	return r->be->release(r->state, key, klen, now);
+	rc = r->be->release(r->state, key, klen, now, 1);
+	if (replay_local(r, rc))
+		rc = replay_bdb_backend.release(r->local, key, klen, now, 1);
+	return rc;
 }
 
 int
@@ -255,6 +283,43 @@ replay_expire(struct replay *r, time_t now, uint64_t *removed)
 	return REPLAY_OK;
 }
 
+struct push {
+	struct replay *r;
+	time_t now;
+	int rc;
+};
+
+/* replay_push_one - add one fallback record to Redis, then take exactly that many off it (a
+ * bounce counted there meanwhile stays for the next push) */
+static int
+replay_push_one(const char *addr, const struct replay_entry *e, void *arg)
+{
+	struct push *p = arg;
+	size_t klen = strlen(addr);
+
+	p->rc = p->r->be->merge(p->r->state, addr, klen, e);
+	if (p->rc == REPLAY_OK)
+		p->rc = replay_bdb_backend.release(p->r->local, addr, klen, p->now, e->count);
+	return p->rc != REPLAY_OK;
+}
+
+/* replay_push - the fallback store's counts into Redis; Redis still away is no error */
+static int
+replay_push(struct replay *r, time_t now)
+{
+	struct push p = {r, now, REPLAY_OK};
+	int rc;
+
+	if (r->be->merge == NULL)
+		return REPLAY_OK;
+	rc = replay_bdb_backend.iterate(r->local, replay_push_one, &p);
+	if (rc == REPLAY_OK)
+		rc = p.rc;
+	if (rc == REPLAY_OK || rc == REPLAY_EUNAVAIL)
+		rc = replay_bdb_backend.maintain(r->local, now);
+	return rc;
+}
+
 int
 replay_maintain(struct replay *r, time_t now)
 {
@@ -265,9 +330,11 @@ replay_maintain(struct replay *r, time_t now)
 	if (!replay_enabled(r))
 		return REPLAY_OK;
 	rc = replay_sweep_both(r, now, REPLAY_SWEEP_BATCH, false, &removed, &complete);
-	if (rc != REPLAY_OK)
-		return rc;
-	return r->be->maintain(r->state, now);
+	if (rc == REPLAY_OK)
+		rc = r->be->maintain(r->state, now);
+	if (rc == REPLAY_OK && r->local != NULL)
+		rc = replay_push(r, now);
+	return rc;
 }
 
 int

@@ -85,7 +85,14 @@ struct replay_options {
 	const char *redis_prefix;	/* ReplayRedisPrefix; NULL: "backstop:" */
 	unsigned redis_timeout_ms;	/* ReplayRedisTimeout, connect and each command; 0: 250 */
 	unsigned redis_pool;		/* connections at most, shared by threads; 0: 8 */
+	bool redis_fallback_local;	/* ReplayRedisFallback local: see below */
 };
+/* With redis_fallback_local and a dir, the handle also opens the Berkeley DB store in dir: a
+ * count that Redis cannot take (REPLAY_EUNAVAIL) is taken there instead (each host then holds
+ * the limit on its own counts), and replay_maintain adds those counts to Redis once it answers
+ * again, removing them from dir. Without it a call that Redis cannot answer fails with
+ * REPLAY_EUNAVAIL, for ReplayRedisFallback open or tempfail to decide. The sent record never
+ * falls back. */
 
 /* replay_check_dir - can this process keep a store in dir (an existing directory it can
  * write)? REPLAY_OK, or REPLAY_ENOTDIR/EACCES with why naming the fix */
@@ -142,7 +149,9 @@ int replay_sweep(struct replay *r, time_t now, unsigned batch, uint64_t *removed
 int replay_expire(struct replay *r, time_t now, uint64_t *removed)
 	__attribute__((warn_unused_result));
 /* replay_maintain - periodic upkeep: a sweep batch, and a checkpoint with log removal when
- * REPLAY_CHECKPOINT_SECONDS have passed since the last one; call it every few seconds */
+ * REPLAY_CHECKPOINT_SECONDS have passed since the last one; call it every few seconds. With a
+ * local fallback it also adds the counts kept there to Redis (a Redis still away is no error:
+ * the next call tries again) */
 int replay_maintain(struct replay *r, time_t now) __attribute__((warn_unused_result));
 /* replay_iterate - call fn for each record in key order (a consistent view is not promised) */
 int replay_iterate(struct replay *r, replay_iter_fn fn, void *arg)
