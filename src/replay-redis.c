@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 #include <nettle/sha1.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,11 +160,32 @@ rds_why(const struct rds *s, int rc, const char *detail, char *why, size_t whyle
 
 /* ---- connections ---- */
 
-/* rds_call - one command on c; the reply (the caller frees it) or NULL with c->err set */
+/* rds_call - one command on c; the reply (the caller frees it) or NULL with c->err set.
+ * hiredis writes with write(2): to a server that died that raises SIGPIPE, which would kill
+ * a process that has not ignored it (the admin tool). A library does not change the signal's
+ * disposition, so the thread blocks it for the call and takes back one it raised. */
 static redisReply *
 rds_call(redisContext *c, int argc, const char **argv, const size_t *lens)
 {
-	return redisCommandArgv(c, argc, argv, lens);
+	static const struct timespec zero = {0, 0};
+	sigset_t pipe, old, pending;
+	redisReply *rep;
+	bool was_pending;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE) == 1;
+	rep = redisCommandArgv(c, argc, argv, lens);
+	if (rep == NULL && !was_pending) {
+		sigpending(&pending);
+		if (sigismember(&pending, SIGPIPE) == 1)
+			while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR)
+				;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rep;
 }
 
 /* rds_simple - a command whose reply only says yes or no; a replay_err */

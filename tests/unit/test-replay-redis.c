@@ -466,6 +466,18 @@ test_frozen_and_killed(void)
 	is_int(rc, REPLAY_OK, "a handle opens while the server is away (%s)", why);
 	faults(r, "server away, a fresh handle (connection refused)");
 	replay_close(r);
+	/* a pooled connection to a server killed since: the write meets a closed socket, which
+	 * must be an error, not a SIGPIPE that kills the process */
+	start_server();
+	r = open_ok();
+	is_int(replay_reserve(r, "pipe@example.com", now0, day0, 100, &c, &g), REPLAY_OK,
+	    "a restarted server counts again");
+	stop_server(SIGKILL);
+	rc = replay_reserve(r, "pipe@example.com", now0, day0, 100, &c, &g);
+	ok(rc != REPLAY_OK && replay_err_temporary(rc),
+	    "a pooled connection to a killed server: a temporary error, no SIGPIPE (%s)",
+	    replay_strerror(rc));
+	replay_close(r);
 }
 
 int
