@@ -40,6 +40,8 @@ struct replay_backend {
 	int (*maintain)(void *state, time_t now);
 	int (*iterate)(void *state, replay_iter_fn fn, void *arg);
 	int (*files)(void *state, struct replay_stats *st);
+	/* may the store be used now (replay_probe)? NULL: nothing to probe */
+	int (*probe)(void *state, time_t now, char *why, size_t whylen);
 	/* the sent record: key is REPLAY_SENT_KEY_BYTES long */
 	int (*sent_record)(void *state, const unsigned char *key, const struct replay_sent *s);
 	int (*sent_get)(void *state, const unsigned char *key, struct replay_sent *s);

@@ -800,6 +800,55 @@ rds_sent_meta(void *state, time_t now, const unsigned char *fresh,
 	return rc;
 }
 
+/* rds_probe_step - one SCAN step over the prefix (a whole walk could be long) */
+static int
+rds_probe_scan(struct rds *s)
+{
+	char match[RDS_PREFIX_MAX + 4];
+	const char *argv[6] = {"SCAN", "0", "MATCH", match, "COUNT", "1"};
+	size_t lens[6] = {4, 1, 5, 0, 5, 1};
+	redisReply *rep;
+	int rc;
+
+	lens[3] = (size_t)snprintf(match, sizeof(match), "%sr:*", s->prefix);
+	if ((rc = rds_run(s, 6, argv, lens, &rep)) == REPLAY_OK)
+		freeReplyObject(rep);
+	return rc;
+}
+
+/* The probe key has no @: no tagged address is ever named so. */
+static int
+rds_probe(void *state, time_t now, char *why, size_t whylen)
+{
+	static const char key[] = "backstop-probe";
+	static const unsigned char none[REPLAY_SENT_KEY_BYTES];
+	unsigned char secret[REPLAY_SENT_SECRET_BYTES];
+	struct rds *s = state;
+	struct replay_entry e;
+	uint32_t count;
+	bool granted;
+	time_t since;
+	int rc;
+
+	rc = rds_reserve(s, key, sizeof(key) - 1, now, clock_day(now), 1, &count, &granted);
+	if (rc == REPLAY_OK)
+		rc = rds_release(s, key, sizeof(key) - 1, now, 1);
+	if (rc == REPLAY_OK && (rc = rds_get(s, key, sizeof(key) - 1, &e)) == REPLAY_ENOTFOUND)
+		rc = REPLAY_OK;
+	if (rc == REPLAY_OK)
+		rc = rds_probe_scan(s);
+	if (rc == REPLAY_OK && (rc = rds_sent_answer(s, none, now, &count)) == REPLAY_ENOTFOUND)
+		rc = REPLAY_OK;
+	if (rc == REPLAY_OK &&
+	    (rc = rds_sent_meta(s, now, NULL, secret, &since)) == REPLAY_ENOTFOUND)
+		rc = REPLAY_OK;
+	sodium_memzero(secret, sizeof(secret));
+	if (rc != REPLAY_OK)
+		rds_why(s, rc, rc == REPLAY_EUNAVAIL ? "no answer within ReplayRedisTimeout" :
+		    replay_strerror(rc), why, whylen);
+	return rc;
+}
+
 /* ---- open and close ---- */
 
 /* rds_password - the first line of the password file, which must not be readable by all */
@@ -974,6 +1023,7 @@ const struct replay_backend replay_redis_backend = {
 	.reserve = rds_reserve,
 	.release = rds_release,
 	.merge = rds_merge,
+	.probe = rds_probe,
 	.sweep = rds_sweep,
 	.maintain = rds_maintain,
 	.iterate = rds_iterate,

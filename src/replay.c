@@ -345,6 +345,16 @@ replay_iterate(struct replay *r, replay_iter_fn fn, void *arg)
 	return r->be->iterate(r->state, fn, arg);
 }
 
+int
+replay_probe(struct replay *r, time_t now, char *why, size_t whylen)
+{
+	if (whylen > 0)
+		why[0] = '\0';
+	if (!replay_enabled(r) || r->be->probe == NULL)
+		return REPLAY_OK;
+	return r->be->probe(r->state, now, why, whylen);
+}
+
 /* replay_sent_known - ask the backend for the secret and since time, offering a fresh secret
  * when create; the caller holds r->mu */
 static int

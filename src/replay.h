@@ -206,6 +206,13 @@ int replay_salvage(const char *dir, time_t now, enum replay_durability dur, char
     size_t asidelen, uint64_t *saved, char *why, size_t whylen)
 	__attribute__((warn_unused_result));
 
+/* replay_probe - for -n: can the handle do its work now? With Redis: the server answers, and
+ * ReplayRedisUser may run what backstop runs (a reservation and its release on a probe key
+ * under the prefix, a read, a SCAN step, the sent record's scripts). REPLAY_OK, or the error
+ * with why naming the setting to fix; Berkeley DB and disabled handles: REPLAY_OK */
+int replay_probe(struct replay *r, time_t now, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+
 /* replay_strerror - text for a replay_err code */
 const char *replay_strerror(int err);
 /* replay_err_temporary - should the caller retry later (4xx) rather than fail (5xx)? */

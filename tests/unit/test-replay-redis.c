@@ -312,6 +312,9 @@ test_credentials(void)
 	r = open_with("bs", pw, &rc, why, sizeof(why));
 	is_int(rc, REPLAY_OK, "the right password opens (%s)", why);
 	is_int(replay_record(r, "auth@example.com", now0, day0, &c), REPLAY_OK, "and counts");
+	is_int(replay_probe(r, now0, why, sizeof(why)), REPLAY_OK, "the probe passes (%s)", why);
+	ok(sh("test \"$(redis-cli -s %s exists backstop:r:backstop-probe)\" = 0", sock) == 0,
+	    "and leaves no probe key");
 	replay_close(r);
 	r = open_with("bs", bad, &rc, why, sizeof(why));
 	is_int(rc, REPLAY_EAUTH, "a wrong password: REPLAY_EAUTH");
@@ -325,8 +328,11 @@ test_credentials(void)
 	replay_close(r);
 	r = open_with("noeval", pw, &rc, why, sizeof(why));
 	is_int(rc, REPLAY_OK, "an ACL user without EVALSHA logs in");
+	is_int(replay_probe(r, now0, why, sizeof(why)), REPLAY_ENOPERM,
+	    "the probe of -n finds the missing permission");
+	ok(strstr(why, "ReplayRedisUser") != NULL, "and names the setting: %s", why);
 	is_int(replay_reserve(r, "acl@example.com", now0, day0, 5, &c, &g), REPLAY_ENOPERM,
-	    "but a reservation gets REPLAY_ENOPERM");
+	    "a reservation gets REPLAY_ENOPERM");
 	ok(!replay_err_temporary(REPLAY_ENOPERM) &&
 	    strstr(replay_strerror(REPLAY_ENOPERM), "ReplayRedisUser") != NULL,
 	    "permanent, naming ReplayRedisUser: %s", replay_strerror(REPLAY_ENOPERM));
