@@ -970,6 +970,11 @@ rds_settings(struct rds *s, const struct replay_options *o, char *why, size_t wh
 	s->max = o->redis_pool != 0 ? o->redis_pool : RDS_POOL_DEFAULT;
 	if ((s->idle = calloc(s->max, sizeof(*s->idle))) == NULL)
 		return REPLAY_ENOMEM;
+	if (o->redis_user != NULL && o->redis_password_file == NULL) {
+		snprintf(why, whylen, "ReplayRedisUser %s needs ReplayRedisPasswordFile: Redis "
+		    "takes a user only with AUTH", o->redis_user);
+		return REPLAY_EINVAL;
+	}
 	if (o->redis_user != NULL && (s->user = strdup(o->redis_user)) == NULL)
 		return REPLAY_ENOMEM;
 	if ((rc = rds_where(s, o->redis, why, whylen)) != REPLAY_OK)

@@ -326,6 +326,10 @@ test_credentials(void)
 	ok(rc == REPLAY_EACCES && strstr(why, "chmod o-r") != NULL,
 	    "a password file everyone may read is refused: %s", why);
 	replay_close(r);
+	r = open_with("bs", NULL, &rc, why, sizeof(why));
+	ok(rc == REPLAY_EINVAL && strstr(why, "ReplayRedisPasswordFile") != NULL,
+	    "a user without a password file is refused: %s", why);
+	replay_close(r);
 	r = open_with("noeval", pw, &rc, why, sizeof(why));
 	is_int(rc, REPLAY_OK, "an ACL user without EVALSHA logs in");
 	is_int(replay_probe(r, now0, why, sizeof(why)), REPLAY_ENOPERM,
