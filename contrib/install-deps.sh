@@ -14,6 +14,7 @@ PACKAGES="build-essential autoconf automake libtool pkgconf make
 	libsodium-dev libdb5.3-dev db5.3-util libmilter-dev
 	postfix miltertest swaks postsrsd iproute2 mount nettle-dev postgrey
 	clang libclang-rt-14-dev valgrind
+	libhiredis-dev redis-server redis-tools
 	m4 libwrap0 libldap-2.5-0 libsasl2-2 libnsl2 libssl3"
 # Sendmail for tests/e2e/sendmail.sh. Its package conflicts with postfix, so its binary
 # and m4 files are unpacked (not installed) here; the list above has what it links to.

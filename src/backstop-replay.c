@@ -2,7 +2,8 @@
  * and verify/salvage for a damaged database file).
  * Runs beside the milter on the same environment, but for salvage, which the store's lock file
  * refuses while any process has the store open; when started as root it becomes the owner
- * of ReplayDatabase first, so no file there ever ends up root's. Exit: 0 ok, 1 failure, 2 usage. */
+ * of ReplayDatabase first, so no file there ever ends up root's. With ReplayRedis set it works
+ * on Redis (stats, list through SCAN, show, forget, sent). Exit: 0 ok, 1 failure, 2 usage. */
 #include "config.h"
 
 #include <errno.h>
@@ -117,6 +118,13 @@ replay_day(long day, char *buf, size_t size)
 	return buf;
 }
 
+/* replay_where - the store, for messages: the Redis server or the directory */
+static const char *
+replay_where(const struct replay_ctx *x)
+{
+	return x->conf->replay_redis != NULL ? x->conf->replay_redis : x->conf->replay_database;
+}
+
 static bool
 replay_over(const struct replay_ctx *x, uint32_t count)
 {
@@ -134,8 +142,12 @@ replay_cmd_stats(struct replay_ctx *x)
 
 	rc = replay_stats(x->r, x->now, x->conf->max_bounces_per_tag, &st);
 	if (rc != REPLAY_OK)
-		return replay_fail("%s: %s", x->conf->replay_database, replay_strerror(rc));
-	printf("directory:          %s\n", x->conf->replay_database);
+		return replay_fail("%s: %s", replay_where(x), replay_strerror(rc));
+	if (x->conf->replay_redis != NULL)
+		printf("store:              redis %s (prefix %s)\n", x->conf->replay_redis,
+		    x->conf->replay_redis_prefix);
+	else
+		printf("directory:          %s\n", x->conf->replay_database);
 	printf("records:            %" PRIu64 "\n", st.records);
 	printf("bounces counted:    %" PRIu64 "\n", st.bounces);
 	if (x->conf->max_bounces_per_tag > 0)
@@ -148,6 +160,8 @@ replay_cmd_stats(struct replay_ctx *x)
 	printf("newest last seen:   %s\n", replay_time(st.newest, b, sizeof(b)));
 	printf("sent records:       %" PRIu64 "\n", st.sent_records);
 	printf("sent since:         %s\n", replay_time(st.sent_since, a, sizeof(a)));
+	if (x->conf->replay_redis != NULL)
+		return EXIT_SUCCESS;	/* no files: Redis's INFO memory tells the size */
 	printf("database file:      %" PRIu64 " bytes\n", st.db_bytes);
 	printf("log files:          %u, %" PRIu64 " bytes\n", st.log_files, st.log_bytes);
 	printf("environment files:  %" PRIu64 " bytes\n", st.env_bytes);
@@ -210,7 +224,7 @@ replay_cmd_list(struct replay_ctx *x)
 	    "address");
 	rc = replay_iterate(x->r, replay_list_one, x);
 	if (rc != REPLAY_OK)
-		return replay_fail("%s: %s", x->conf->replay_database, replay_strerror(rc));
+		return replay_fail("%s: %s", replay_where(x), replay_strerror(rc));
 	return EXIT_SUCCESS;
 }
 
@@ -257,7 +271,7 @@ replay_cmd_expire(struct replay_ctx *x)
 	int rc = replay_expire(x->r, x->now, &removed);
 
 	if (rc != REPLAY_OK)
-		return replay_fail("%s: %s", x->conf->replay_database, replay_strerror(rc));
+		return replay_fail("%s: %s", replay_where(x), replay_strerror(rc));
 	printf("removed %" PRIu64 " expired record%s\n", removed, removed == 1 ? "" : "s");
 	return EXIT_SUCCESS;
 }
@@ -373,6 +387,40 @@ replay_become_owner(const char *dir)
 	return 0;
 }
 
+/* replay_store_check - is there a store this command works on? 0 or an exit code */
+static int
+replay_store_check(const struct replay_ctx *x, const struct replay_cmd *c)
+{
+	if (x->conf->replay_redis != NULL && c->no_open)
+		return replay_fail("%s: %s checks Berkeley DB files, and the store is Redis "
+		    "(ReplayRedis %s): Redis keeps its own files", x->conf_path, c->name,
+		    x->conf->replay_redis);
+	if (x->conf->replay_redis == NULL && x->conf->replay_database == NULL)
+		return replay_fail("%s: ReplayDatabase is none: replay tracking is disabled",
+		    x->conf_path);
+	return 0;
+}
+
+/* replay_open_conf - open the store the configuration names: Redis, or the directory */
+static int
+replay_open_conf(struct replay_ctx *x, char *err, size_t errlen)
+{
+	const struct conf *cf = x->conf;
+	struct replay_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.dir = cf->replay_database;
+	o.dur = x->dur;
+	o.redis = cf->replay_redis;
+	o.redis_user = cf->replay_redis_user;
+	o.redis_password_file = cf->replay_redis_password_file;
+	o.redis_database = cf->replay_redis_database;
+	o.redis_prefix = cf->replay_redis_prefix;
+	o.redis_timeout_ms = cf->replay_redis_timeout;
+	o.redis_pool = 1;
+	return replay_open_opts(&o, &x->r, err, errlen);
+}
+
 static int
 replay_run(struct replay_ctx *x, const struct replay_cmd *c)
 {
@@ -381,12 +429,10 @@ replay_run(struct replay_ctx *x, const struct replay_cmd *c)
 
 	if (conf_load(x->conf_path, &x->conf, err, sizeof(err)) != CONF_OK)
 		return replay_fail("%s", err);
-	if (x->conf->replay_database == NULL) {
-		rc = replay_fail("%s: ReplayDatabase is none: replay tracking is disabled",
-		    x->conf_path);
+	if ((rc = replay_store_check(x, c)) != 0)
 		goto done;
-	}
-	if ((rc = replay_become_owner(x->conf->replay_database)) != 0)
+	if (x->conf->replay_redis == NULL &&
+	    (rc = replay_become_owner(x->conf->replay_database)) != 0)
 		goto done;
 	x->dur = x->conf->durability == CONF_DUR_SYNC ? REPLAY_DUR_SYNC :
 	    x->conf->durability == CONF_DUR_NONE ? REPLAY_DUR_NONE : REPLAY_DUR_WRITE;
@@ -395,7 +441,7 @@ replay_run(struct replay_ctx *x, const struct replay_cmd *c)
 		rc = c->run(x);
 		goto done;
 	}
-	rc = replay_open(x->conf->replay_database, x->dur, &x->r, err, sizeof(err));
+	rc = replay_open_conf(x, err, sizeof(err));
 	if (rc != REPLAY_OK) {
 		rc = replay_fail("%s", err[0] != '\0' ? err : replay_strerror(rc));
 		goto done;

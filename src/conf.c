@@ -51,6 +51,7 @@ enum conf_type {
 	CT_CHAR,	/* one of = + - */
 	CT_DECIDE,	/* eom or rcpt */
 	CT_SIZE,	/* bytes, or with k (KiB) or M (MiB), between min and max bytes */
+	CT_FALLBACK,	/* local, open or tempfail */
 };
 
 /* A validator returns NULL when the item is good (it may normalise it in place),
@@ -78,7 +79,8 @@ struct conf_parser {
 };
 
 static conf_check_fn conf_check_domain, conf_check_domain_exact, conf_check_pattern,
-    conf_check_milter_socket, conf_check_map_socket, conf_check_user;
+    conf_check_milter_socket, conf_check_map_socket, conf_check_user, conf_check_redis,
+    conf_check_abspath, conf_check_prefix;
 
 #define F(field) offsetof(struct conf, field)
 
@@ -98,6 +100,20 @@ static const struct conf_setting conf_settings[] = {
 	{ "ReplayDatabase", CT_STRING_NONE, LOCALSTATEDIR "/lib/backstop", 0, 0, NULL,
 	    F(replay_database), CONF_FIXED_STORE },
 	{ "Durability", CT_DURABILITY, "write", 0, 0, NULL, F(durability), CONF_FIXED_STORE },
+	{ "ReplayRedis", CT_STRING_NONE, "none", 0, 0, conf_check_redis, F(replay_redis),
+	    CONF_FIXED_STORE },
+	{ "ReplayRedisUser", CT_STRING_NONE, "none", 0, 0, conf_check_user, F(replay_redis_user),
+	    CONF_FIXED_STORE },
+	{ "ReplayRedisPasswordFile", CT_STRING_NONE, "none", 0, 0, conf_check_abspath,
+	    F(replay_redis_password_file), CONF_FIXED_STORE },
+	{ "ReplayRedisDatabase", CT_UNSIGNED, "0", 0, 65535, NULL, F(replay_redis_database),
+	    CONF_FIXED_STORE },
+	{ "ReplayRedisPrefix", CT_STRING, "backstop:", 0, 0, conf_check_prefix,
+	    F(replay_redis_prefix), CONF_FIXED_STORE },
+	{ "ReplayRedisTimeout", CT_UNSIGNED, "250", 10, 60000, NULL, F(replay_redis_timeout),
+	    CONF_FIXED_STORE },
+	{ "ReplayRedisFallback", CT_FALLBACK, "local", 0, 0, NULL, F(replay_redis_fallback),
+	    CONF_FIXED_STORE },
 	{ "Domains", CT_LIST, NULL, 0, 0, conf_check_domain, F(domains), 0 },
 	{ "InternalHosts", CT_NETS, "127.0.0.0/8, ::1", 0, 0, NULL, F(internal_hosts), 0 },
 	{ "OutboundDaemonName", CT_STRING_NONE, "none", 0, 0, NULL, F(outbound_daemon_name), 0 },
@@ -137,6 +153,7 @@ static const struct conf_setting conf_settings[] = {
 static const char *const conf_action_names[] = { "reject", "tempfail", "accept", "mark" };
 static const char *const conf_durability_names[] = { "sync", "write", "none" };
 static const char *const conf_decide_names[] = { "eom", "rcpt" };
+static const char *const conf_fallback_names[] = { "local", "open", "tempfail" };
 
 _Static_assert(MSGCLASS_SCAN_DEFAULT == 256 * 1024, "BounceScanLimit's default is 256k");
 /* SentSince and TaggingSince share conf_set_time's "auto" */
@@ -350,6 +367,47 @@ conf_check_user(char *item)
 	    strlen(colon + 1)) ? NULL : "is not user[:group]";
 }
 
+/* The Redis server: unix:/path, host:port or [v6addr]:port (replay-redis.c reads the same). */
+static const char *
+conf_check_redis(char *item)
+{
+	static const char why[] = "is not a Redis server (unix:/path, host:port, [v6addr]:port)";
+	const char *colon = strrchr(item, ':');
+	char port[8];
+
+	if (strncmp(item, "unix:", 5) == 0)
+		return item[5] == '/' ? NULL : why;
+	if (colon == NULL || colon == item || strlen(colon + 1) >= sizeof(port) ||
+	    !isdigit((unsigned char)colon[1]))
+		return why;
+	strcpy(port, colon + 1);
+	if (!conf_port_ok(port))
+		return why;
+	if (item[0] == '[')
+		return colon[-1] == ']' && colon - item > 2 ? NULL : why;
+	return memchr(item, ':', (size_t)(colon - item)) == NULL ? NULL : why;
+}
+
+static const char *
+conf_check_abspath(char *item)
+{
+	return item[0] == '/' ? NULL : "is not an absolute path";
+}
+
+/* Key names stay plain: no blanks, no glob characters (SCAN MATCH takes the prefix). */
+static const char *
+conf_check_prefix(char *item)
+{
+	size_t i, n = strlen(item);
+
+	for (i = 0; i < n; i++)
+		if (!isascii((unsigned char)item[i]) ||
+		    !(isalnum((unsigned char)item[i]) || strchr("._:-", item[i]) != NULL))
+			break;
+	return n >= 1 && n <= 64 && i == n ? NULL :
+	    "is not 1 to 64 letters, digits or . _ : -";
+}
+
 /* ---- scalar types ---- */
 
 static int
@@ -405,6 +463,11 @@ conf_set_enum(struct conf_parser *p, const struct conf_setting *s, const char *v
 		if (i < 0)
 			return conf_fail(p, CONF_EVALUE,
 			    "%s: '%s' is not reject, tempfail, accept or mark", s->name, v);
+	} else if (s->type == CT_FALLBACK) {
+		i = conf_word(conf_fallback_names, 3, v);
+		if (i < 0)
+			return conf_fail(p, CONF_EVALUE, "%s: '%s' is not local, open or tempfail",
+			    s->name, v);
 	} else if (s->type == CT_DECIDE) {
 		i = conf_word(conf_decide_names, 2, v);
 		if (i < 0)
@@ -856,6 +919,7 @@ conf_set(struct conf_parser *p, const struct conf_setting *s, char *value)
 	case CT_UNSIGNED: return conf_set_unsigned(p, s, value, field);
 	case CT_ACTION:
 	case CT_DURABILITY:
+	case CT_FALLBACK:
 	case CT_DECIDE: return conf_set_enum(p, s, value, field);
 	case CT_SIZE: return conf_set_size(p, s, value, field);
 	case CT_FACILITY:
@@ -1123,6 +1187,7 @@ conf_field_differs(const struct conf_setting *s, const struct conf *a, const str
 	case CT_UNSIGNED: return *(const unsigned *)fa != *(const unsigned *)fb;
 	case CT_ACTION:
 	case CT_DURABILITY:
+	case CT_FALLBACK:
 	case CT_DECIDE:
 	case CT_FACILITY:
 	case CT_LEVEL: return *(const int *)fa != *(const int *)fb;
@@ -1160,7 +1225,7 @@ conf_fixed_name(unsigned bit)
 	case CONF_FIXED_MAP_SOCKET: return "MapSocket";
 	case CONF_FIXED_USER: return "UserID";
 	case CONF_FIXED_PID_FILE: return "PidFile";
-	case CONF_FIXED_STORE: return "ReplayDatabase or Durability";
+	case CONF_FIXED_STORE: return "ReplayDatabase, Durability or a ReplayRedis setting";
 	case CONF_FIXED_BACKGROUND: return "Background";
 	case CONF_FIXED_LOGGING: return "Syslog, SyslogFacility or LogLevel";
 	}
@@ -1299,9 +1364,10 @@ conf_risks_replies(const struct conf *c, time_t now, char *buf, size_t size)
 {
 	unsigned n = 0;
 
-	if (!c->record_sent || c->replay_database == NULL)
+	if (!c->record_sent || (c->replay_database == NULL && c->replay_redis == NULL))
 		return conf_risks_no_record(c, buf, size);
-	if (c->on_unknown_original == CONF_REJECT || c->on_unknown_original == CONF_TEMPFAIL)
+	if (c->replay_redis == NULL &&
+	    (c->on_unknown_original == CONF_REJECT || c->on_unknown_original == CONF_TEMPFAIL))
 		n += conf_risk_add(buf, size, "OnUnknownOriginal %s: right only when every outbound "
 		    "host records into one store; a real bounce of mail that left through a host "
 		    "with another store is refused", conf_action_name(c->on_unknown_original));
@@ -1340,6 +1406,11 @@ conf_risks(const struct conf *c, time_t now, char *buf, size_t size)
 		n += conf_risk_add(buf, size, "TaggingSince is in the future: untagged bounces are "
 		    "accepted until %u days after it", c->tag_validity);
 	n += conf_risks_replies(c, now, buf, size);
+	if (c->replay_redis != NULL && c->replay_database == NULL &&
+	    c->replay_redis_fallback == CONF_FALLBACK_LOCAL)
+		n += conf_risk_add(buf, size, "ReplayRedisFallback local with ReplayDatabase none: "
+		    "there is no local store to count in while Redis is away; name a directory, or "
+		    "choose open or tempfail");
 	return n;
 }
 

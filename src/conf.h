@@ -25,6 +25,8 @@ enum conf_err {
 enum conf_action { CONF_REJECT, CONF_TEMPFAIL, CONF_ACCEPT, CONF_MARK };
 enum conf_durability { CONF_DUR_SYNC, CONF_DUR_WRITE, CONF_DUR_NONE };
 enum conf_decide { CONF_DECIDE_EOM, CONF_DECIDE_RCPT };
+/* ReplayRedisFallback: what counts while Redis does not answer */
+enum conf_fallback { CONF_FALLBACK_LOCAL, CONF_FALLBACK_OPEN, CONF_FALLBACK_TEMPFAIL };
 
 struct conf_list {
 	size_t n;
@@ -44,6 +46,14 @@ struct conf {
 	char *key_directory;
 	char *replay_database;		/* NULL when "none" */
 	enum conf_durability durability;
+	/* the shared store of several MX hosts (issue 16) */
+	char *replay_redis;		/* ReplayRedis: unix:/path or host:port; NULL: none */
+	char *replay_redis_user;	/* ReplayRedisUser; NULL: the default user */
+	char *replay_redis_password_file; /* ReplayRedisPasswordFile; NULL: no AUTH */
+	unsigned replay_redis_database;	/* ReplayRedisDatabase */
+	char *replay_redis_prefix;	/* ReplayRedisPrefix */
+	unsigned replay_redis_timeout;	/* ReplayRedisTimeout, ms */
+	enum conf_fallback replay_redis_fallback;
 	struct conf_list domains;
 	struct cidr_list internal_hosts;
 	char *outbound_daemon_name;
@@ -92,7 +102,7 @@ enum conf_fixed {
 	CONF_FIXED_MAP_SOCKET = 2,	/* MapSocket */
 	CONF_FIXED_USER = 4,		/* UserID */
 	CONF_FIXED_PID_FILE = 8,	/* PidFile */
-	CONF_FIXED_STORE = 16,		/* ReplayDatabase, Durability */
+	CONF_FIXED_STORE = 16,		/* ReplayDatabase, Durability, ReplayRedis* */
 	CONF_FIXED_BACKGROUND = 32,	/* Background */
 	CONF_FIXED_LOGGING = 64,	/* Syslog, SyslogFacility, LogLevel */
 	CONF_FIXED_LAST = CONF_FIXED_LOGGING

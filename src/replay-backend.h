@@ -1,5 +1,5 @@
 /* replay-backend: the interface a replay store backend implements (Berkeley DB now, a shared
- * Redis store for several MX hosts later). Internal to the replay module: callers use replay.h.
+ * Redis store for several MX hosts). Internal to the replay module: callers use replay.h.
  * Keys reach a backend already lowercased and length-checked; counts saturate at UINT32_MAX.
  * The sent record's keys reach it already hashed; its hash secret and since time are the
  * backend's to keep, made once per store (the front end offers a fresh secret). */
@@ -21,18 +21,27 @@
 
 struct replay_backend {
 	const char *name;
-	int (*open)(const char *where, enum replay_durability dur, void **state, char *why,
-	    size_t whylen);
+	int (*open)(const struct replay_options *o, void **state, char *why, size_t whylen);
 	void (*close)(void *state);
 	int (*get)(void *state, const char *key, size_t klen, struct replay_entry *e);
 	int (*record)(void *state, const char *key, size_t klen, time_t now, long expiry_day,
 	    uint32_t *count);
 	int (*forget)(void *state, const char *key, size_t klen);
+	/* one atomic step: bump as record does when the count is below limit (0: none) */
+	int (*reserve)(void *state, const char *key, size_t klen, time_t now, long expiry_day,
+	    uint32_t limit, uint32_t *count, bool *granted);
+	/* n less, never below 0; a record at 0 is removed; no record: REPLAY_OK */
+	int (*release)(void *state, const char *key, size_t klen, time_t now, uint32_t n);
+	/* add e's count to the record, keeping the earlier first, later last and expiry (the
+	 * counts a fallback store kept while the shared one was away); NULL: not offered */
+	int (*merge)(void *state, const char *key, size_t klen, const struct replay_entry *e);
 	int (*sweep)(void *state, time_t now, unsigned batch, bool from_start, uint64_t *removed,
 	    bool *complete);
 	int (*maintain)(void *state, time_t now);
 	int (*iterate)(void *state, replay_iter_fn fn, void *arg);
 	int (*files)(void *state, struct replay_stats *st);
+	/* may the store be used now (replay_probe)? NULL: nothing to probe */
+	int (*probe)(void *state, time_t now, char *why, size_t whylen);
 	/* the sent record: key is REPLAY_SENT_KEY_BYTES long */
 	int (*sent_record)(void *state, const unsigned char *key, const struct replay_sent *s);
 	int (*sent_get)(void *state, const unsigned char *key, struct replay_sent *s);
@@ -47,6 +56,7 @@ struct replay_backend {
 };
 
 extern const struct replay_backend replay_bdb_backend;
+extern const struct replay_backend replay_redis_backend;
 
 /* replay_entry_pack - write e as REPLAY_PACKED_BYTES bytes */
 void replay_entry_pack(const struct replay_entry *e, unsigned char out[REPLAY_PACKED_BYTES]);

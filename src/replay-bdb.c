@@ -477,8 +477,9 @@ bdb_open_locked(const char *dir, enum replay_durability dur, int lock_fd, void *
 }
 
 static int
-bdb_open(const char *dir, enum replay_durability dur, void **state, char *why, size_t whylen)
+bdb_open(const struct replay_options *o, void **state, char *why, size_t whylen)
 {
+	const char *dir = o->dir;
 	int rc, fd;
 
 	if ((rc = bdb_check_version(why, whylen)) != REPLAY_OK ||
@@ -486,7 +487,7 @@ bdb_open(const char *dir, enum replay_durability dur, void **state, char *why, s
 		return rc;
 	if ((fd = bdb_lock(dir, LOCK_SH, why, whylen)) < 0)
 		return fd;
-	return bdb_open_locked(dir, dur, fd, state, why, whylen);
+	return bdb_open_locked(dir, o->dur, fd, state, why, whylen);
 }
 
 static void
@@ -545,6 +546,8 @@ struct record_args {
 	time_t now;
 	long expiry_day;
 	uint32_t count;
+	uint32_t limit;		/* reserve: 0 no limit; record: always 0 */
+	bool granted;
 };
 
 /* One search of the tree: the cursor that read the record with a write lock (DB_RMW)
@@ -559,6 +562,7 @@ bdb_record_txn(struct bdb *b, DB_TXN *txn, void *arg)
 	DBT k, d;
 	int rc, crc;
 
+	a->granted = false;	/* a deadlock victim's earlier run does not count */
 	if ((rc = b->db->cursor(b->db, txn, &c, 0)) != 0)
 		return rc;
 	bdb_dbt(&k, a->key, a->klen);
@@ -570,6 +574,12 @@ bdb_record_txn(struct bdb *b, DB_TXN *txn, void *arg)
 		goto done;
 	if (rc == 0)
 		replay_entry_unpack(buf, &e);
+	if (rc == 0 && a->limit > 0 && e.count >= a->limit) {
+		a->count = e.count;	/* refused: the write lock is dropped unused */
+		rc = 0;
+		goto done;
+	}
+	a->granted = true;
 	replay_entry_bump(&e, rc == DB_NOTFOUND, a->now, a->expiry_day);
 	replay_entry_pack(&e, buf);
 	bdb_dbt(&d, buf, sizeof(buf));
@@ -585,11 +595,69 @@ static int
 bdb_record(void *state, const char *key, size_t klen, time_t now, long expiry_day,
     uint32_t *count)
 {
-	struct record_args a = {key, klen, now, expiry_day, 0};
+	struct record_args a = {key, klen, now, expiry_day, 0, 0, false};
 	int rc = bdb_map(bdb_txn(state, bdb_record_txn, &a, 0));
 
 	*count = rc == REPLAY_OK ? a.count : 0;
 	return rc;
+}
+
+/* The same transaction as a record: the read under DB_RMW holds the write lock on the record,
+ * so no other reservation reads the count between this one's check and its write. */
+static int
+bdb_reserve(void *state, const char *key, size_t klen, time_t now, long expiry_day,
+    uint32_t limit, uint32_t *count, bool *granted)
+{
+	struct record_args a = {key, klen, now, expiry_day, 0, limit, false};
+	int rc;
+
+	rc = bdb_map(bdb_txn(state, bdb_record_txn, &a, 0));
+	*count = rc == REPLAY_OK ? a.count : 0;
+	*granted = rc == REPLAY_OK && a.granted;
+	return rc;
+}
+
+static int
+bdb_release_txn(struct bdb *b, DB_TXN *txn, void *arg)
+{
+	struct record_args *a = arg;
+	unsigned char buf[REPLAY_PACKED_BYTES];
+	struct replay_entry e;
+	DBC *c;
+	DBT k, d;
+	int rc, crc;
+
+	if ((rc = b->db->cursor(b->db, txn, &c, 0)) != 0)
+		return rc;
+	bdb_dbt(&k, a->key, a->klen);
+	bdb_dbt_out(&d, buf, sizeof(buf));
+	rc = c->get(c, &k, &d, DB_SET | DB_RMW);
+	if (rc == 0 && d.size != REPLAY_PACKED_BYTES)
+		rc = BDB_EBADREC;
+	if (rc == DB_NOTFOUND)
+		rc = 0;		/* nothing to give back */
+	else if (rc == 0) {
+		replay_entry_unpack(buf, &e);
+		if (e.count <= a->limit) {
+			rc = c->del(c, 0);
+		} else {
+			e.count -= a->limit;
+			replay_entry_pack(&e, buf);
+			bdb_dbt(&d, buf, sizeof(buf));
+			rc = c->put(c, &k, &d, DB_CURRENT);
+		}
+	}
+	crc = c->close(c);
+	return rc != 0 ? rc : crc;
+}
+
+/* limit carries how many to give back */
+static int
+bdb_release(void *state, const char *key, size_t klen, time_t now, uint32_t n)
+{
+	struct record_args a = {key, klen, now, 0, 0, n, false};
+
+	return bdb_map(bdb_txn(state, bdb_release_txn, &a, 0));
 }
 
 static int
@@ -1548,6 +1616,8 @@ const struct replay_backend replay_bdb_backend = {
 	.get = bdb_get,
 	.record = bdb_record,
 	.forget = bdb_forget,
+	.reserve = bdb_reserve,
+	.release = bdb_release,
 	.sweep = bdb_sweep,
 	.maintain = bdb_maintain,
 	.iterate = bdb_iterate,

@@ -1,5 +1,6 @@
 /* replay: the public face of the replay store. Normalises keys (lowercase, length-checked),
- * packs records, and hands each call to the backend; a handle opened without a directory is
+ * packs records, and hands each call to the backend (Berkeley DB, or Redis when ReplayRedis is
+ * set); a handle opened without a directory is
  * disabled and answers every call with "nothing counted". The sent record's keys are hashed
  * here, so no backend ever sees a Message-ID; the store's secret is cached once known. */
 #include "config.h"
@@ -17,6 +18,7 @@
 struct replay {
 	const struct replay_backend *be;	/* NULL: disabled */
 	void *state;
+	void *local;				/* the fallback Berkeley DB store, or NULL */
 	pthread_mutex_t mu;			/* the three below */
 	unsigned char *secret;			/* sodium_malloc'd; NULL until known */
 	time_t since;
@@ -25,8 +27,7 @@ struct replay {
 static int replay_sent_meta(struct replay *r, time_t now, bool create);
 
 int
-replay_open(const char *dir, enum replay_durability dur, struct replay **out, char *why,
-    size_t whylen)
+replay_open_opts(const struct replay_options *o, struct replay **out, char *why, size_t whylen)
 {
 	struct replay *r;
 	int rc;
@@ -34,7 +35,7 @@ replay_open(const char *dir, enum replay_durability dur, struct replay **out, ch
 	*out = NULL;
 	if (whylen > 0)
 		why[0] = '\0';
-	if (dur != REPLAY_DUR_SYNC && dur != REPLAY_DUR_WRITE && dur != REPLAY_DUR_NONE)
+	if (o->dur != REPLAY_DUR_SYNC && o->dur != REPLAY_DUR_WRITE && o->dur != REPLAY_DUR_NONE)
 		return REPLAY_EINVAL;
 	/* the sent record's secret lives in sodium_malloc'd memory (idempotent, as in keyring) */
 	if (sodium_init() < 0)
@@ -43,17 +44,48 @@ replay_open(const char *dir, enum replay_durability dur, struct replay **out, ch
 	if (r == NULL)
 		return REPLAY_ENOMEM;
 	pthread_mutex_init(&r->mu, NULL);
-	if (dir != NULL) {
+	if (o->redis != NULL)
+		r->be = &replay_redis_backend;
+	else if (o->dir != NULL)
 		r->be = &replay_bdb_backend;
-		rc = r->be->open(dir, dur, &r->state, why, whylen);
-		if (rc != REPLAY_OK) {
-			pthread_mutex_destroy(&r->mu);
-			free(r);
-			return rc;
-		}
+	if (r->be != NULL && (rc = r->be->open(o, &r->state, why, whylen)) != REPLAY_OK) {
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+		return rc;
+	}
+	if (o->redis != NULL && o->redis_fallback_local && o->dir != NULL &&
+	    (rc = replay_bdb_backend.open(o, &r->local, why, whylen)) != REPLAY_OK) {
+		r->local = NULL;
+		replay_close(r);
+		return rc;
 	}
 	*out = r;
 	return REPLAY_OK;
+}
+
+/* replay_local - should a call that failed with rc be taken by the fallback store? */
+static bool
+replay_local(const struct replay *r, int rc)
+{
+	return rc == REPLAY_EUNAVAIL && r->local != NULL;
+}
+
+int
+replay_open(const char *dir, enum replay_durability dur, struct replay **out, char *why,
+    size_t whylen)
+{
+	struct replay_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.dir = dir;
+	o.dur = dur;
+	return replay_open_opts(&o, out, why, whylen);
+}
+
+const char *
+replay_backend_name(const struct replay *r)
+{
+	return replay_enabled(r) ? r->be->name : "none";
 }
 
 void
@@ -63,6 +95,8 @@ replay_close(struct replay *r)
 		return;
 	if (r->be != NULL)
 		r->be->close(r->state);
+	if (r->local != NULL)
+		replay_bdb_backend.close(r->local);
 	sodium_free(r->secret);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
@@ -121,7 +155,10 @@ replay_get(struct replay *r, const char *addr, struct replay_entry *e)
 		return rc;
 	if (!replay_enabled(r))
 		return REPLAY_EDISABLED;
-	return r->be->get(r->state, key, klen, e);
+	rc = r->be->get(r->state, key, klen, e);
+	if (replay_local(r, rc))
+		rc = replay_bdb_backend.get(r->local, key, klen, e);
+	return rc;
 }
 
 int
@@ -137,7 +174,50 @@ replay_record(struct replay *r, const char *addr, time_t now, long tag_expiry_da
 		return rc;
 	if (!replay_enabled(r))
 		return REPLAY_OK;
-	return r->be->record(r->state, key, klen, now, tag_expiry_day + 1, count);
+	rc = r->be->record(r->state, key, klen, now, tag_expiry_day + 1, count);
+	if (replay_local(r, rc))
+		rc = replay_bdb_backend.record(r->local, key, klen, now, tag_expiry_day + 1, count);
+	return rc;
+}
+
+int
+replay_reserve(struct replay *r, const char *addr, time_t now, long tag_expiry_day,
+    uint32_t limit, uint32_t *count, bool *granted)
+{
+	char key[REPLAY_ADDR_MAX + 1];
+	size_t klen;
+	int rc;
+
+	*count = 0;
+	*granted = false;
+	if ((rc = replay_key(addr, key, &klen)) != REPLAY_OK)
+		return rc;
+	if (!replay_enabled(r)) {
+		*granted = true;
+		return REPLAY_OK;
+	}
+	rc = r->be->reserve(r->state, key, klen, now, tag_expiry_day + 1, limit, count, granted);
+	if (replay_local(r, rc))
+		rc = replay_bdb_backend.reserve(r->local, key, klen, now, tag_expiry_day + 1, limit,
+		    count, granted);
+	return rc;
+}
+
+int
+replay_release(struct replay *r, const char *addr, time_t now)
+{
+	char key[REPLAY_ADDR_MAX + 1];
+	size_t klen;
+	int rc;
+
+	if ((rc = replay_key(addr, key, &klen)) != REPLAY_OK)
+		return rc;
+	if (!replay_enabled(r))
+		return REPLAY_OK;
+	rc = r->be->release(r->state, key, klen, now, 1);
+	if (replay_local(r, rc))
+		rc = replay_bdb_backend.release(r->local, key, klen, now, 1);
+	return rc;
 }
 
 int
@@ -203,6 +283,43 @@ replay_expire(struct replay *r, time_t now, uint64_t *removed)
 	return REPLAY_OK;
 }
 
+struct push {
+	struct replay *r;
+	time_t now;
+	int rc;
+};
+
+/* replay_push_one - add one fallback record to Redis, then take exactly that many off it (a
+ * bounce counted there meanwhile stays for the next push) */
+static int
+replay_push_one(const char *addr, const struct replay_entry *e, void *arg)
+{
+	struct push *p = arg;
+	size_t klen = strlen(addr);
+
+	p->rc = p->r->be->merge(p->r->state, addr, klen, e);
+	if (p->rc == REPLAY_OK)
+		p->rc = replay_bdb_backend.release(p->r->local, addr, klen, p->now, e->count);
+	return p->rc != REPLAY_OK;
+}
+
+/* replay_push - the fallback store's counts into Redis; Redis still away is no error */
+static int
+replay_push(struct replay *r, time_t now)
+{
+	struct push p = {r, now, REPLAY_OK};
+	int rc;
+
+	if (r->be->merge == NULL)
+		return REPLAY_OK;
+	rc = replay_bdb_backend.iterate(r->local, replay_push_one, &p);
+	if (rc == REPLAY_OK)
+		rc = p.rc;
+	if (rc == REPLAY_OK || rc == REPLAY_EUNAVAIL)
+		rc = replay_bdb_backend.maintain(r->local, now);
+	return rc;
+}
+
 int
 replay_maintain(struct replay *r, time_t now)
 {
@@ -213,9 +330,11 @@ replay_maintain(struct replay *r, time_t now)
 	if (!replay_enabled(r))
 		return REPLAY_OK;
 	rc = replay_sweep_both(r, now, REPLAY_SWEEP_BATCH, false, &removed, &complete);
-	if (rc != REPLAY_OK)
-		return rc;
-	return r->be->maintain(r->state, now);
+	if (rc == REPLAY_OK)
+		rc = r->be->maintain(r->state, now);
+	if (rc == REPLAY_OK && r->local != NULL)
+		rc = replay_push(r, now);
+	return rc;
 }
 
 int
@@ -224,6 +343,16 @@ replay_iterate(struct replay *r, replay_iter_fn fn, void *arg)
 	if (!replay_enabled(r))
 		return REPLAY_OK;
 	return r->be->iterate(r->state, fn, arg);
+}
+
+int
+replay_probe(struct replay *r, time_t now, char *why, size_t whylen)
+{
+	if (whylen > 0)
+		why[0] = '\0';
+	if (!replay_enabled(r) || r->be->probe == NULL)
+		return REPLAY_OK;
+	return r->be->probe(r->state, now, why, whylen);
 }
 
 /* replay_sent_known - ask the backend for the secret and since time, offering a fresh secret
@@ -542,6 +671,11 @@ replay_strerror(int err)
 	case REPLAY_EDISABLED: return "replay tracking is disabled (ReplayDatabase none)";
 	case REPLAY_EINVAL: return "invalid argument";
 	case REPLAY_EINUSE: return "the replay store is locked by another process";
+	case REPLAY_EUNAVAIL: return "Redis (ReplayRedis) did not answer in time";
+	case REPLAY_EAUTH: return "Redis refused the password: check ReplayRedisPasswordFile "
+	    "(and ReplayRedisUser)";
+	case REPLAY_ENOPERM: return "Redis refused a command: the ACL of ReplayRedisUser must allow "
+	    "what backstop runs";
 	default: return "unknown replay error";
 	}
 }
@@ -550,5 +684,6 @@ bool
 replay_err_temporary(int err)
 {
 	return err == REPLAY_ENOMEM || err == REPLAY_EBUSY || err == REPLAY_EIO ||
-	    err == REPLAY_ERECOVER || err == REPLAY_EDB || err == REPLAY_EINUSE;
+	    err == REPLAY_ERECOVER || err == REPLAY_EDB || err == REPLAY_EINUSE ||
+	    err == REPLAY_EUNAVAIL;
 }

@@ -34,6 +34,9 @@ enum replay_err {
 	REPLAY_EDISABLED = -12,	/* permanent: the store is disabled (ReplayDatabase none) */
 	REPLAY_EINVAL = -13,	/* permanent: bad argument */
 	REPLAY_EINUSE = -14,	/* temporary: another process holds the store's lock file */
+	REPLAY_EUNAVAIL = -15,	/* temporary: Redis (ReplayRedis) did not answer in time */
+	REPLAY_EAUTH = -16,	/* permanent: Redis refused the password (ReplayRedisPasswordFile) */
+	REPLAY_ENOPERM = -17,	/* permanent: ReplayRedisUser's ACL forbids a command backstop needs */
 };
 
 enum replay_durability {
@@ -70,6 +73,27 @@ typedef int (*replay_iter_fn)(const char *addr, const struct replay_entry *e, vo
 
 struct replay;
 
+/* where the store is: Berkeley DB files in dir, or Redis when redis is set (dir is then not
+ * used by the store itself; ReplayRedisFallback's local store is the caller's to open) */
+struct replay_options {
+	const char *dir;		/* ReplayDatabase; NULL (and no redis): disabled */
+	enum replay_durability dur;	/* Berkeley DB only */
+	const char *redis;		/* ReplayRedis: "unix:/path" or "host:port"; NULL: none */
+	const char *redis_user;		/* ReplayRedisUser; NULL: the default user */
+	const char *redis_password_file; /* ReplayRedisPasswordFile; NULL: no AUTH */
+	unsigned redis_database;	/* ReplayRedisDatabase */
+	const char *redis_prefix;	/* ReplayRedisPrefix; NULL: "backstop:" */
+	unsigned redis_timeout_ms;	/* ReplayRedisTimeout, connect and each command; 0: 250 */
+	unsigned redis_pool;		/* connections at most, shared by threads; 0: 8 */
+	bool redis_fallback_local;	/* ReplayRedisFallback local: see below */
+};
+/* With redis_fallback_local and a dir, the handle also opens the Berkeley DB store in dir: a
+ * count that Redis cannot take (REPLAY_EUNAVAIL) is taken there instead (each host then holds
+ * the limit on its own counts), and replay_maintain adds those counts to Redis once it answers
+ * again, removing them from dir. Without it a call that Redis cannot answer fails with
+ * REPLAY_EUNAVAIL, for ReplayRedisFallback open or tempfail to decide. The sent record never
+ * falls back. */
+
 /* replay_check_dir - can this process keep a store in dir (an existing directory it can
  * write)? REPLAY_OK, or REPLAY_ENOTDIR/EACCES with why naming the fix */
 int replay_check_dir(const char *dir, char *why, size_t whylen);
@@ -78,6 +102,14 @@ int replay_check_dir(const char *dir, char *why, size_t whylen);
  * (REPLAY_EINUSE: a salvage is running). The handle holds the shared lock until replay_close. */
 int replay_open(const char *dir, enum replay_durability dur, struct replay **out, char *why,
     size_t whylen) __attribute__((warn_unused_result));
+/* replay_open_opts - replay_open for either backend. With Redis, a server that does not answer
+ * yet is no error (calls give REPLAY_EUNAVAIL until it does, why says what happened); a
+ * password or ACL it refuses is (REPLAY_EAUTH, REPLAY_ENOPERM), and so is a password file
+ * that everyone may read (REPLAY_EACCES) */
+int replay_open_opts(const struct replay_options *o, struct replay **out, char *why,
+    size_t whylen) __attribute__((warn_unused_result));
+/* replay_backend_name - "bdb", "redis", or "none" for a disabled handle */
+const char *replay_backend_name(const struct replay *r);
 /* replay_close - close the handle (NULL is fine); the files stay for the next open */
 void replay_close(struct replay *r);
 /* replay_enabled - does this handle count anything (false for ReplayDatabase none)? */
@@ -89,6 +121,20 @@ int replay_check(struct replay *r, const char *addr, uint32_t *count)
  * tag_expiry_day is the tag's expiry day; the record is kept one day past it. */
 int replay_record(struct replay *r, const char *addr, time_t now, long tag_expiry_day,
     uint32_t *count) __attribute__((warn_unused_result));
+/* replay_reserve - in one atomic step, if addr's count is below limit (limit 0: no limit), add
+ * one bounce at now as replay_record does and set *granted; else change nothing. *count gets
+ * the count after the step. Taken at RCPT, it keeps concurrent sessions (on one host, or on
+ * several sharing Redis) from passing the limit by as many as are in flight. A granted
+ * reservation counts as a bounce from then on: a message aborted afterwards (xxfi_abort, or
+ * its recipient refused at end of data) should give it back with replay_release, else it
+ * stays counted. A disabled store grants everything and counts nothing. */
+int replay_reserve(struct replay *r, const char *addr, time_t now, long tag_expiry_day,
+    uint32_t limit, uint32_t *count, bool *granted) __attribute__((warn_unused_result));
+/* replay_release - give back one granted reservation of addr (the message did not arrive):
+ * the count goes down by one, never below 0, and a record left at 0 is removed. Releasing
+ * where there is no record (forgotten, or expired meanwhile) is not an error. */
+int replay_release(struct replay *r, const char *addr, time_t now)
+	__attribute__((warn_unused_result));
 /* replay_get - the whole record of addr, or REPLAY_ENOTFOUND */
 int replay_get(struct replay *r, const char *addr, struct replay_entry *e)
 	__attribute__((warn_unused_result));
@@ -103,7 +149,9 @@ int replay_sweep(struct replay *r, time_t now, unsigned batch, uint64_t *removed
 int replay_expire(struct replay *r, time_t now, uint64_t *removed)
 	__attribute__((warn_unused_result));
 /* replay_maintain - periodic upkeep: a sweep batch, and a checkpoint with log removal when
- * REPLAY_CHECKPOINT_SECONDS have passed since the last one; call it every few seconds */
+ * REPLAY_CHECKPOINT_SECONDS have passed since the last one; call it every few seconds. With a
+ * local fallback it also adds the counts kept there to Redis (a Redis still away is no error:
+ * the next call tries again) */
 int replay_maintain(struct replay *r, time_t now) __attribute__((warn_unused_result));
 /* replay_iterate - call fn for each record in key order (a consistent view is not promised) */
 int replay_iterate(struct replay *r, replay_iter_fn fn, void *arg)
@@ -156,6 +204,13 @@ int replay_verify(const char *dir, char *why, size_t whylen)
  * process has the store open. *saved gets the number of records in the new replay.db. */
 int replay_salvage(const char *dir, time_t now, enum replay_durability dur, char *aside,
     size_t asidelen, uint64_t *saved, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+
+/* replay_probe - for -n: can the handle do its work now? With Redis: the server answers, and
+ * ReplayRedisUser may run what backstop runs (a reservation and its release on a probe key
+ * under the prefix, a read, a SCAN step, the sent record's scripts). REPLAY_OK, or the error
+ * with why naming the setting to fix; Berkeley DB and disabled handles: REPLAY_OK */
+int replay_probe(struct replay *r, time_t now, char *why, size_t whylen)
 	__attribute__((warn_unused_result));
 
 /* replay_strerror - text for a replay_err code */

@@ -977,6 +977,79 @@ test_risks(void)
 	}
 }
 
+/* The Redis settings of issue 16: defaults, each value's form, restart-only, and the risk of
+ * a local fallback without a local store. */
+static void
+test_redis(void)
+{
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+		{ "ReplayRedis redis.example.net\n", "t.conf:2: ReplayRedis: 'redis.example.net' is "
+		    "not a Redis server (unix:/path, host:port, [v6addr]:port)" },
+		{ "ReplayRedis unix:r.sock\n", "t.conf:2: ReplayRedis: 'unix:r.sock' is not a Redis "
+		    "server (unix:/path, host:port, [v6addr]:port)" },
+		{ "ReplayRedisFallback maybe\n", "t.conf:2: ReplayRedisFallback: 'maybe' is not "
+		    "local, open or tempfail" },
+		{ "ReplayRedisTimeout 5\n", "t.conf:2: ReplayRedisTimeout: '5' is not between 10 "
+		    "and 60000" },
+		{ "ReplayRedisPasswordFile relative\n", "t.conf:2: ReplayRedisPasswordFile: "
+		    "'relative' is not an absolute path" },
+		{ "ReplayRedisPrefix a{b\n", "t.conf:2: ReplayRedisPrefix: 'a{b' is not 1 to 64 "
+		    "letters, digits or . _ : -" },
+	};
+	char err[512], risks[2048];
+	struct conf *c, *d;
+	size_t i;
+
+	if (parse(D, &c, err, sizeof(err)) != CONF_OK)
+		bail_out(err);
+	ok(c->replay_redis == NULL && c->replay_redis_user == NULL &&
+	    c->replay_redis_password_file == NULL && c->replay_redis_database == 0,
+	    "Redis defaults: none, no user, no password, database 0");
+	is_str(c->replay_redis_prefix, "backstop:", "ReplayRedisPrefix defaults to backstop:");
+	is_int(c->replay_redis_timeout, 250, "ReplayRedisTimeout defaults to 250 ms");
+	is_int(c->replay_redis_fallback, CONF_FALLBACK_LOCAL, "ReplayRedisFallback local");
+	is_int(parse(D "ReplayRedis unix:/run/redis/redis.sock\nReplayRedisUser backstop\n"
+	    "ReplayRedisPasswordFile /etc/backstop/redis.pw\nReplayRedisDatabase 3\n"
+	    "ReplayRedisPrefix mx:\nReplayRedisTimeout 100\nReplayRedisFallback tempfail\n",
+	    &d, err, sizeof(err)), CONF_OK, "every Redis setting parses: %s", err);
+	ok(strcmp(d->replay_redis, "unix:/run/redis/redis.sock") == 0 &&
+	    strcmp(d->replay_redis_user, "backstop") == 0 &&
+	    strcmp(d->replay_redis_password_file, "/etc/backstop/redis.pw") == 0 &&
+	    d->replay_redis_database == 3 && strcmp(d->replay_redis_prefix, "mx:") == 0 &&
+	    d->replay_redis_timeout == 100 && d->replay_redis_fallback == CONF_FALLBACK_TEMPFAIL,
+	    "and holds its values");
+	is_int((long)conf_fixed_changes(c, d, ~0u), CONF_FIXED_STORE,
+	    "the Redis settings take a restart, as the store does");
+	ok(strstr(conf_fixed_name(CONF_FIXED_STORE), "ReplayRedis") != NULL,
+	    "and the warning names them");
+	conf_free(d);
+	is_int(parse(D "ReplayRedis 192.0.2.7:6379\nReplayRedisFallback open\n", &d, err,
+	    sizeof(err)), CONF_OK, "host:port parses: %s", err);
+	is_int(d->replay_redis_fallback, CONF_FALLBACK_OPEN, "fallback open");
+	conf_free(d);
+	is_int(parse(D "ReplayRedis [2001:db8::7]:6379\n", &d, err, sizeof(err)), CONF_OK,
+	    "[v6]:port parses: %s", err);
+	conf_free(d);
+	is_int(parse(D "ReplayRedis 127.0.0.1:6379\nReplayDatabase none\n", &d, err,
+	    sizeof(err)), CONF_OK, "Redis without a local store parses");
+	conf_risks(d, 0, risks, sizeof(risks));
+	ok(strstr(risks, "ReplayRedisFallback local") != NULL,
+	    "but the local fallback without ReplayDatabase is a risk: %s", risks);
+	conf_free(d);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[256];
+
+		snprintf(text, sizeof(text), D "%s", bad[i].text);
+		d = NULL;
+		is_int(parse(text, &d, err, sizeof(err)), CONF_EVALUE, "redis bad %zu refused", i);
+		is_str(err, bad[i].err, "redis bad %zu: message", i);
+		conf_free(d);
+	}
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -990,5 +1063,6 @@ main(void)
 	test_nets();
 	test_names();
 	test_log_stderr();
+	test_redis();
 	return done_testing();
 }
