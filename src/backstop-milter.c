@@ -1308,6 +1308,10 @@ check_only(void)
 		fprintf(stderr, "backstop-milter: warning: Syslog no with Background yes in %s: "
 		    "once detached, log lines go nowhere (fine only with -f)\n", conf_path);
 	risks_report(s->conf, true);
+	if (s->conf->replay_redis != NULL)
+		fprintf(stderr, "backstop-milter: warning: ReplayRedis in %s: this backstop-milter "
+		    "does not use Redis yet (backstop-replay does); it counts in ReplayDatabase\n",
+		    conf_path);
 	if (check_user(s->conf, &uid, &gid) != 0 || (s->conf->replay_database != NULL &&
 	    check_store_as(s->conf->replay_database, uid, gid) != 0))
 		return 1;
@@ -1465,6 +1469,9 @@ run(bool foreground)
 	if (listen_socket(cf, have_user, uid, gid) != 0 ||
 	    become_daemon(cf, foreground, have_user, uid, gid) != 0)
 		return 1;
+	if (cf->replay_redis != NULL)
+		log_msg(LOG_WARNING, "ReplayRedis in %s: this backstop-milter does not use Redis yet "
+		    "(backstop-replay does); it counts in ReplayDatabase", conf_path);
 	if (clock_overridden())
 		log_msg(LOG_WARNING, "BACKSTOP_NOW is set: the clock is frozen at %lld (tests only)",
 		    (long long)clock_now());

@@ -111,6 +111,11 @@ mkdir -p "$work/quiet.db"
 nck quiet
 check "-n: Syslog no with Background yes: still 0, but a warning that logs would go nowhere" \
 	'[ $r -eq 0 ] && grep -q "warning: Syslog no with Background yes" "$work/quiet.n"'
+write_conf redis "ReplayRedis unix:$work/no-redis.sock"
+mkdir -p "$work/redis.db"
+nck redis
+check "-n: ReplayRedis: still 0, but a warning that the milter counts in ReplayDatabase" \
+	'[ $r -eq 0 ] && grep -q "warning: ReplayRedis in .*: this backstop-milter does not use Redis yet" "$work/redis.n"'
 write_conf risky "InternalHosts 0.0.0.0/0"
 sed -i '/^InternalHosts 127.0.0.0\/8$/d' "$work/risky.conf"
 mkdir -p "$work/risky.db"
