@@ -19,30 +19,59 @@
 
 #include "daemon.h"
 
+/* daemon_id_parse - a decimal id of the whole of text[0..len), or -1 */
+static long long
+daemon_id_parse(const char *text, size_t len)
+{
+	long long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 10)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -1;
+		v = v * 10 + (text[i] - '0');
+	}
+	return v < 0xffffffffLL ? v : -1;	/* (uid_t)-1 means "no change" to chown */
+}
+
+/* A name is looked up first, as chown(1) does, so that a user named "102" is that user;
+ * a number then stands for itself, known to the user database or not. A number without a
+ * passwd entry has no primary group to take: it needs ":group". */
 int
 daemon_user(const char *spec, uid_t *uid, gid_t *gid)
 {
 	char name[256];
 	const char *colon = strchr(spec, ':');
 	size_t n = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
-	struct passwd *pw;
-	struct group *gr;
+	const struct passwd *pw;
+	const struct group *gr;
+	long long id;
+	bool have_gid = false;
 
 	if (n == 0 || n >= sizeof(name))
 		return DAEMON_EUSER;
 	memcpy(name, spec, n);
 	name[n] = '\0';
-	pw = getpwnam(name);
-	if (pw == NULL)
+	if ((pw = getpwnam(name)) == NULL && (id = daemon_id_parse(name, n)) >= 0)
+		pw = getpwuid((uid_t)id);
+	if (pw != NULL) {
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+		have_gid = true;
+	} else if ((id = daemon_id_parse(name, n)) >= 0)
+		*uid = (uid_t)id;
+	else
 		return DAEMON_EUSER;
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-	if (colon != NULL) {
-		gr = getgrnam(colon + 1);
-		if (gr == NULL)
-			return DAEMON_EUSER;
+	if (colon == NULL)
+		return have_gid ? DAEMON_OK : DAEMON_EUSER;
+	if ((gr = getgrnam(colon + 1)) != NULL)
 		*gid = gr->gr_gid;
-	}
+	else if ((id = daemon_id_parse(colon + 1, strlen(colon + 1))) >= 0)
+		*gid = (gid_t)id;
+	else
+		return DAEMON_EUSER;
 	return DAEMON_OK;
 }
 
@@ -216,7 +245,9 @@ daemon_strerror(int err)
 	switch (err) {
 	case DAEMON_OK: return "success";
 	case DAEMON_EFORK: return "cannot detach (fork or setsid failed)";
-	case DAEMON_EUSER: return "no such user or group";
+	case DAEMON_EUSER:
+		return "no such user or group (a number the user database does not know needs "
+		       "its group: uid:gid)";
 	case DAEMON_EPRIV: return "cannot switch user and group";
 	case DAEMON_EPIDFILE: return "cannot write the pid file";
 	case DAEMON_ERUNNING: return "another instance is running (its pid is in the pid file)";

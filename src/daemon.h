@@ -22,7 +22,7 @@ enum daemon_err {
 	DAEMON_EPATHKIND = -10,	/* permanent: a symlink, or not the kind of file it should be */
 };
 
-/* daemon_user - resolve "user[:group]" to ids */
+/* daemon_user - resolve "user[:group]", each a name or a number, to ids */
 int daemon_user(const char *spec, uid_t *uid, gid_t *gid) __attribute__((warn_unused_result));
 /* daemon_user_uid - the uid of "user[:group]"; (uid_t)-1 for NULL or an unknown user */
 uid_t daemon_user_uid(const char *spec);
