@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <syslog.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -261,6 +262,15 @@ daemon_strerror(int err)
 	case DAEMON_ENODIR:
 		return "its directory does not exist or cannot be searched: a start fails unless it "
 		       "is made first (systemd's RuntimeDirectory makes /run/backstop)";
+	case DAEMON_ESWITCH:
+		return "this process cannot switch to it: start as root, or as that user";
+	case DAEMON_EDIRWRITE:
+		return "it cannot make files there, so a start as that user (as the systemd units "
+		       "start) cannot bind, and a start as root cannot remove the socket at the stop: "
+		       "make the directory that user's (chown)";
+	case DAEMON_ENOSYSLOG:
+		return "nothing receives on the syslog socket " _PATH_LOG " (no syslog daemon or "
+		       "journald runs here): log lines would be lost";
 	case DAEMON_EPATHKIND:
 		return "a symbolic link or another kind of file is there, which the start refuses "
 		       "to write through or replace: remove it";
@@ -383,4 +393,66 @@ daemon_path_check(const char *path, bool want_socket)
 	if (want_socket ? !S_ISSOCK(st.st_mode) : !S_ISREG(st.st_mode))
 		return DAEMON_EPATHKIND;
 	return DAEMON_OK;
+}
+
+int
+daemon_user_check(const char *spec, uid_t *uid, gid_t *gid)
+{
+	int rc = daemon_user(spec, uid, gid);
+
+	if (rc != DAEMON_OK)
+		return rc;
+	return daemon_can_become(*uid, *gid) ? DAEMON_OK : DAEMON_ESWITCH;
+}
+
+/* dir_writable - the check daemon_dir_check_as runs as the user: access() asks with the
+ * real ids, which the child's drop set */
+static int
+dir_writable(const void *arg, char *why, size_t whylen)
+{
+	const char *dir = arg;
+
+	if (access(dir, W_OK | X_OK) == 0)
+		return 0;
+	snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+	return DAEMON_EDIRWRITE;
+}
+
+int
+daemon_dir_check_as(const char *path, uid_t uid, gid_t gid, char *dir, size_t dirlen)
+{
+	const char *slash = strrchr(path, '/');
+	char why[512];
+	int rc;
+
+	if (slash == NULL)
+		snprintf(dir, dirlen, ".");
+	else
+		snprintf(dir, dirlen, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	rc = daemon_check_as(uid, gid, dir_writable, dir, DAEMON_EDIRWRITE, why, sizeof(why));
+	return rc == 0 ? DAEMON_OK : DAEMON_EDIRWRITE;
+}
+
+/* syslog(3) sends datagrams to _PATH_LOG, or a stream where that is what listens there: a
+ * socket file whose server is gone refuses both (ECONNREFUSED), a missing one is ENOENT. */
+int
+daemon_syslog_check(const char *path)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	struct sockaddr_un sun;
+	size_t i, len = strlen(path);
+	int fd, rc = -1;
+
+	if (len >= sizeof(sun.sun_path))
+		return DAEMON_ENOSYSLOG;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, len + 1);
+	for (i = 0; i < 2 && rc != 0; i++) {
+		if ((fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0)) < 0)
+			continue;
+		rc = connect(fd, (const struct sockaddr *)&sun, sizeof(sun));
+		close(fd);
+	}
+	return rc == 0 ? DAEMON_OK : DAEMON_ENOSYSLOG;
 }

@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -88,9 +89,44 @@ test_users(void)
 	user_refused("nobody:");
 }
 
+/* listen_at - a unix socket bound and listening at path, or -1 */
+static int
+listen_at(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (fd < 0 || bind(fd, (const struct sockaddr *)&sun, sizeof(sun)) != 0)
+		return -1;
+	return fd;
+}
+
+static void
+test_syslog(void)
+{
+	char dir[] = "/tmp/backstop-daemon.XXXXXX", path[64];
+	int fd;
+
+	if (mkdtemp(dir) == NULL)
+		bail_out("mkdtemp");
+	snprintf(path, sizeof(path), "%s/log", dir);
+	is_int(daemon_syslog_check(path), DAEMON_ENOSYSLOG, "no socket at the path: ENOSYSLOG");
+	fd = listen_at(path);
+	if (fd < 0)
+		bail_out("bind");
+	is_int(daemon_syslog_check(path), DAEMON_OK, "a datagram socket that receives: OK");
+	close(fd);	/* the file stays, nothing receives: what a stopped journald leaves */
+	is_int(daemon_syslog_check(path), DAEMON_ENOSYSLOG, "a stale socket file: ENOSYSLOG");
+	unlink(path);
+	rmdir(dir);
+	ok(strstr(daemon_strerror(DAEMON_ENOSYSLOG), "/dev/log") != NULL, "ENOSYSLOG names /dev/log");
+}
+
 int
 main(void)
 {
 	test_users();
+	test_syslog();
 	return done_testing();
 }
