@@ -215,6 +215,12 @@ serve_note(const struct lookup_log *lg)
 		    "not a tag of ours, the MTA refuses it as an unknown recipient", a,
 		    prvs_verdict_name(lg->verdict));
 		return;
+	case LOOKUP_NOTE_PRVS_DRYRUN:
+		addr_format(&lg->key, a, sizeof(a));
+		log_msg(LOG_NOTICE, "prvs map: to=<%s> verdict=%s action=accept (DryRun: would be "
+		    "notfound, and the MTA would refuse it as an unknown recipient)", a,
+		    prvs_verdict_name(lg->verdict));
+		return;
 	case LOOKUP_NOTE_LEGACY:
 		addr_format(&lg->key, a, sizeof(a));
 		addr_format(&lg->result, b, sizeof(b));
