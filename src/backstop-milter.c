@@ -1189,6 +1189,7 @@ usage(FILE *fp)
 	    "  -c FILE  configuration file (default %s)\n"
 	    "  -f       stay in the foreground, whatever Background says\n"
 	    "  -n       check the configuration and the key store, then exit 0 (good) or 1\n"
+	    "           (with -f: for a start with -f)\n"
 	    "  -h       this help\n"
 	    "  -V       print the version\n"
 	    "Signs outbound envelope senders with BATV tags and rejects bounces to addresses\n"
@@ -1241,13 +1242,15 @@ check_store_as(const char *dir, uid_t uid, gid_t gid)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-/* check_paths - the pid file and a unix Socket can be made where they are configured */
+/* check_paths - the pid file and a unix Socket can be made where they are configured, the
+ * socket by uid/gid (UserID), who binds it when the unit starts as that user */
 static int
-check_paths(const struct conf *cf)
+check_paths(const struct conf *cf, uid_t uid, gid_t gid)
 {
 	const char *sock = strncmp(cf->socket, "unix:", 5) == 0 ? cf->socket + 5 :
 	    strncmp(cf->socket, "local:", 6) == 0 ? cf->socket + 6 :
 	    cf->socket[0] == '/' ? cf->socket : NULL;
+	char dir[4096];
 	int rc;
 
 	/* a missing directory is a warning: systemd makes RuntimeDirectory before the start */
@@ -1260,8 +1263,13 @@ check_paths(const struct conf *cf)
 	if (sock != NULL && (rc = daemon_path_check(sock, true)) != DAEMON_OK) {
 		fprintf(stderr, "backstop-milter: %sSocket %s in %s: %s\n", rc == DAEMON_ENODIR ?
 		    "warning: " : "", cf->socket, conf_path, daemon_strerror(rc));
-		if (rc != DAEMON_ENODIR)
-			return -1;
+		return rc == DAEMON_ENODIR ? 0 : -1;
+	}
+	if (sock != NULL && daemon_dir_check_as(sock, uid, gid, dir, sizeof(dir)) != DAEMON_OK) {
+		fprintf(stderr, "backstop-milter: Socket %s in %s: %s%s cannot create the socket in "
+		    "%s: %s\n", cf->socket, conf_path, cf->user_id != NULL ? "UserID " : "this user",
+		    cf->user_id != NULL ? cf->user_id : "", dir, daemon_strerror(DAEMON_EDIRWRITE));
+		return -1;
 	}
 	return 0;
 }
@@ -1276,12 +1284,12 @@ check_user(const struct conf *cf, uid_t *uid, gid_t *gid)
 	*gid = getegid();
 	if (cf->user_id == NULL)
 		return 0;
-	if ((rc = daemon_user(cf->user_id, uid, gid)) != 0) {
+	if ((rc = daemon_user_check(cf->user_id, uid, gid)) == DAEMON_EUSER) {
 		fprintf(stderr, "backstop-milter: UserID %s in %s: %s\n", cf->user_id, conf_path,
 		    daemon_strerror(rc));
 		return -1;
 	}
-	if (!daemon_can_become(*uid, *gid)) {
+	if (rc == DAEMON_ESWITCH) {
 		fprintf(stderr, "backstop-milter: UserID %s in %s: this user (uid %ld) cannot switch "
 		    "to it: start as root, or as that user\n", cf->user_id, conf_path,
 		    (long)getuid());
@@ -1290,12 +1298,34 @@ check_user(const struct conf *cf, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
+/* syslog_check - Syslog yes and nothing at /dev/log: said on stderr; false when the start is
+ * to stop there (in the background nothing would ever show), true to log to stderr. For -n
+ * (check) only a warning of what the start would do. */
+static bool
+syslog_check(const struct conf *cf, bool foreground, bool check, bool *use_syslog)
+{
+	bool bg = cf->background && !foreground;
+	int rc;
+
+	*use_syslog = cf->syslog;
+	if (!cf->syslog || (rc = daemon_syslog_check(_PATH_LOG)) == DAEMON_OK)
+		return true;
+	fprintf(stderr, "backstop-milter: %sSyslog yes in %s: %s%s%s\n", bg && !check ? "" :
+	    "warning: ", conf_path, daemon_strerror(rc), check ? "; a start would " : "",
+	    bg ? (check ? "refuse to start in the background" : ": not starting in the "
+	    "background; start a syslog daemon, or set Syslog no and start with -f (or "
+	    "Background no)") : (check ? "log to stderr instead" : "; logging to stderr instead"));
+	*use_syslog = false;
+	return !bg || check;
+}
+
 static int
-check_only(void)
+check_only(bool foreground)
 {
 	const struct snap *s = snap_current;
 	int signer = keyring_signer(s->kr, clock_now());
 	char why[1024];
+	bool use_syslog;
 	uid_t uid;
 	gid_t gid;
 
@@ -1304,9 +1334,12 @@ check_only(void)
 		    keyring_strerror(signer));
 		return 1;
 	}
-	if (s->conf->background && !s->conf->syslog)
+	/* -n cannot know whether -f follows: the units check with -n -f */
+	if (s->conf->background && !s->conf->syslog && !foreground)
 		fprintf(stderr, "backstop-milter: warning: Syslog no with Background yes in %s: "
-		    "once detached, log lines go nowhere (fine only with -f)\n", conf_path);
+		    "once detached, log lines go nowhere; fine if the start has -f, as the systemd "
+		    "unit's does (check that start with -n -f)\n", conf_path);
+	(void)syslog_check(s->conf, foreground, true, &use_syslog);
 	risks_report(s->conf, true);
 	if (s->conf->replay_redis != NULL)
 		fprintf(stderr, "backstop-milter: warning: ReplayRedis in %s: this backstop-milter "
@@ -1321,7 +1354,7 @@ check_only(void)
 		    "reload would fail: %s\n", conf_path, s->conf->user_id, why);
 		return 1;
 	}
-	if (check_paths(s->conf) != 0)
+	if (check_paths(s->conf, uid, gid) != 0)
 		return 1;
 	if (s->conf->user_id != NULL && conf_load_as(conf_path, uid, gid, why, sizeof(why)) != 0) {
 		fprintf(stderr, "backstop-milter: UserID %s cannot load the configuration, so every "
@@ -1453,11 +1486,11 @@ run(bool foreground)
 	sigset_t set;
 	int rc;
 
-	if (have_user && (rc = daemon_user(cf->user_id, &uid, &gid)) != 0) {
+	if (have_user && (rc = daemon_user_check(cf->user_id, &uid, &gid)) == DAEMON_EUSER) {
 		log_msg(LOG_ERR, "UserID %s in %s: %s", cf->user_id, conf_path, daemon_strerror(rc));
 		return 1;
 	}
-	if (have_user && !daemon_can_become(uid, gid)) {
+	if (have_user && rc == DAEMON_ESWITCH) {
 		log_msg(LOG_ERR, "UserID %s in %s: started as uid %ld, which cannot switch to it: "
 		    "start as root, or as that user", cf->user_id, conf_path, (long)getuid());
 		return 1;
@@ -1504,7 +1537,7 @@ run(bool foreground)
 int
 main(int argc, char **argv)
 {
-	bool foreground = false, check = false;
+	bool foreground = false, check = false, use_syslog;
 	char why[512];
 	int ch;
 
@@ -1538,8 +1571,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check)
-		return check_only();
-	log_open("backstop-milter", snap_current->conf->syslog,
+		return check_only(foreground);
+	if (!syslog_check(snap_current->conf, foreground, false, &use_syslog))
+		return 1;
+	log_open("backstop-milter", use_syslog,
 	    snap_current->conf->syslog_facility, snap_current->conf->log_level);
 	risks_report(snap_current->conf, false);
 	return run(foreground);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <syslog.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,30 +20,59 @@
 
 #include "daemon.h"
 
+/* daemon_id_parse - a decimal id of the whole of text[0..len), or -1 */
+static long long
+daemon_id_parse(const char *text, size_t len)
+{
+	long long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 10)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -1;
+		v = v * 10 + (text[i] - '0');
+	}
+	return v < 0xffffffffLL ? v : -1;	/* (uid_t)-1 means "no change" to chown */
+}
+
+/* A name is looked up first, as chown(1) does, so that a user named "102" is that user;
+ * a number then stands for itself, known to the user database or not. A number without a
+ * passwd entry has no primary group to take: it needs ":group". */
 int
 daemon_user(const char *spec, uid_t *uid, gid_t *gid)
 {
 	char name[256];
 	const char *colon = strchr(spec, ':');
 	size_t n = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
-	struct passwd *pw;
-	struct group *gr;
+	const struct passwd *pw;
+	const struct group *gr;
+	long long id;
+	bool have_gid = false;
 
 	if (n == 0 || n >= sizeof(name))
 		return DAEMON_EUSER;
 	memcpy(name, spec, n);
 	name[n] = '\0';
-	pw = getpwnam(name);
-	if (pw == NULL)
+	if ((pw = getpwnam(name)) == NULL && (id = daemon_id_parse(name, n)) >= 0)
+		pw = getpwuid((uid_t)id);
+	if (pw != NULL) {
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+		have_gid = true;
+	} else if ((id = daemon_id_parse(name, n)) >= 0)
+		*uid = (uid_t)id;
+	else
 		return DAEMON_EUSER;
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-	if (colon != NULL) {
-		gr = getgrnam(colon + 1);
-		if (gr == NULL)
-			return DAEMON_EUSER;
+	if (colon == NULL)
+		return have_gid ? DAEMON_OK : DAEMON_EUSER;
+	if ((gr = getgrnam(colon + 1)) != NULL)
 		*gid = gr->gr_gid;
-	}
+	else if ((id = daemon_id_parse(colon + 1, strlen(colon + 1))) >= 0)
+		*gid = (gid_t)id;
+	else
+		return DAEMON_EUSER;
 	return DAEMON_OK;
 }
 
@@ -216,7 +246,9 @@ daemon_strerror(int err)
 	switch (err) {
 	case DAEMON_OK: return "success";
 	case DAEMON_EFORK: return "cannot detach (fork or setsid failed)";
-	case DAEMON_EUSER: return "no such user or group";
+	case DAEMON_EUSER:
+		return "no such user or group (a number the user database does not know needs "
+		       "its group: uid:gid)";
 	case DAEMON_EPRIV: return "cannot switch user and group";
 	case DAEMON_EPIDFILE: return "cannot write the pid file";
 	case DAEMON_ERUNNING: return "another instance is running (its pid is in the pid file)";
@@ -230,6 +262,15 @@ daemon_strerror(int err)
 	case DAEMON_ENODIR:
 		return "its directory does not exist or cannot be searched: a start fails unless it "
 		       "is made first (systemd's RuntimeDirectory makes /run/backstop)";
+	case DAEMON_ESWITCH:
+		return "this process cannot switch to it: start as root, or as that user";
+	case DAEMON_EDIRWRITE:
+		return "it cannot make files there, so a start as that user (as the systemd units "
+		       "start) cannot bind, and a start as root cannot remove the socket at the stop: "
+		       "make the directory that user's (chown)";
+	case DAEMON_ENOSYSLOG:
+		return "nothing receives on the syslog socket " _PATH_LOG " (no syslog daemon or "
+		       "journald runs here): log lines would be lost";
 	case DAEMON_EPATHKIND:
 		return "a symbolic link or another kind of file is there, which the start refuses "
 		       "to write through or replace: remove it";
@@ -352,4 +393,66 @@ daemon_path_check(const char *path, bool want_socket)
 	if (want_socket ? !S_ISSOCK(st.st_mode) : !S_ISREG(st.st_mode))
 		return DAEMON_EPATHKIND;
 	return DAEMON_OK;
+}
+
+int
+daemon_user_check(const char *spec, uid_t *uid, gid_t *gid)
+{
+	int rc = daemon_user(spec, uid, gid);
+
+	if (rc != DAEMON_OK)
+		return rc;
+	return daemon_can_become(*uid, *gid) ? DAEMON_OK : DAEMON_ESWITCH;
+}
+
+/* dir_writable - the check daemon_dir_check_as runs as the user: access() asks with the
+ * real ids, which the child's drop set */
+static int
+dir_writable(const void *arg, char *why, size_t whylen)
+{
+	const char *dir = arg;
+
+	if (access(dir, W_OK | X_OK) == 0)
+		return 0;
+	snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+	return DAEMON_EDIRWRITE;
+}
+
+int
+daemon_dir_check_as(const char *path, uid_t uid, gid_t gid, char *dir, size_t dirlen)
+{
+	const char *slash = strrchr(path, '/');
+	char why[512];
+	int rc;
+
+	if (slash == NULL)
+		snprintf(dir, dirlen, ".");
+	else
+		snprintf(dir, dirlen, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	rc = daemon_check_as(uid, gid, dir_writable, dir, DAEMON_EDIRWRITE, why, sizeof(why));
+	return rc == 0 ? DAEMON_OK : DAEMON_EDIRWRITE;
+}
+
+/* syslog(3) sends datagrams to _PATH_LOG, or a stream where that is what listens there: a
+ * socket file whose server is gone refuses both (ECONNREFUSED), a missing one is ENOENT. */
+int
+daemon_syslog_check(const char *path)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	struct sockaddr_un sun;
+	size_t i, len = strlen(path);
+	int fd, rc = -1;
+
+	if (len >= sizeof(sun.sun_path))
+		return DAEMON_ENOSYSLOG;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, len + 1);
+	for (i = 0; i < 2 && rc != 0; i++) {
+		if ((fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0)) < 0)
+			continue;
+		rc = connect(fd, (const struct sockaddr *)&sun, sizeof(sun));
+		close(fd);
+	}
+	return rc == 0 ? DAEMON_OK : DAEMON_ENOSYSLOG;
 }

@@ -20,10 +20,21 @@ enum daemon_err {
 	DAEMON_ESOCKSWAP = -8,	/* permanent: the socket's path no longer holds our socket */
 	DAEMON_ENODIR = -9,	/* permanent: the directory of a pid file or socket is missing */
 	DAEMON_EPATHKIND = -10,	/* permanent: a symlink, or not the kind of file it should be */
+	DAEMON_ESWITCH = -11,	/* permanent: this process cannot become UserID */
+	DAEMON_EDIRWRITE = -12,	/* permanent: the user cannot make files in the directory */
+	DAEMON_ENOSYSLOG = -13,	/* temporary: nothing receives on the syslog socket */
 };
 
-/* daemon_user - resolve "user[:group]" to ids */
+/* daemon_user - resolve "user[:group]", each a name or a number, to ids */
 int daemon_user(const char *spec, uid_t *uid, gid_t *gid) __attribute__((warn_unused_result));
+/* daemon_user_check - daemon_user, and this process can become those ids (DAEMON_ESWITCH) */
+int daemon_user_check(const char *spec, uid_t *uid, gid_t *gid) __attribute__((warn_unused_result));
+/* daemon_dir_check_as - can uid/gid make and remove files in the directory of path (asked
+ * as them, supplementary groups counted)? DAEMON_EDIRWRITE with the directory in dir */
+int daemon_dir_check_as(const char *path, uid_t uid, gid_t gid, char *dir, size_t dirlen)
+	__attribute__((warn_unused_result));
+/* daemon_syslog_check - does something receive on the syslog socket at path (/dev/log)? */
+int daemon_syslog_check(const char *path) __attribute__((warn_unused_result));
 /* daemon_user_uid - the uid of "user[:group]"; (uid_t)-1 for NULL or an unknown user */
 uid_t daemon_user_uid(const char *spec);
 /* daemon_detach - fork into the background, new session, stdio on /dev/null */

@@ -1,4 +1,4 @@
-/* keyfile: the key store's files on disk (DESIGN.md "Key store"): K.key parse and format,
+/* keyfile: the key store's files on disk (keys/README.md): K.key parse and format,
  * the "created" record, permission checks and atomic writes. Codes are keyring_err values;
  * every failure also fills why with the file's name, what is wrong, and the fix. */
 #ifndef BACKSTOP_KEYFILE_H

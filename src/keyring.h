@@ -33,7 +33,7 @@ enum keyring_err {
 	KEYRING_EEMPTY = -11,	/* permanent: the slot holds no key */
 };
 
-/* What a slot's key does at a given time (DESIGN.md "Key store"). */
+/* What a slot's key does at a given time (keys/README.md). */
 enum keyring_state {
 	KEYRING_EMPTY,		/* no key in the slot */
 	KEYRING_PENDING,	/* activates in the future; verifies already */

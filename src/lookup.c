@@ -50,21 +50,29 @@ lookup_format(const struct addr *a, char *out, size_t outsize)
  * or expired), so Postfix's recipient check lets exactly those through and the milter then
  * judges expiry and replays; NOTFOUND for forged, unknown-key, malformed. Postfix refuses
  * those itself and the milter never sees them, so a failed tag is noted for the log: that
- * is where a stream of guesses shows. */
+ * is where a stream of guesses shows. In DryRun nothing is refused: a failed tag with an
+ * address in it goes through untagged too, noted as what would have been refused. */
 static enum mapcodec_status
 lookup_prvs(const struct lookup_env *env, char *out, size_t outsize, struct lookup_log *log)
 {
 	struct addr plain;
 	enum prvs_verdict v = prvs_verify(env->kr, &log->key, env->now, env->conf->tag_validity,
 	    &plain);
+	bool routed = strpbrk(log->key.local, "%!") != NULL;
 
 	if (v == PRVS_EXPIRED && prvs_strip(&log->key, &plain) != 0)
 		v = PRVS_MALFORMED;
+	if (env->conf->dry_run && v != PRVS_VALID && v != PRVS_EXPIRED && v != PRVS_UNTAGGED &&
+	    !routed && prvs_strip(&log->key, &plain) == 0) {
+		log->note = LOOKUP_NOTE_PRVS_DRYRUN;
+		log->verdict = v;
+		return lookup_format(&plain, out, outsize);
+	}
 	if (v != PRVS_VALID && v != PRVS_EXPIRED) {
 		snprintf(out, outsize, "%s", prvs_verdict_name(v));
 		/* a routed local part (alice%example.com@localhost) is asked again as the MTA
 		 * rewrites it, and judged then: its failure here says nothing of a forgery */
-		if (v != PRVS_UNTAGGED && strpbrk(log->key.local, "%!") == NULL) {
+		if (v != PRVS_UNTAGGED && !routed) {
 			log->note = LOOKUP_NOTE_PRVS_REFUSED;
 			log->verdict = v;
 		}

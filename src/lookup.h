@@ -17,7 +17,7 @@
 /* What a lookup sees: one snapshot, shared by the requests of a batch. */
 struct lookup_env {
 	const struct keyring *kr;
-	const struct conf *conf;	/* TagValidity */
+	const struct conf *conf;	/* TagValidity, DryRun */
 	const struct srs_params *srs;	/* domain NULL: SRS is off */
 	time_t now;
 };
@@ -27,11 +27,12 @@ enum lookup_note {
 	LOOKUP_NOTE_NONE,
 	LOOKUP_NOTE_PRVS_REFUSED,	/* a prvs tag not of ours: .key and .verdict */
 	LOOKUP_NOTE_LEGACY,		/* reversed with postsrsd's hash: .key and .result */
+	LOOKUP_NOTE_PRVS_DRYRUN,	/* DryRun: a tag PRVS_REFUSED would refuse, let through */
 };
 
 struct lookup_log {
 	enum lookup_note note;
-	enum prvs_verdict verdict;	/* LOOKUP_NOTE_PRVS_REFUSED */
+	enum prvs_verdict verdict;	/* LOOKUP_NOTE_PRVS_REFUSED, LOOKUP_NOTE_PRVS_DRYRUN */
 	struct addr key;		/* the key, as parsed */
 	struct addr result;		/* LOOKUP_NOTE_LEGACY: what it reversed to */
 };

@@ -1,4 +1,4 @@
-/* policy: the milter's per-message decisions (DESIGN.md "Milter decisions") as pure
+/* policy: the milter's per-message decisions (backstop-milter(8) and README.md) as pure
  * functions of facts: no libmilter, no I/O, no clock. backstop-milter.c gathers the facts,
  * asks here, and carries out the answer; the unit tests ask the same questions directly. */
 #ifndef BACKSTOP_POLICY_H

@@ -1,4 +1,4 @@
-/* prvs: BATV tags prvs=KDDDSSSSSS=local@domain as DESIGN.md "Tag formats" defines them.
+/* prvs: BATV tags prvs=KDDDSSSSSS=local@domain as README.md "Tag formats" describes them.
  * The MAC covers "K" "DDD" and the lowercased untagged address; verify parses the tag
  * case-insensitively and compares MACs in constant time. Nothing here allocates. */
 #include "config.h"

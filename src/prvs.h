@@ -1,5 +1,5 @@
 /* prvs: BATV tags, prvs=KDDDSSSSSS=local@domain (draft-levine-smtp-batv-01 syntax,
- * HMAC-SHA-256 truncated to 24 bits). Normative rules are in DESIGN.md "Tag formats". */
+ * HMAC-SHA-256 truncated to 24 bits). README.md "Tag formats" describes them. */
 #ifndef BACKSTOP_PRVS_H
 #define BACKSTOP_PRVS_H
 

@@ -1,4 +1,4 @@
-/* srs-legacy: postsrsd's secrets file and its SRS hash, verify only (DESIGN.md "SRS").
+/* srs-legacy: postsrsd's secrets file and its SRS hash, verify only (README.md "Tag formats").
  * postsrsd (both generations, libsrs2's algorithm) signs with HMAC-SHA1 keyed by one line of
  * its secrets file over the lowercased fields joined without separators, writes the first
  * -n characters of the digest's base64, and compares a received hash without case. SHA-1 is

@@ -73,6 +73,7 @@ struct serve {
 	pthread_mutex_t cfg_lock;
 	bool tcp_table;
 	bool use_syslog;
+	bool check;			/* -n: errors on stderr only, as "srs-rewrite: message" */
 	struct keyring_holder *keys;	/* the current snapshot */
 	atomic_uint gen;		/* bumped after each reload */
 	pthread_mutex_t slots_lock;	/* guards slots, nslots */
@@ -94,8 +95,9 @@ serve_fail(const struct serve *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_msg(LOG_ERR, "%s", msg);
-	if (s->use_syslog)
+	if (!s->check)
+		log_msg(LOG_ERR, "%s", msg);
+	if (s->use_syslog || s->check)
 		fprintf(stderr, "%s: %s\n", PROG, msg);
 }
 
@@ -211,6 +213,12 @@ serve_note(const struct lookup_log *lg)
 		addr_format(&lg->key, a, sizeof(a));
 		log_msg(LOG_NOTICE, "prvs map: to=<%s> verdict=%s action=notfound: "
 		    "not a tag of ours, the MTA refuses it as an unknown recipient", a,
+		    prvs_verdict_name(lg->verdict));
+		return;
+	case LOOKUP_NOTE_PRVS_DRYRUN:
+		addr_format(&lg->key, a, sizeof(a));
+		log_msg(LOG_NOTICE, "prvs map: to=<%s> verdict=%s action=accept (DryRun: would be "
+		    "notfound, and the MTA would refuse it as an unknown recipient)", a,
 		    prvs_verdict_name(lg->verdict));
 		return;
 	case LOOKUP_NOTE_LEGACY:
@@ -412,6 +420,14 @@ serve_check(const struct serve *s, const struct serve_opts *o)
 		    "warning: " : "", s->conf->path, s->conf->map_socket, daemon_strerror(err));
 		if (err != DAEMON_ENODIR)
 			return EXIT_FAILURE;
+	} else if (a.family == AF_UNIX &&
+	    daemon_dir_check_as(a.path, s->conf->user_id != NULL ? s->uid : geteuid(),
+	    s->conf->user_id != NULL ? s->gid : getegid(), rev, sizeof(rev)) != DAEMON_OK) {
+		fprintf(stderr, "%s: %s: MapSocket %s: %s%s cannot create the socket in %s: %s\n",
+		    PROG, s->conf->path, s->conf->map_socket, s->conf->user_id != NULL ?
+		    "UserID " : "this user", s->conf->user_id != NULL ? s->conf->user_id : "", rev,
+		    daemon_strerror(DAEMON_EDIRWRITE));
+		return EXIT_FAILURE;
 	}
 	if (o->tcp_table && !tcp_reverse_spec(s->conf->map_socket, rev, sizeof(rev))) {
 		fprintf(stderr, "%s: %s: MapSocket %s: " SERVE_TCP_NEEDS_INET "\n", PROG,
@@ -507,9 +523,31 @@ serve_server(struct serve *s, const struct serve_opts *o)
 #define SERVE_TCP_NEEDS_SRS "--tcp-table serves SRS only, and SRSDomain is not set in %s: " \
 	"set SRSDomain, or serve the prvs map without --tcp-table"
 
+/* serve_log_open - syslog, or stderr when Syslog yes finds nothing at /dev/log in the
+ * foreground; false (said on stderr) when a start in the background would log nothing */
+static bool
+serve_log_open(struct serve *s, bool foreground)
+{
+	bool bg = s->conf->background && !foreground;
+	int rc;
+
+	s->use_syslog = s->conf->syslog;
+	if (s->use_syslog && !s->check && (rc = daemon_syslog_check(_PATH_LOG)) != DAEMON_OK) {
+		fprintf(stderr, "%s: %sSyslog yes in %s: %s%s\n", PROG, bg ? "" : "warning: ",
+		    s->conf->path, daemon_strerror(rc), bg ? ": not starting in the background; "
+		    "start a syslog daemon, or set Syslog no and start with -f (or Background no)" :
+		    "; logging to stderr instead");
+		s->use_syslog = false;
+		if (bg)
+			return false;
+	}
+	log_open(PROG, s->use_syslog, s->conf->syslog_facility, s->conf->log_level);
+	return true;
+}
+
 /* Load the configuration and keys, and resolve UserID: everything that can fail early. */
 static int
-serve_load(struct serve *s, const char *conf_path)
+serve_load(struct serve *s, const char *conf_path, bool foreground)
 {
 	char why[1024];
 	struct keyring *kr;
@@ -528,8 +566,8 @@ serve_load(struct serve *s, const char *conf_path)
 	s->conf = c;
 	s->cfg = s->boot;
 	atomic_fetch_add(&s->boot->refs, 1);	/* one for boot, one for cfg */
-	s->use_syslog = s->conf->syslog;
-	log_open(PROG, s->use_syslog, s->conf->syslog_facility, s->conf->log_level);
+	if (!serve_log_open(s, foreground))
+		return EXIT_FAILURE;
 	if (s->tcp_table && s->conf->srs_domain == NULL) {
 		serve_fail(s, SERVE_TCP_NEEDS_SRS, conf_path);
 		return EXIT_FAILURE;
@@ -547,9 +585,10 @@ serve_load(struct serve *s, const char *conf_path)
 		return EXIT_FAILURE;
 	}
 	if (s->conf->user_id != NULL &&
-	    (err = daemon_user(s->conf->user_id, &s->uid, &s->gid)) != DAEMON_OK) {
-		serve_fail(s, "%s: UserID %s: %s", conf_path, s->conf->user_id,
-		    daemon_strerror(err));
+	    (err = daemon_user_check(s->conf->user_id, &s->uid, &s->gid)) != DAEMON_OK) {
+		serve_fail(s, "%s: UserID %s: %s%s", conf_path, s->conf->user_id, err ==
+		    DAEMON_ESWITCH ? "started as a user who " : "", err == DAEMON_ESWITCH ?
+		    "cannot switch to it: start as root, or as that user" : daemon_strerror(err));
 		return EXIT_FAILURE;
 	}
 	return EXIT_SUCCESS;
@@ -763,7 +802,8 @@ srs_serve(const char *conf_path, int argc, char **argv)
 	pthread_mutex_init(&s.cfg_lock, NULL);
 	s.conf_path = conf_path;
 	s.tcp_table = o.tcp_table;
-	rc = serve_load(&s, conf_path);
+	s.check = o.check;
+	rc = serve_load(&s, conf_path, o.foreground);
 	if (rc == EXIT_SUCCESS)
 		serve_risks(&s, o.check);
 	if (rc == EXIT_SUCCESS && o.check) {

@@ -1,5 +1,5 @@
 /* srs: SRS0/SRS1 forward and reverse in the guarded layout, the hash being the base32
- * HMAC-SHA-256 of the lowercased text after it (DESIGN.md "Tag formats"). Pure functions of
+ * HMAC-SHA-256 of the lowercased text after it (README.md "Tag formats"). Pure functions of
  * their arguments: no I/O, no state; every failure is a code, never a crash. */
 #include "config.h"
 

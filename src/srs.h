@@ -1,5 +1,5 @@
 /* srs: Sender Rewriting Scheme, SRS0/SRS1 in libsrs2's "guarded" layout with a
- * delimited, HMAC-SHA-256 base32 hash. Normative rules are in DESIGN.md "Tag formats". */
+ * delimited, HMAC-SHA-256 base32 hash. README.md "Tag formats" describes them. */
 #ifndef BACKSTOP_SRS_H
 #define BACKSTOP_SRS_H
 

@@ -286,6 +286,37 @@ check "prvs map: an expired bounce passes Postfix and gets 550 5.7.1 from the mi
 pf_send_ext '' alice@example.com
 check "prvs map: an untagged bounce to a real user gets 550 5.7.1 from the milter" \
     'refused_57_eom alice@example\.com'
+
+# DryRun refuses nothing with this wiring either: the prvs map answers a forged tag with the
+# plain address (and logs what it would have refused), the milter accepts and logs the rest
+echo "# DryRun with the prvs socketmap"
+cp "$BS_CONF" "$BS_W/enforcing.conf"
+printf 'DryRun yes\n' >> "$BS_CONF"
+milter_reloads=$(grep -c "reloaded" "$BS_W/milter.log")
+kill -USR1 "$BS_MILTER_PID" "$BS_SRS_PID"
+bs_poll '[ "$(postmap -q "$forged" "socketmap:unix:$SRS_SOCK:prvs" 2>/dev/null)" = alice@example.com ]'
+bs_poll '[ "$(grep -c "reloaded" "$BS_W/milter.log")" -gt "$milter_reloads" ]'
+check "DryRun: the prvs map answers a forged tag with the plain address" \
+    '[ "$(postmap -q "$forged" "socketmap:unix:$SRS_SOCK:prvs" 2>/dev/null)" = alice@example.com ]'
+for t in forged wrongkey expired; do
+	pf_send_ext '' "${!t}" --header "Subject: DryRun $t bounce"
+	check "DryRun: a $t bounce is accepted (250), not refused" 'queued'
+done
+check "DryRun: srs-rewrite serve logs the forged and wrong-key tags it would have refused" \
+    'grep -q -F "prvs map: to=<$forged> verdict=badmac action=accept (DryRun" "$BS_W/srs.log" &&
+     grep -F "prvs map: to=<$wrongkey> verdict=" "$BS_W/srs.log" | grep -q -F "action=accept (DryRun"'
+dry_logged() { milterlog_has "to=<$1> .*verdict=$2 action=accept \(DryRun: would have refused\)"; }
+check "DryRun: the milter logs the expired one as it would have refused" \
+    'dry_logged "$expired" expired'
+pf_send_ext '' alice@example.com --header "Subject: DryRun untagged bounce"
+check "DryRun: an untagged bounce is accepted (250), not refused" 'queued'
+check "DryRun: the milter logs the untagged bounce it would have refused" \
+    'bs_poll "dry_logged alice@example.com untagged"'
+cp "$BS_W/enforcing.conf" "$BS_CONF"
+kill -USR1 "$BS_MILTER_PID" "$BS_SRS_PID"
+bs_poll '[ -z "$(postmap -q "$forged" "socketmap:unix:$SRS_SOCK:prvs" 2>/dev/null)" ]'
+queue_wait_empty
+alice_n=$(mbox_count alice)
 pf_conf "virtual_alias_maps = $regexp_maps"
 pf_run check && pf_reload || bail "reload failed: $(cat "$BS_W/postfix.out")"
 

@@ -24,6 +24,7 @@ base() {
 }
 base nobody > "$work/nobody.conf"
 base root > "$work/root.conf"
+base "$(id -u nobody)" > "$work/numeric.conf"	# a number, as backstop.conf(5) allows
 "$bin/backstop-keys" -c "$work/nobody.conf" init --owner nobody > "$work/init.out" 2>&1 ||
 	bail "backstop-keys init: $(cat "$work/init.out")"
 # an array, not a function: "as_nobody ... &" must be the milter's own pid (setpriv execs it)
@@ -32,6 +33,10 @@ as_nobody=(setpriv --reuid=nobody --regid=nogroup --init-groups "$work/backstop-
 "${as_nobody[@]}" -n -c "$work/nobody.conf" > "$work/n.out" 2>&1
 rc=$?
 check "-n as nobody with UserID nobody: OK" '[ $rc -eq 0 ] && grep -q "configuration OK" "$work/n.out"'
+"${as_nobody[@]}" -n -c "$work/numeric.conf" > "$work/n-num.out" 2>&1
+rc=$?
+check "-n as nobody with UserID $(id -u nobody) (its uid): OK" \
+	'[ $rc -eq 0 ] && grep -q "configuration OK" "$work/n-num.out"'
 "${as_nobody[@]}" -f -c "$work/nobody.conf" 2> "$work/nobody.log" &
 pid=$!
 for _ in $(seq 200); do grep -q "starting on" "$work/nobody.log" && break; sleep 0.05; done

@@ -19,13 +19,14 @@ mkdir "$work/run" && chown nobody:nogroup "$work/run"	# the daemon user's, as ad
 printf 'root:precious\n' > "$work/precious" && chmod 600 "$work/precious"
 cp -p "$work/precious" "$work/precious.orig"
 
+# common USER: the milter's UserID is nobody by name, srs-rewrite's by number (uid:gid)
 common() {
 	printf 'KeyDirectory %s\nReplayDatabase none\nDomains example.com\n' "$work/keys"
-	printf 'SRSDomain fwd.example.com\nSyslog no\nBackground no\nUserID nobody\n'
+	printf 'SRSDomain fwd.example.com\nSyslog no\nBackground no\nUserID %s\n' "$1"
 }
-{ common; printf 'Socket unix:%s\nPidFile %s\n' "$work/run/milter.sock" "$work/run/m.pid"; } \
+{ common nobody; printf 'Socket unix:%s\nPidFile %s\n' "$work/run/milter.sock" "$work/run/m.pid"; } \
 	> "$work/milter.conf"
-{ common; printf 'MapSocket unix:%s\nPidFile %s\n' "$work/run/srs.sock" "$work/run/s.pid"; } \
+{ common "$(id -u nobody):$(id -g nobody)"; printf 'MapSocket unix:%s\nPidFile %s\n' "$work/run/srs.sock" "$work/run/s.pid"; } \
 	> "$work/srs.conf"
 "$bin/backstop-keys" -c "$work/milter.conf" init --owner nobody > "$work/init.out" 2>&1 ||
 	bail "backstop-keys init: $(cat "$work/init.out")"

@@ -97,12 +97,12 @@ test_format(void)
 	for (i = 0; i < KEYRING_KEY_BYTES; i++)
 		want[i] = (unsigned char)i;
 	is_int(keyfile_parse(text, strlen(text), "x", got, &act, why, sizeof(why)), 0,
-	    "DESIGN.md example parses");
+	    "keys/README.md example parses");
 	is_int(act, 1764183600, "activation read");
 	ok(memcmp(got, want, sizeof(want)) == 0, "secret decoded");
 	is_int(keyfile_format(want, 1764183600, buf, sizeof(buf)), (long long)strlen(text),
 	    "format length");
-	is_str(buf, text, "format is the DESIGN.md text");
+	is_str(buf, text, "format is the keys/README.md text");
 	is_int(keyfile_format(want, 1, buf, 20), KEYRING_ENOMEM, "format refuses a short buffer");
 	text = "\n  # comment\r\nsecret  AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=  \r\n"
 	    "\tactivate\t7\r\n";

@@ -21,7 +21,7 @@
 #define LEGACY_NOW ((time_t)1796169600)	/* day 20789, postsrsd's "JV" (see srs-legacy.sh) */
 
 /* The snapshot a row runs against. */
-enum env_kind { E_KEYS, E_NOKEYS, E_SRS_OFF, E_LEGACY, E_NONE };
+enum env_kind { E_KEYS, E_NOKEYS, E_SRS_OFF, E_LEGACY, E_DRYRUN, E_NONE };
 
 /* The key a row asks for: written out, or made with the keys. */
 enum key_kind {
@@ -36,7 +36,7 @@ struct row {
 	enum mapcodec_status st;
 	const char *want;		/* the answer text; a trailing '*' matches a prefix */
 	enum lookup_note note;
-	const char *verdict;		/* LOOKUP_NOTE_PRVS_REFUSED */
+	const char *verdict;		/* LOOKUP_NOTE_PRVS_REFUSED, _PRVS_DRYRUN */
 	const char *result;		/* LOOKUP_NOTE_LEGACY */
 };
 
@@ -64,6 +64,22 @@ static const struct row rows[] = {
 	    LOOKUP_NOTE_NONE, NULL, NULL },
 	{ E_KEYS, "prvs", K_TEXT, "not an address", MAPCODEC_NOTFOUND, "not an address: *",
 	    LOOKUP_NOTE_NONE, NULL, NULL },
+	/* DryRun refuses nothing: a tag that fails goes through untagged, noted as what would
+	 * have been refused; one with no address in it (malformed) has nothing to give */
+	{ E_DRYRUN, "prvs", K_PRVS_BADMAC, NULL, MAPCODEC_FOUND, "alice@example.com",
+	    LOOKUP_NOTE_PRVS_DRYRUN, "badmac", NULL },
+	{ E_DRYRUN, "prvs", K_TEXT, "prvs=3123abcdef=alice@example.com", MAPCODEC_FOUND,
+	    "alice@example.com", LOOKUP_NOTE_PRVS_DRYRUN, "unknown-key", NULL },
+	{ E_DRYRUN, "prvs", K_PRVS_EXPIRED, NULL, MAPCODEC_FOUND, "alice@example.com",
+	    LOOKUP_NOTE_NONE, NULL, NULL },
+	{ E_DRYRUN, "prvs", K_PRVS_VALID, NULL, MAPCODEC_FOUND, "alice@example.com",
+	    LOOKUP_NOTE_NONE, NULL, NULL },
+	{ E_DRYRUN, "prvs", K_TEXT, "prvs=12=alice@example.com", MAPCODEC_NOTFOUND, "malformed",
+	    LOOKUP_NOTE_PRVS_REFUSED, "malformed", NULL },
+	{ E_DRYRUN, "prvs", K_TEXT, "alice@example.com", MAPCODEC_NOTFOUND, "untagged",
+	    LOOKUP_NOTE_NONE, NULL, NULL },
+	{ E_DRYRUN, "prvs", K_TEXT, "prvs=3123abcdef=alice%example.com@localhost",
+	    MAPCODEC_NOTFOUND, "unknown-key", LOOKUP_NOTE_NONE, NULL, NULL },
 	/* forward */
 	{ E_KEYS, "forward", K_TEXT, "bob@other.org", MAPCODEC_FOUND, "SRS0=*",
 	    LOOKUP_NOTE_NONE, NULL, NULL },
@@ -105,7 +121,7 @@ static const struct row rows[] = {
 };
 
 static const char *const status_name[] = { "FOUND", "NOTFOUND", "PERM", "TEMP" };
-static const char *const note_name[] = { "none", "prvs-refused", "legacy" };
+static const char *const note_name[] = { "none", "prvs-refused", "legacy", "prvs-dryrun" };
 
 /* name_of - a table entry, or "?" for a value out of it (an unset note must not crash) */
 static const char *
@@ -114,10 +130,10 @@ name_of(const char *const *names, size_t n, unsigned v)
 	return v < n ? names[v] : "?";
 }
 #define STATUS(v) name_of(status_name, 4, (unsigned)(v))
-#define NOTE(v) name_of(note_name, 3, (unsigned)(v))
+#define NOTE(v) name_of(note_name, 4, (unsigned)(v))
 
 static struct keyring *kr, *empty;
-static struct conf *c_srs, *c_off, *c_legacy;
+static struct conf *c_srs, *c_off, *c_legacy, *c_dry;
 static struct srs_params p_srs, p_off, p_legacy;
 
 static struct conf *
@@ -147,6 +163,8 @@ setup_confs(const char *dir)
 	snprintf(text, sizeof(text), "%sSRSDomain fwd.example.com\n", base);
 	c_srs = conf_of(text);
 	c_off = conf_of(base);
+	snprintf(text, sizeof(text), "%sSRSDomain fwd.example.com\nDryRun yes\n", base);
+	c_dry = conf_of(text);
 	snprintf(text, sizeof(text), "%sSRSDomain fwd.example.com\nSRSLegacySecrets file:%s\n",
 	    base, path);
 	c_legacy = conf_of(text);
@@ -159,7 +177,8 @@ static const struct lookup_env *
 env_of(enum env_kind k, struct lookup_env *e)
 {
 	e->kr = k == E_NOKEYS ? empty : kr;
-	e->conf = k == E_SRS_OFF ? c_off : k == E_LEGACY ? c_legacy : c_srs;
+	e->conf = k == E_SRS_OFF ? c_off : k == E_LEGACY ? c_legacy : k == E_DRYRUN ? c_dry :
+	    c_srs;
 	e->srs = k == E_SRS_OFF ? &p_off : k == E_LEGACY ? &p_legacy : &p_srs;
 	e->now = k == E_LEGACY ? LEGACY_NOW : NOW;
 	return k == E_NONE ? NULL : e;
@@ -217,7 +236,8 @@ check_note(const struct row *r, const char *key, const struct lookup_log *lg)
 	char text[ADDR_TEXT_MAX];
 
 	is_str(NOTE(lg->note), NOTE(r->note), "%s %s: log note", r->map, key);
-	if (r->note == LOOKUP_NOTE_PRVS_REFUSED && lg->note == r->note) {
+	if ((r->note == LOOKUP_NOTE_PRVS_REFUSED || r->note == LOOKUP_NOTE_PRVS_DRYRUN) &&
+	    lg->note == r->note) {
 		is_str(prvs_verdict_name(lg->verdict), r->verdict, "%s %s: verdict to log",
 		    r->map, key);
 		addr_format(&lg->key, text, sizeof(text));
@@ -304,6 +324,7 @@ main(void)
 	conf_free(c_srs);
 	conf_free(c_off);
 	conf_free(c_legacy);
+	conf_free(c_dry);
 	keyring_unref(kr);
 	keyring_unref(empty);
 	return done_testing();

@@ -1,4 +1,4 @@
-/* test-policy: every row of DESIGN.md's "Milter decisions" table, for bounces and
+/* test-policy: every row of the milter's decisions (backstop-milter(8), README.md), for bounces and
  * non-bounces, under each On* value, DryRun, the TaggingSince window, exemptions,
  * BounceSenders and the outbound test, against real keys, tags and SRS addresses; and the
  * replies issue's end-of-message table (policy_decide_eom) row by row. */
