@@ -1,8 +1,8 @@
-/* policy: DESIGN.md's "Milter decisions" table, row by row, and at end of message the
- * replies table (what a message answers). Everything here is a pure function of its
- * arguments, so each row is unit-tested without an MTA; the milter only gathers facts
- * (client, macros, addresses, replay count, message kind and references) and carries out
- * the result. */
+/* policy: the milter decisions backstop-milter(8) describes (DESCRIPTION), row by row, and at
+ * end of message the replies table of README ("Replies, read receipts and auto-replies").
+ * Everything here is a pure function of its arguments, so each row is unit-tested without an
+ * MTA; the milter only gathers facts (client, macros, addresses, replay count, message kind
+ * and references) and carries out the result. */
 #include "config.h"
 
 #include <stdio.h>
