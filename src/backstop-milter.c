@@ -679,6 +679,7 @@ eom_store_failed(SMFICTX *ctx, const struct conn *c, const char *what, const cha
 	char *text = c->msg.outbound ? text_mail : text_bounce;
 	struct policy_decision d;
 
+	memset(&d, 0, sizeof(d));	/* policy_apply sets only what the action needs */
 	policy_internal_error(c->snap->conf, "the replay store failed", &d);
 	log_msg(LOG_ERR, "%s: %s: %s: message %s%s (OnInternalError)", queue_id(ctx), what, err,
 	    d.action == POLICY_ACCEPT ? unjudged : d.action == POLICY_REJECT ?
