@@ -34,6 +34,8 @@
 #define HEADER_MAX 900
 /* seconds between attempts to open a replay store that failed to open */
 #define STORE_RETRY 60
+/* Redis connections shared by libmilter's threads, at most */
+#define STORE_REDIS_POOL 8
 
 /* libmilter takes char * for what it never writes; -Wwrite-strings wants arrays for that. */
 static char header_name[] = "X-Backstop";
@@ -67,6 +69,8 @@ struct rcpt {
 	char owner[ADDR_TEXT_MAX];	/* whose sent mail answers it: the mailbox, lowercase */
 	struct addr plain;
 	bool rewrite, count, legacy;
+	bool reserved;			/* its bounce is counted since RCPT (replay_reserve) */
+	uint32_t counted;		/* reserved: the tag's count with it */
 	long expiry_day;
 	bool eom;			/* decided at end of message (policy_decide_eom) */
 	bool judged;			/* judged is another spelling than arg */
@@ -105,8 +109,6 @@ struct conn {
 	char client[320];	/* "host[ip]", as Postfix logs a client */
 	struct msg msg;
 };
-
-static enum replay_durability durability_of(enum conf_durability d);
 
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snap *snap_current;
@@ -174,11 +176,37 @@ reply_none(const struct conn *c, unsigned long flag)
 	return (c->noreply & flag) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
+/* msg_release - give back the bounces reserved at RCPT for recipients the message was not
+ * delivered to (aborted, refused or deferred at end of data): they did not arrive */
+static void
+msg_release(struct msg *m)
+{
+	struct replay *r = atomic_load(&store);
+	size_t i;
+	int rc;
+
+	for (i = 0; i < m->n; i++) {
+		struct rcpt *t = &m->rcpts[i];
+
+		if (!t->reserved || r == NULL)
+			continue;
+		t->reserved = false;
+		if ((rc = replay_release(r, t->key, clock_now())) != 0)
+			log_msg(LOG_WARNING, "to=%s: the bounce counted at RCPT could not be given "
+			    "back (%s): the message was not accepted, yet the tag's count stays one "
+			    "higher", t->arg, replay_strerror(rc));
+		else
+			log_msg(LOG_DEBUG, "to=%s: the bounce counted at RCPT given back: the "
+			    "message was not accepted", t->arg);
+	}
+}
+
 static void
 msg_reset(struct msg *m)
 {
 	size_t i;
 
+	msg_release(m);
 	for (i = 0; i < m->n; i++)
 		free(m->rcpts[i].arg);
 	free(m->rcpts);
@@ -400,17 +428,46 @@ msg_note(struct msg *m, const char *arg, const char *key, const struct addr *jud
 	return 0;
 }
 
-/* rcpt_replay - what the store says about a valid tag this bounce came back to */
+/* redis_away - ReplayRedisFallback open or local while Redis does not answer: say what went
+ * without it, at most once a minute (each message would otherwise log it) */
 static void
-rcpt_replay(const char *key, struct policy_replay *out, const char **err)
+redis_away(const char *what)
 {
-	uint32_t count = 0;
-	int rc;
+	static _Atomic time_t last = -60;
+	static atomic_uint quiet;
+	time_t now = clock_monotonic_s(), was = atomic_load(&last);
+	unsigned n;
 
+	if (now - was < 60 || !atomic_compare_exchange_strong(&last, &was, now)) {
+		atomic_fetch_add(&quiet, 1);
+		return;
+	}
+	n = atomic_exchange(&quiet, 0);
+	log_msg(LOG_WARNING, "Redis (ReplayRedis) did not answer: %s (ReplayRedisFallback); "
+	    "%u more like it in the last minute", what, n);
+}
+
+/* redis_fallback - does this store error go on without Redis (the count's or the sent
+ * record's fallback) rather than get OnInternalError? */
+static bool
+redis_fallback(const struct conf *cf, int rc)
+{
+	return rc == REPLAY_EUNAVAIL && cf->replay_redis_fallback != CONF_FALLBACK_TEMPFAIL;
+}
+
+/* rcpt_reserve - count a bounce to this valid tag now, if its count is below the limit, so
+ * that concurrent sessions (here, or on the other hosts sharing Redis) cannot pass it; what
+ * the store said goes to out, *granted when this bounce is now counted (*after: the count) */
+static void
+rcpt_reserve(const struct conf *cf, const char *key, long expiry_day,
+    struct policy_replay *out, const char **err, bool *granted, uint32_t *after)
+{
 	struct replay *r = atomic_load(&store);
+	int rc;
 
 	out->state = POLICY_REPLAY_OFF;
 	out->count = 0;
+	*granted = false;
 	if (r == NULL) {
 		out->state = POLICY_REPLAY_ERROR;
 		*err = "the replay store is not open (see the error logged at start)";
@@ -418,14 +475,38 @@ rcpt_replay(const char *key, struct policy_replay *out, const char **err)
 	}
 	if (!replay_enabled(r))
 		return;
-	rc = replay_check(r, key, &count);
+	rc = replay_reserve(r, key, clock_now(), expiry_day, cf->max_bounces_per_tag, after,
+	    granted);
+	if (redis_fallback(cf, rc)) {
+		redis_away("bounces to valid tags accepted uncounted");
+		return;	/* open: the count is off, the tag is still checked */
+	}
 	if (rc != 0) {
 		out->state = POLICY_REPLAY_ERROR;
 		*err = replay_strerror(rc);
 		return;
 	}
 	out->state = POLICY_REPLAY_COUNT;
-	out->count = count;
+	out->count = *granted ? *after - 1 : *after;	/* the count before this bounce */
+}
+
+/* rcpt_hold - keep a granted reservation for the recipient just noted, or give it back when
+ * the decision does not count this bounce; false when it could not be kept */
+static bool
+rcpt_hold(struct msg *m, const char *key, const struct policy_decision *d, bool noted,
+    uint32_t after)
+{
+	struct replay *r = atomic_load(&store);
+
+	if (d->action == POLICY_ACCEPT && d->count && noted && m->n > 0 &&
+	    strcmp(m->rcpts[m->n - 1].key, key) == 0) {
+		m->rcpts[m->n - 1].reserved = true;
+		m->rcpts[m->n - 1].counted = after;
+		return true;
+	}
+	if (r != NULL && replay_release(r, key, clock_now()) != 0)
+		return false;
+	return true;
 }
 
 /* reply_escape - text with each % doubled: libmilter's reply text is a format, and a single %
@@ -517,7 +598,8 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	const char *store_err = NULL;
 	char key[ADDR_TEXT_MAX] = "";
 	time_t now = clock_now();
-	bool judged;
+	uint32_t after = 0;
+	bool judged, granted = false, noted;
 
 	if (c == NULL || !c->msg.active || argv[0] == NULL)
 		return SMFIS_CONTINUE;
@@ -534,14 +616,17 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	judged = policy_rcpt_resolve(c->snap->conf, c->snap->kr, now, argv[0], &mta, &rcpt, &r);
 	if (policy_needs_replay(c->snap->conf, c->msg.bounce, &r)) {
 		replay_key(&rcpt, key, sizeof(key));
-		rcpt_replay(key, &rp, &store_err);
+		rcpt_reserve(c->snap->conf, key, r.expiry_day, &rp, &store_err, &granted, &after);
 	}
 	policy_decide(c->snap->conf, keyring_created(c->snap->kr), now, c->msg.bounce, &r, &rp,
 	    &d);
 	if (r.cls != POLICY_NOT_OURS || store_err != NULL)
 		rcpt_log(ctx, c, argv[0], &d, store_err, judged ? &rcpt : NULL, NULL);
-	if (d.action == POLICY_ACCEPT &&
-	    msg_note(&c->msg, argv[0], key, judged ? &rcpt : NULL, &r, &d) != 0)
+	noted = d.action == POLICY_ACCEPT &&
+	    msg_note(&c->msg, argv[0], key, judged ? &rcpt : NULL, &r, &d) == 0;
+	if (granted && !rcpt_hold(&c->msg, key, &d, noted, after))
+		return SMFIS_TEMPFAIL;
+	if (d.action == POLICY_ACCEPT && !noted)
 		return SMFIS_TEMPFAIL;
 	if (d.action == POLICY_ACCEPT)
 		c->msg.accepted++;
@@ -764,6 +849,10 @@ eom_record(SMFICTX *ctx, struct conn *c)
 		    "sent unrecorded");
 	rc = replay_sent_record(r, m->msgid, from, m->accepted, now,
 	    clock_day(now) + (long)cf->sent_retention);
+	if (redis_fallback(cf, rc)) {
+		redis_away("outbound mail sent unrecorded, so replies to it will be unknown");
+		return SMFIS_CONTINUE;
+	}
 	if (rc != 0)
 		return eom_store_failed(ctx, c, what, replay_strerror(rc), "sent unrecorded");
 	log_msg(LOG_DEBUG, "%s: from=<%s> message-id=<%s> recorded (%u recipient(s))",
@@ -794,6 +883,12 @@ eom_refs(const struct conn *c, const struct rcpt *t, time_t now, struct policy_a
 		rc = replay_sent_get(r, refs[i].id, now, &e);
 		if (rc == REPLAY_EDISABLED)
 			return;	/* no record to ask: every reference is absent */
+		if (redis_fallback(c->snap->conf, rc)) {
+			redis_away("references not looked up: unknown ones counted as absent");
+			*window = true;	/* as on a host whose record vouches for nothing yet */
+			a->source = refs[0].source;
+			return;
+		}
 		if (rc != 0 && rc != REPLAY_ENOTFOUND) {
 			a->error = true;
 			*err = replay_strerror(rc);
@@ -857,7 +952,10 @@ eom_judge(SMFICTX *ctx, struct conn *c, struct rcpt *t, time_t now)
 	if (t->d.action == POLICY_ACCEPT && t->d.answer && known != NULL &&
 	    (rc = replay_sent_answer(atomic_load(&store), known, now, &count)) != 0) {
 		err = replay_strerror(rc);
-		policy_internal_error(c->snap->conf, "the replay store failed", &t->d);
+		if (redis_fallback(c->snap->conf, rc))
+			redis_away("answers accepted uncounted");
+		else
+			policy_internal_error(c->snap->conf, "the replay store failed", &t->d);
 	}
 	t->d.eom = false;
 	t->rewrite = t->d.action == POLICY_ACCEPT && t->d.rewrite;
@@ -970,6 +1068,24 @@ eom_rewrite(SMFICTX *ctx, const struct rcpt *t)
 	return 0;
 }
 
+/* eom_keep_reserved - the message is accepted: the bounces counted at RCPT stay counted for
+ * the recipients it goes to; those refused at end of data are given back by msg_reset */
+static void
+eom_keep_reserved(SMFICTX *ctx, struct msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		struct rcpt *t = &m->rcpts[i];
+
+		if (!t->reserved || !t->count)
+			continue;
+		t->reserved = false;
+		log_msg(LOG_DEBUG, "%s: to=%s: bounce %u to this tag", queue_id(ctx), t->arg,
+		    t->counted);
+	}
+}
+
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
 {
@@ -1002,7 +1118,8 @@ mlfi_eom(SMFICTX *ctx)
 		const char *err = NULL;
 		char what[ADDR_TEXT_MAX + 64];
 
-		if (!m->rcpts[i].count || eom_count(ctx, &m->rcpts[i], &err) == 0)
+		if (!m->rcpts[i].count || m->rcpts[i].reserved ||
+		    eom_count(ctx, &m->rcpts[i], &err) == 0)
 			continue;
 		snprintf(what, sizeof(what), "to=%s: replay count not recorded", m->rcpts[i].arg);
 		if ((st = eom_store_failed(ctx, c, what, err, "accepted uncounted")) !=
@@ -1011,6 +1128,7 @@ mlfi_eom(SMFICTX *ctx)
 			return st;
 		}
 	}
+	eom_keep_reserved(ctx, m);
 	for (i = m->forged_headers; i > 0; i--)
 		smfi_chgheader(ctx, header_name, (int)i, NULL);
 	if (m->forged_headers > 0)
@@ -1095,27 +1213,52 @@ reload(const char *trigger)
 	snap_put(old);
 }
 
+/* store_name - "/var/lib/backstop", or "redis unix:/run/redis.sock (ReplayRedisFallback
+ * local in DIR)", for the log */
+static void
+store_name(const struct conf *cf, char *out, size_t size)
+{
+	bool local = cf->replay_redis_fallback == CONF_FALLBACK_LOCAL &&
+	    cf->replay_database != NULL;
+
+	if (cf->replay_redis == NULL)
+		snprintf(out, size, "%s", cf->replay_database != NULL ? cf->replay_database : "off");
+	else
+		snprintf(out, size, "redis %s (ReplayRedisFallback %s%s%s)", cf->replay_redis,
+		    cf->replay_redis_fallback == CONF_FALLBACK_LOCAL ? "local" :
+		    cf->replay_redis_fallback == CONF_FALLBACK_OPEN ? "open" : "tempfail",
+		    local ? " in " : "", local ? cf->replay_database : "");
+}
+
 /* store_open - open the configured replay store; on failure say so at prio, with the fix,
- * and leave store NULL (bounces to valid tags then get OnInternalError) */
+ * and leave store NULL (bounces to valid tags then get OnInternalError). A Redis that does
+ * not answer yet is no failure: ReplayRedisFallback decides until it does. */
 static void
 store_open(const struct conf *cf, int prio)
 {
 	struct replay *r = NULL;
-	char why[1024];
-	int rc = replay_open(cf->replay_database, durability_of(cf->durability), &r, why,
-	    sizeof(why));
+	struct replay_options o;
+	char why[1024], name[1024];
+	int rc;
 
+	conf_replay_options(cf, STORE_REDIS_POOL, &o);
+	why[0] = '\0';
+	rc = replay_open_opts(&o, &r, why, sizeof(why));
+	store_name(cf, name, sizeof(name));
 	if (rc != 0) {
 		log_msg(prio, "replay store unavailable (%s): %s; until it opens, bounces to valid "
 		    "tags, replies whose reference must be looked up%s get OnInternalError and other "
 		    "mail flows; once it is fixed, send SIGUSR1 (or wait: it is retried every %d s)",
-		    replay_strerror(rc), why[0] != '\0' ? why : cf->replay_database,
+		    replay_strerror(rc), why[0] != '\0' ? why : name,
 		    cf->record_sent ? " and outbound mail (RecordSent yes)" : "", STORE_RETRY);
 		return;
 	}
 	atomic_store(&store, r);
+	if (why[0] != '\0')
+		log_msg(LOG_WARNING, "replay store %s: %s; until it answers, ReplayRedisFallback "
+		    "decides", name, why);
 	if (prio != LOG_ERR)
-		log_msg(LOG_NOTICE, "replay store %s opened", cf->replay_database);
+		log_msg(LOG_NOTICE, "replay store %s opened", name);
 }
 
 /* watch_follow - after a reload to another KeyDirectory, watch that one instead (only the
@@ -1198,17 +1341,6 @@ usage(FILE *fp)
 	    conf_default_path());
 }
 
-static enum replay_durability
-durability_of(enum conf_durability d)
-{
-	switch (d) {
-	case CONF_DUR_SYNC: return REPLAY_DUR_SYNC;
-	case CONF_DUR_NONE: return REPLAY_DUR_NONE;
-	case CONF_DUR_WRITE: break;
-	}
-	return REPLAY_DUR_WRITE;
-}
-
 /* risks_report - conf_risks, on stderr (for -n) or in the log */
 static void
 risks_report(const struct conf *cf, bool to_stderr)
@@ -1219,24 +1351,58 @@ risks_report(const struct conf *cf, bool to_stderr)
 		log_warnings("backstop-milter", to_stderr, conf_path, buf);
 }
 
-/* check_store_as - can uid/gid keep the replay store in dir? Asked in a child that becomes
- * that user, so that supplementary groups count as they will. */
+/* check_redis - for -n: does Redis answer, and may ReplayRedisUser run what backstop runs?
+ * An unanswering Redis is a warning (ReplayRedisFallback takes over), a refusal an error */
 static int
-check_store_as(const char *dir, uid_t uid, gid_t gid)
+check_redis(const struct conf *cf)
+{
+	struct replay *r = NULL;
+	struct replay_options o;
+	char why[1024] = "";
+	int rc;
+
+	conf_replay_options(cf, 1, &o);
+	o.redis_fallback_local = false;
+	if ((rc = replay_open_opts(&o, &r, why, sizeof(why))) == REPLAY_OK)
+		rc = replay_probe(r, clock_now(), why, sizeof(why));
+	replay_close(r);
+	if (rc == REPLAY_OK) {
+		printf("backstop-milter: ReplayRedis %s answers; the ACL allows what backstop runs\n",
+		    cf->replay_redis);
+		return 0;
+	}
+	fprintf(stderr, "backstop-milter: %sReplayRedis %s in %s: %s%s\n",
+	    rc == REPLAY_EUNAVAIL ? "warning: " : "", cf->replay_redis, conf_path,
+	    why[0] != '\0' ? why : replay_strerror(rc), rc == REPLAY_EUNAVAIL ?
+	    "; until it answers, ReplayRedisFallback decides" : "");
+	return rc == REPLAY_EUNAVAIL ? 0 : -1;
+}
+
+/* check_store_as - can uid/gid keep the replay store in ReplayDatabase, and reach Redis with
+ * the password file? Asked in a child that becomes that user, so that supplementary groups
+ * count as they will. */
+static int
+check_store_as(const struct conf *cf, uid_t uid, gid_t gid)
 {
 	char why[512];
-	pid_t pid = fork();
+	pid_t pid;
 	int status;
 
-	if (pid < 0)
+	fflush(stdout);
+	if ((pid = fork()) < 0)
 		return 0;	/* cannot tell; the start will */
 	if (pid == 0) {
 		if (geteuid() != uid && daemon_drop(uid, gid) != 0)
 			_exit(0);
-		if (replay_check_dir(dir, why, sizeof(why)) == REPLAY_OK)
-			_exit(0);
-		fprintf(stderr, "backstop-milter: ReplayDatabase in %s: %s\n", conf_path, why);
-		_exit(1);
+		if (cf->replay_database != NULL &&
+		    replay_check_dir(cf->replay_database, why, sizeof(why)) != REPLAY_OK) {
+			fprintf(stderr, "backstop-milter: ReplayDatabase in %s: %s\n", conf_path, why);
+			_exit(1);
+		}
+		if (cf->replay_redis != NULL && check_redis(cf) != 0)
+			_exit(1);
+		fflush(stdout);
+		_exit(0);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -1342,12 +1508,8 @@ check_only(bool foreground)
 		    "unit's does (check that start with -n -f)\n", conf_path);
 	(void)syslog_check(s->conf, foreground, true, &use_syslog);
 	risks_report(s->conf, true);
-	if (s->conf->replay_redis != NULL)
-		fprintf(stderr, "backstop-milter: warning: ReplayRedis in %s: this backstop-milter "
-		    "does not use Redis yet (backstop-replay does); it counts in ReplayDatabase\n",
-		    conf_path);
-	if (check_user(s->conf, &uid, &gid) != 0 || (s->conf->replay_database != NULL &&
-	    check_store_as(s->conf->replay_database, uid, gid) != 0))
+	if (check_user(s->conf, &uid, &gid) != 0 || (conf_store_on(s->conf) &&
+	    check_store_as(s->conf, uid, gid) != 0))
 		return 1;
 	if (s->conf->user_id != NULL && keyring_load_as(s->conf->key_directory, uid, gid, why,
 	    sizeof(why)) != KEYRING_OK) {
@@ -1485,6 +1647,7 @@ run(bool foreground)
 	gid_t gid = 0;
 	pthread_t hk;
 	sigset_t set;
+	char name[1024];
 	int rc;
 
 	if (have_user && (rc = daemon_user_check(cf->user_id, &uid, &gid)) == DAEMON_EUSER) {
@@ -1503,9 +1666,6 @@ run(bool foreground)
 	if (listen_socket(cf, have_user, uid, gid) != 0 ||
 	    become_daemon(cf, foreground, have_user, uid, gid) != 0)
 		return 1;
-	if (cf->replay_redis != NULL)
-		log_msg(LOG_WARNING, "ReplayRedis in %s: this backstop-milter does not use Redis yet "
-		    "(backstop-replay does); it counts in ReplayDatabase", conf_path);
 	if (clock_overridden())
 		log_msg(LOG_WARNING, "BACKSTOP_NOW is set: the clock is frozen at %lld (tests only)",
 		    (long long)clock_now());
@@ -1522,9 +1682,9 @@ run(bool foreground)
 		log_msg(LOG_ERR, "cannot start the housekeeping thread");
 		return 1;
 	}
+	store_name(cf, name, sizeof(name));
 	log_msg(LOG_NOTICE, "%s starting on %s: %d key(s), replay store %s%s", PACKAGE_STRING,
-	    cf->socket, keyring_count(snap_current->kr),
-	    cf->replay_database != NULL ? cf->replay_database : "off",
+	    cf->socket, keyring_count(snap_current->kr), name,
 	    cf->dry_run ? ", DryRun: nothing will be refused" : "");
 	rc = smfi_main();
 	atomic_store(&stopping, true);

@@ -424,6 +424,7 @@ replay_open_conf(struct replay_ctx *x, char *err, size_t errlen)
 static int
 replay_run(struct replay_ctx *x, const struct replay_cmd *c)
 {
+	struct replay_options o;
 	char err[1024];
 	int rc;
 
@@ -434,8 +435,8 @@ replay_run(struct replay_ctx *x, const struct replay_cmd *c)
 	if (x->conf->replay_redis == NULL &&
 	    (rc = replay_become_owner(x->conf->replay_database)) != 0)
 		goto done;
-	x->dur = x->conf->durability == CONF_DUR_SYNC ? REPLAY_DUR_SYNC :
-	    x->conf->durability == CONF_DUR_NONE ? REPLAY_DUR_NONE : REPLAY_DUR_WRITE;
+	conf_replay_options(x->conf, 1, &o);
+	x->dur = o.dur;
 	x->now = clock_now();
 	if (c->no_open) {
 		rc = c->run(x);

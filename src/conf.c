@@ -22,6 +22,7 @@
 #include "log.h"
 #include "listenaddr.h"
 #include "msgclass.h"
+#include "replay.h"
 #include "srs-legacy.h"
 
 #ifndef SYSCONFDIR
@@ -1430,4 +1431,27 @@ int
 conf_load_as(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	return daemon_check_as(uid, gid, conf_load_check, path, CONF_EIO, err, errlen);
+}
+
+void
+conf_replay_options(const struct conf *c, unsigned pool, struct replay_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->dir = c->replay_database;
+	o->dur = c->durability == CONF_DUR_SYNC ? REPLAY_DUR_SYNC :
+	    c->durability == CONF_DUR_NONE ? REPLAY_DUR_NONE : REPLAY_DUR_WRITE;
+	o->redis = c->replay_redis;
+	o->redis_user = c->replay_redis_user;
+	o->redis_password_file = c->replay_redis_password_file;
+	o->redis_database = c->replay_redis_database;
+	o->redis_prefix = c->replay_redis_prefix;
+	o->redis_timeout_ms = c->replay_redis_timeout;
+	o->redis_pool = pool;
+	o->redis_fallback_local = c->replay_redis_fallback == CONF_FALLBACK_LOCAL;
+}
+
+bool
+conf_store_on(const struct conf *c)
+{
+	return c->replay_database != NULL || c->replay_redis != NULL;
 }

@@ -125,6 +125,12 @@ conf_nets_contain(const struct cidr_list *nets, sa_family_t family, const void *
 const char *conf_action_name(enum conf_action a);
 /* conf_default_path - the compiled-in default configuration file */
 const char *conf_default_path(void);
+struct replay_options;
+/* conf_replay_options - where the replay store is, as the settings say (ReplayDatabase,
+ * Durability, ReplayRedis*), for replay_open_opts; pool: Redis connections at most */
+void conf_replay_options(const struct conf *c, unsigned pool, struct replay_options *o);
+/* conf_store_on - does the configuration keep a replay store (a directory, or Redis)? */
+bool conf_store_on(const struct conf *c);
 /* conf_strerror - text for a conf_err code */
 const char *conf_strerror(int err);
 

@@ -406,7 +406,7 @@ policy_rcpt_resolve(const struct conf *c, const struct keyring *kr, time_t now,
 bool
 policy_needs_replay(const struct conf *c, bool bounce, const struct policy_rcpt *r)
 {
-	return bounce && c->replay_database != NULL && r->cls == POLICY_PRVS &&
+	return bounce && conf_store_on(c) && r->cls == POLICY_PRVS &&
 	    r->prvs == PRVS_VALID;
 }
 
@@ -745,7 +745,7 @@ policy_ref_counts(const struct conf *c, time_t store_since, time_t now)
 
 	/* no record (off), or with SentSince auto nothing recorded yet: it vouches for nothing;
 	 * a SentSince date is the admin's word that the record is complete from then */
-	if (!c->record_sent || c->replay_database == NULL || since <= 0)
+	if (!c->record_sent || !conf_store_on(c) || since <= 0)
 		return false;
 	return now >= since + (time_t)c->sent_retention * CLOCK_DAY;
 }

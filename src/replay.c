@@ -308,6 +308,8 @@ static int
 replay_push(struct replay *r, time_t now)
 {
 	struct push p = {r, now, REPLAY_OK};
+	uint64_t removed;
+	bool complete;
 	int rc;
 
 	if (r->be->merge == NULL)
@@ -317,6 +319,9 @@ replay_push(struct replay *r, time_t now)
 		rc = p.rc;
 	if (rc == REPLAY_OK || rc == REPLAY_EUNAVAIL)
 		rc = replay_bdb_backend.maintain(r->local, now);
+	if (rc == REPLAY_OK)	/* sent records made there while Redis was away expire there */
+		rc = replay_bdb_backend.sent_sweep(r->local, now, REPLAY_SWEEP_BATCH, false,
+		    &removed, &complete);
 	return rc;
 }
 
@@ -430,7 +435,18 @@ replay_sent_record(struct replay *r, const char *msgid, const char *sender, uint
 	s.expiry_day = expiry_day;
 	if ((rc = replay_sent_key(r, msgid, now, true, key)) != REPLAY_OK)
 		return rc;
-	return r->be->sent_record(r->state, key, &s);
+	rc = r->be->sent_record(r->state, key, &s);
+	if (replay_local(r, rc))
+		rc = replay_bdb_backend.sent_record(r->local, key, &s);
+	return rc;
+}
+
+/* replay_sent_local - a sent record Redis does not have (or cannot say) may be in the
+ * fallback store, recorded there while Redis was away, under the same key */
+static bool
+replay_sent_local(const struct replay *r, int rc)
+{
+	return (rc == REPLAY_EUNAVAIL || rc == REPLAY_ENOTFOUND) && r->local != NULL;
 }
 
 int
@@ -444,7 +460,11 @@ replay_sent_get(struct replay *r, const char *msgid, time_t now, struct replay_s
 		return REPLAY_EDISABLED;
 	if ((rc = replay_sent_key(r, msgid, now, false, key)) != REPLAY_OK)
 		return rc;
-	if ((rc = r->be->sent_get(r->state, key, out)) != REPLAY_OK)
+	rc = r->be->sent_get(r->state, key, out);
+	if (replay_sent_local(r, rc) &&
+	    replay_bdb_backend.sent_get(r->local, key, out) == REPLAY_OK)
+		rc = REPLAY_OK;
+	if (rc != REPLAY_OK)
 		return rc;
 	if (replay_sent_expired(out, now)) {
 		memset(out, 0, sizeof(*out));
@@ -464,7 +484,11 @@ replay_sent_answer(struct replay *r, const char *msgid, time_t now, uint32_t *co
 		return REPLAY_EDISABLED;
 	if ((rc = replay_sent_key(r, msgid, now, false, key)) != REPLAY_OK)
 		return rc;
-	return r->be->sent_answer(r->state, key, now, count);
+	rc = r->be->sent_answer(r->state, key, now, count);
+	if (replay_sent_local(r, rc) &&
+	    replay_bdb_backend.sent_answer(r->local, key, now, count) == REPLAY_OK)
+		rc = REPLAY_OK;
+	return rc;
 }
 
 int

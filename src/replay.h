@@ -91,8 +91,10 @@ struct replay_options {
  * count that Redis cannot take (REPLAY_EUNAVAIL) is taken there instead (each host then holds
  * the limit on its own counts), and replay_maintain adds those counts to Redis once it answers
  * again, removing them from dir. Without it a call that Redis cannot answer fails with
- * REPLAY_EUNAVAIL, for ReplayRedisFallback open or tempfail to decide. The sent record never
- * falls back. */
+ * REPLAY_EUNAVAIL, for ReplayRedisFallback open or tempfail to decide. A sent record Redis
+ * cannot take while its secret is known (Redis answered once since the open) is kept in dir,
+ * under the same key, and looked up there when Redis does not have it; it is not copied to
+ * Redis later, so a reply to it is known on this host only. */
 
 /* replay_check_dir - can this process keep a store in dir (an existing directory it can
  * write)? REPLAY_OK, or REPLAY_ENOTDIR/EACCES with why naming the fix */

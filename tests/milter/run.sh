@@ -114,8 +114,8 @@ check "-n: Syslog no with Background yes: still 0, but a warning that logs would
 write_conf redis "ReplayRedis unix:$work/no-redis.sock"
 mkdir -p "$work/redis.db"
 nck redis
-check "-n: ReplayRedis: still 0, but a warning that the milter counts in ReplayDatabase" \
-	'[ $r -eq 0 ] && grep -q "warning: ReplayRedis in .*: this backstop-milter does not use Redis yet" "$work/redis.n"'
+check "-n: a ReplayRedis that does not answer: still 0 (the fallback takes over), with a warning naming it" \
+	'[ $r -eq 0 ] && grep -q "warning: ReplayRedis unix:$work/no-redis.sock in .*: .*until it answers, ReplayRedisFallback decides" "$work/redis.n"'
 write_conf risky "InternalHosts 0.0.0.0/0"
 sed -i '/^InternalHosts 127.0.0.0\/8$/d' "$work/risky.conf"
 mkdir -p "$work/risky.db"
