@@ -219,6 +219,47 @@ keyring_hmac(const struct keyring_subkey *k, const void *msg, size_t len,
 	sodium_memzero(&st, sizeof(st));
 }
 
+bool
+keyring_mac_equal(const void *given, const void *want, size_t len)
+{
+	return sodium_memcmp(given, want, len) == 0;
+}
+
+static int
+keyring_verify(const struct keyring *kr, int slot, bool srs, const void *msg, size_t len,
+    const unsigned char *mac, size_t maclen)
+{
+	unsigned char want[KEYRING_MAC_BYTES];
+	bool match;
+
+	if (kr == NULL)
+		return KEYRING_ENOKEYS;
+	if (slot < 0 || slot >= KEYRING_SLOTS)
+		return KEYRING_ESLOT;
+	if (!kr->slot[slot].present)
+		return KEYRING_EEMPTY;
+	if (maclen == 0 || maclen > KEYRING_MAC_BYTES)
+		return KEYRING_EMACLEN;
+	keyring_hmac(srs ? kr->slot[slot].srs_mac : kr->slot[slot].prvs_mac, msg, len, want);
+	match = keyring_mac_equal(mac, want, maclen);
+	sodium_memzero(want, sizeof(want));
+	return match ? KEYRING_OK : KEYRING_EBADMAC;
+}
+
+int
+keyring_prvs_verify(const struct keyring *kr, int slot, const void *msg, size_t len,
+    const unsigned char *mac, size_t maclen)
+{
+	return keyring_verify(kr, slot, false, msg, len, mac, maclen);
+}
+
+int
+keyring_srs_verify(const struct keyring *kr, int slot, const void *msg, size_t len,
+    const unsigned char *mac, size_t maclen)
+{
+	return keyring_verify(kr, slot, true, msg, len, mac, maclen);
+}
+
 const unsigned char *
 keyring_srs_key(const struct keyring *kr, int slot)
 {
@@ -780,6 +821,8 @@ keyring_strerror(int err)
 	case KEYRING_ESODIUM: return "libsodium failed to initialise";
 	case KEYRING_EBUSY: return "the slot's key can still verify live tags";
 	case KEYRING_EEMPTY: return "the slot holds no key";
+	case KEYRING_EBADMAC: return "the MAC does not match";
+	case KEYRING_EMACLEN: return "bad MAC length (1-32 bytes)";
 	}
 	return "unknown key store error";
 }

@@ -31,6 +31,8 @@ enum keyring_err {
 	KEYRING_ESODIUM = -9,	/* permanent: sodium_init failed */
 	KEYRING_EBUSY = -10,	/* permanent: the slot's key can still verify live tags */
 	KEYRING_EEMPTY = -11,	/* permanent: the slot holds no key */
+	KEYRING_EBADMAC = -12,	/* permanent: the MAC does not match */
+	KEYRING_EMACLEN = -13,	/* permanent: a MAC length outside 1-32 bytes */
 };
 
 /* What a slot's key does at a given time (keys/README.md). */
@@ -86,6 +88,17 @@ const struct keyring_subkey *keyring_srs_subkey(const struct keyring *kr, int sl
 /* keyring_hmac - HMAC-SHA-256 of msg under a sub-key, from its state keyed at load time */
 void keyring_hmac(const struct keyring_subkey *k, const void *msg, size_t len,
     unsigned char out[KEYRING_MAC_BYTES]);
+/* keyring_prvs_verify - is mac (maclen bytes, 1-32) the start of the HMAC of msg under slot's
+ * prvs sub-key? KEYRING_OK, EBADMAC, EMACLEN, EEMPTY or ESLOT; compared in constant time */
+int keyring_prvs_verify(const struct keyring *kr, int slot, const void *msg, size_t len,
+    const unsigned char *mac, size_t maclen) __attribute__((warn_unused_result));
+/* keyring_srs_verify - as keyring_prvs_verify, under slot's SRS sub-key */
+int keyring_srs_verify(const struct keyring *kr, int slot, const void *msg, size_t len,
+    const unsigned char *mac, size_t maclen) __attribute__((warn_unused_result));
+/* keyring_mac_equal - are the first len bytes of two MACs (or their encodings) equal? In
+ * constant time: every MAC comparison of the project goes through here */
+bool keyring_mac_equal(const void *given, const void *want, size_t len)
+    __attribute__((warn_unused_result));
 /* keyring_count - number of keys present */
 int keyring_count(const struct keyring *kr);
 
