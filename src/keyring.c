@@ -19,6 +19,15 @@
 #include "keyfile.h"
 #include "keyring.h"
 
+/* keyfile's codes pass through keyring_load unchanged (ENODIR reads as ENOKEYS). */
+_Static_assert(KEYFILE_SLOTS == KEYRING_SLOTS && KEYFILE_KEY_BYTES == KEYRING_KEY_BYTES &&
+    KEYFILE_NO_USER == KEYRING_NO_USER, "keyfile and keyring sizes");
+_Static_assert((int)KEYFILE_ENOMEM == (int)KEYRING_ENOMEM &&
+    (int)KEYFILE_EIO == (int)KEYRING_EIO && (int)KEYFILE_EPERM == (int)KEYRING_EPERM &&
+    (int)KEYFILE_ECORRUPT == (int)KEYRING_ECORRUPT &&
+    (int)KEYFILE_ENODIR == (int)KEYRING_ENOKEYS && (int)KEYFILE_ESLOT == (int)KEYRING_ESLOT,
+    "keyfile codes");
+
 struct keyslot {
 	bool present;
 	time_t activate;
