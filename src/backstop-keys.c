@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "keyfile.h"
 #include "keyring.h"
+#include "keystore.h"
 #include "prvs.h"
 
 #define EXIT_USAGE 2
@@ -251,6 +252,29 @@ keys_window(const struct keys_ctx *k)
 	return keyring_window(k->conf->tag_validity, k->conf->srs_max_age);
 }
 
+/* keys_store - a handle on the configured key store, with this run's time and owner */
+static struct keystore *
+keys_store(const struct keys_ctx *k)
+{
+	struct keystore_options o = { .user = k->user, .uid = k->uid, .gid = k->gid,
+		.now = k->now, .window = keys_window(k) };
+
+	return keystore_open(k->conf->key_directory, &o);
+}
+
+/* keys_store_done - close ks; on failure report what it says, with advice the command adds */
+static int
+keys_store_done(struct keys_ctx *k, struct keystore *ks, int rc, const char *advice)
+{
+	if (ks == NULL)
+		return keys_fail(k, "out of memory");
+	if (rc != 0)
+		snprintf(k->why, sizeof(k->why), "%s%s", keystore_why(ks),
+		    advice != NULL ? advice : "");
+	keystore_close(ks);
+	return rc != 0 ? keys_fail(k, k->why) : EXIT_SUCCESS;
+}
+
 static int
 keys_load(struct keys_ctx *k, struct keyring **kr)
 {
@@ -308,10 +332,15 @@ static int
 keys_init(struct keys_ctx *k)
 {
 	const char *dir = k->conf->key_directory;
+	struct keystore *ks;
+	int rc;
 
 	keys_default_owner(k);
-	if (keyring_init(dir, k->user, k->now, k->uid, k->gid, k->why, sizeof(k->why)) != 0)
-		return keys_fail(k, k->why);
+	ks = keys_store(k);
+	rc = ks == NULL ? KEYRING_ENOMEM : keystore_init(ks);
+	if (keys_store_done(k, ks, rc, rc == KEYRING_EEXIST ?
+	    " (backstop-keys rotate makes a new key)" : NULL) != EXIT_SUCCESS)
+		return EXIT_FAILURE;
 	printf("created %s: a key in slot 0, signing from now\n", dir);
 	return keys_daemons_read(k, "") == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
@@ -354,12 +383,14 @@ static int
 keys_rotate(struct keys_ctx *k)
 {
 	time_t activate = k->now + k->delay;
+	struct keystore *ks;
 	char t[40];
-	int slot;
+	int slot, rc;
 
-	if (keyring_rotate(k->conf->key_directory, k->user, k->now, &activate, keys_window(k),
-		k->uid, k->gid, &slot, k->why, sizeof(k->why)) != 0)
-		return keys_fail(k, k->why);
+	ks = keys_store(k);
+	rc = ks == NULL ? KEYRING_ENOMEM : keystore_rotate(ks, &activate, &slot);
+	if (keys_store_done(k, ks, rc, NULL) != EXIT_SUCCESS)
+		return EXIT_FAILURE;
 	printf("slot %d: new key, signing from %s\n", slot, keyring_time_text(activate, t, sizeof(t)));
 	return keys_daemons_read(k, ", without the new one") == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
@@ -367,12 +398,14 @@ keys_rotate(struct keys_ctx *k)
 static int
 keys_prune(struct keys_ctx *k)
 {
+	struct keystore *ks;
 	unsigned pruned;
-	int i;
+	int i, rc;
 
-	if (keyring_prune(k->conf->key_directory, k->user, k->now, keys_window(k), k->dry_run,
-		&pruned, k->why, sizeof(k->why)) != 0)
-		return keys_fail(k, k->why);
+	ks = keys_store(k);
+	rc = ks == NULL ? KEYRING_ENOMEM : keystore_prune(ks, k->dry_run, &pruned);
+	if (keys_store_done(k, ks, rc, NULL) != EXIT_SUCCESS)
+		return EXIT_FAILURE;
 	for (i = 0; i < KEYRING_SLOTS; i++)
 		if ((pruned & (1u << i)) != 0)
 			printf("%s slot %d\n", k->dry_run ? "would prune" : "pruned", i);
@@ -387,10 +420,13 @@ keys_revoke(struct keys_ctx *k)
 	int slot = keys_slot(k->arg), new_slot;
 	time_t activate;
 	char t[40], kept[120];
+	struct keystore *ks;
+	int rc;
 
-	if (keyring_revoke(k->conf->key_directory, k->user, slot, k->now, keys_window(k), k->uid,
-		k->gid, &new_slot, &activate, k->why, sizeof(k->why)) != 0)
-		return keys_fail(k, k->why);
+	ks = keys_store(k);
+	rc = ks == NULL ? KEYRING_ENOMEM : keystore_revoke(ks, slot, &new_slot, &activate);
+	if (keys_store_done(k, ks, rc, NULL) != EXIT_SUCCESS)
+		return EXIT_FAILURE;
 	snprintf(kept, sizeof(kept), ", the revoked slot %d included: its tags and SRS addresses "
 	    "still verify there", slot);
 	if (keys_daemons_read(k, kept) != 0)
@@ -498,16 +534,20 @@ keys_too_late(struct keys_ctx *k, time_t activate)
 static int
 keys_import_secret(struct keys_ctx *k, int slot, const unsigned char *secret, time_t activate)
 {
+	struct keystore *ks;
 	bool changed;
+	int rc;
 
 	keys_default_owner(k);
 	if (k->activate_in != NULL)
 		activate = k->now + k->delay;
 	else if (activate > k->now + KEYS_MAX_DELAY_DAYS * CLOCK_DAY)
 		return keys_too_late(k, activate);
-	if (keyring_import(k->conf->key_directory, k->user, slot, secret, activate, k->force,
-		k->now, k->uid, k->gid, &changed, k->why, sizeof(k->why)) != 0)
-		return keys_fail(k, k->why);
+	ks = keys_store(k);
+	rc = ks == NULL ? KEYRING_ENOMEM :
+	    keystore_import(ks, slot, secret, activate, k->force, &changed);
+	if (keys_store_done(k, ks, rc, NULL) != EXIT_SUCCESS)
+		return EXIT_FAILURE;
 	if (changed)
 		printf("slot %d: key imported\n", slot);
 	else

@@ -55,16 +55,16 @@ keyfile_field_set(const char *word, size_t wlen, const char *val, size_t vlen, c
 		if (strlen(f[i].name) != wlen || memcmp(f[i].name, word, wlen) != 0)
 			continue;
 		if (f[i].val != NULL)
-			return keyfile_why(KEYRING_ECORRUPT, why, whylen,
+			return keyfile_why(KEYFILE_ECORRUPT, why, whylen,
 			    "%s:%u: duplicate '%s' line (first on line %u)", name, line, f[i].name,
 			    f[i].line);
 		f[i].val = val;
 		f[i].len = vlen;
 		f[i].line = line;
-		return KEYRING_OK;
+		return KEYFILE_OK;
 	}
 	/* the word is not echoed: it may be a pasted secret */
-	return keyfile_why(KEYRING_ECORRUPT, why, whylen,
+	return keyfile_why(KEYFILE_ECORRUPT, why, whylen,
 	    "%s:%u: line not understood (the only fields are: %s%s%s)", name, line, f[0].name,
 	    nf > 1 ? ", " : "", nf > 1 ? f[1].name : "");
 }
@@ -82,13 +82,13 @@ keyfile_line(const char *p, const char *eol, const char *name, unsigned line,
 	while (p < eol && keyfile_space(*p))
 		p++;
 	if (p == eol || *p == '#')
-		return KEYRING_OK;
+		return KEYFILE_OK;
 	word = p;
 	while (p < eol && !keyfile_space(*p))
 		p++;
 	wlen = (size_t)(p - word);
 	if (p == eol)
-		return keyfile_why(KEYRING_ECORRUPT, why, whylen, "%s:%u: a field without a value",
+		return keyfile_why(KEYFILE_ECORRUPT, why, whylen, "%s:%u: a field without a value",
 		    name, line);
 	while (p < eol && keyfile_space(*p))
 		p++;
@@ -118,7 +118,7 @@ keyfile_fields(const char *text, size_t len, const char *name, struct keyfile_fi
 
 	nul = memchr(text, '\0', len);
 	if (nul != NULL)
-		return keyfile_why(KEYRING_ECORRUPT, why, whylen, "%s:%u: NUL byte in the file",
+		return keyfile_why(KEYFILE_ECORRUPT, why, whylen, "%s:%u: NUL byte in the file",
 		    name, keyfile_line_of(text, nul));
 	while (p < end) {
 		eol = memchr(p, '\n', (size_t)(end - p));
@@ -131,9 +131,9 @@ keyfile_fields(const char *text, size_t len, const char *name, struct keyfile_fi
 	}
 	for (i = 0; i < nf; i++)
 		if (f[i].val == NULL)
-			return keyfile_why(KEYRING_ECORRUPT, why, whylen,
+			return keyfile_why(KEYFILE_ECORRUPT, why, whylen,
 			    "%s:%u: no '%s' line before the end of the file", name, line + 1, f[i].name);
-	return KEYRING_OK;
+	return KEYFILE_OK;
 }
 
 /* A Unix time: decimal digits only, at most 18 of them. */
@@ -152,41 +152,41 @@ keyfile_time(const struct keyfile_field *f, const char *name, time_t *out, char 
 		t = t * 10 + (f->val[i] - '0');
 	}
 	*out = (time_t)t;
-	return KEYRING_OK;
+	return KEYFILE_OK;
 fail:
-	return keyfile_why(KEYRING_ECORRUPT, why, whylen,
+	return keyfile_why(KEYFILE_ECORRUPT, why, whylen,
 	    "%s:%u: '%s' must be a Unix time in decimal digits", name, f->line, f->name);
 }
 
 static int
 keyfile_secret(const struct keyfile_field *f, const char *name,
-    unsigned char secret[KEYRING_KEY_BYTES], char *why, size_t whylen)
+    unsigned char secret[KEYFILE_KEY_BYTES], char *why, size_t whylen)
 {
 	const char *b64_end = NULL;
 	size_t binlen = 0;
 
 	if (f->len != KEYFILE_B64_LEN)
-		return keyfile_why(KEYRING_ECORRUPT, why, whylen,
+		return keyfile_why(KEYFILE_ECORRUPT, why, whylen,
 		    "%s:%u: secret is %zu characters, expected %d (base64 of %d bytes)", name,
-		    f->line, f->len, KEYFILE_B64_LEN, KEYRING_KEY_BYTES);
-	if (sodium_base642bin(secret, KEYRING_KEY_BYTES, f->val, f->len, NULL, &binlen, &b64_end,
+		    f->line, f->len, KEYFILE_B64_LEN, KEYFILE_KEY_BYTES);
+	if (sodium_base642bin(secret, KEYFILE_KEY_BYTES, f->val, f->len, NULL, &binlen, &b64_end,
 		sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    binlen != KEYRING_KEY_BYTES || b64_end != f->val + f->len)
-		return keyfile_why(KEYRING_ECORRUPT, why, whylen,
+	    binlen != KEYFILE_KEY_BYTES || b64_end != f->val + f->len)
+		return keyfile_why(KEYFILE_ECORRUPT, why, whylen,
 		    "%s:%u: secret is not valid base64 of %d bytes", name, f->line,
-		    KEYRING_KEY_BYTES);
-	return KEYRING_OK;
+		    KEYFILE_KEY_BYTES);
+	return KEYFILE_OK;
 }
 
 int
 keyfile_parse(const char *text, size_t len, const char *name,
-    unsigned char secret[KEYRING_KEY_BYTES], time_t *activate, char *why, size_t whylen)
+    unsigned char secret[KEYFILE_KEY_BYTES], time_t *activate, char *why, size_t whylen)
 {
 	struct keyfile_field f[2] = { { .name = "activate" }, { .name = "secret" } };
 	int rc;
 
 	if (len > KEYFILE_MAX)
-		return keyfile_why(KEYRING_ECORRUPT, why, whylen,
+		return keyfile_why(KEYFILE_ECORRUPT, why, whylen,
 		    "%s: too large (%zu bytes; a key file is under 100)", name, len);
 	rc = keyfile_fields(text, len, name, f, 2, why, whylen);
 	if (rc == 0)
@@ -194,36 +194,36 @@ keyfile_parse(const char *text, size_t len, const char *name,
 	if (rc == 0)
 		rc = keyfile_secret(&f[1], name, secret, why, whylen);
 	if (rc != 0)
-		sodium_memzero(secret, KEYRING_KEY_BYTES);
+		sodium_memzero(secret, KEYFILE_KEY_BYTES);
 	return rc;
 }
 
 int
-keyfile_format(const unsigned char secret[KEYRING_KEY_BYTES], time_t activate, char *buf,
+keyfile_format(const unsigned char secret[KEYFILE_KEY_BYTES], time_t activate, char *buf,
     size_t size)
 {
 	return keyfile_format_slot(secret, activate, -1, buf, size);
 }
 
 int
-keyfile_format_slot(const unsigned char secret[KEYRING_KEY_BYTES], time_t activate, int slot,
+keyfile_format_slot(const unsigned char secret[KEYFILE_KEY_BYTES], time_t activate, int slot,
     char *buf, size_t size)
 {
 	char b64[KEYFILE_B64_LEN + 1], head[32];
 	int n;
 
-	if (slot >= 0 && slot < KEYRING_SLOTS)
+	if (slot >= 0 && slot < KEYFILE_SLOTS)
 		snprintf(head, sizeof(head), KEYFILE_SLOT_COMMENT "%d", slot);
 	else
 		snprintf(head, sizeof(head), "# backstop key");
-	sodium_bin2base64(b64, sizeof(b64), secret, KEYRING_KEY_BYTES,
+	sodium_bin2base64(b64, sizeof(b64), secret, KEYFILE_KEY_BYTES,
 	    sodium_base64_VARIANT_ORIGINAL);
 	n = snprintf(buf, size, "%s\nactivate %lld\nsecret %s\n", head, (long long)activate, b64);
 	sodium_memzero(b64, sizeof(b64));
 	if (n < 0 || (size_t)n >= size) {
 		if (size > 0)
 			sodium_memzero(buf, size);
-		return KEYRING_ENOMEM;
+		return KEYFILE_ENOMEM;
 	}
 	return n;
 }
@@ -264,17 +264,17 @@ keyfile_slot_named(const char *text, size_t len, const char *name, int *slot, ch
 		if (s == -1)
 			continue;
 		if (s == -2)
-			return keyfile_why(KEYRING_ECORRUPT, why, whylen, "%s:%u: the comment '"
+			return keyfile_why(KEYFILE_ECORRUPT, why, whylen, "%s:%u: the comment '"
 			    KEYFILE_SLOT_COMMENT "' must end in one slot digit 0-9", name, line);
 		if (*slot >= 0 && s != *slot)
-			return keyfile_why(KEYRING_ECORRUPT, why, whylen,
+			return keyfile_why(KEYFILE_ECORRUPT, why, whylen,
 			    "%s:%u: names slot %d, but line %u names slot %d", name, line, s, first,
 			    *slot);
 		if (*slot < 0)
 			first = line;
 		*slot = s;
 	}
-	return KEYRING_OK;
+	return KEYFILE_OK;
 }
 
 int
@@ -282,10 +282,10 @@ keyfile_path(const char *dir, int slot, char *buf, size_t size)
 {
 	int n;
 
-	if (slot < 0 || slot >= KEYRING_SLOTS)
-		return KEYRING_ESLOT;
+	if (slot < 0 || slot >= KEYFILE_SLOTS)
+		return KEYFILE_ESLOT;
 	n = snprintf(buf, size, "%s/%d.key", dir, slot);
-	return n < 0 || (size_t)n >= size ? KEYRING_ENOMEM : KEYRING_OK;
+	return n < 0 || (size_t)n >= size ? KEYFILE_ENOMEM : KEYFILE_OK;
 }
 
 /* Who besides the owner may write a file of this mode, for messages. */
@@ -306,10 +306,10 @@ keyfile_check_owner(const char *what, const char *path, const struct stat *st, u
 	struct passwd *pw;
 
 	if (st->st_uid == 0 || st->st_uid == geteuid() ||
-	    (user != KEYRING_NO_USER && st->st_uid == user))
-		return KEYRING_OK;
+	    (user != KEYFILE_NO_USER && st->st_uid == user))
+		return KEYFILE_OK;
 	pw = getpwuid(st->st_uid);
-	return keyfile_why(KEYRING_EPERM, why, whylen,
+	return keyfile_why(KEYFILE_EPERM, why, whylen,
 	    "%s%s belongs to %s (uid %ld), not to root or the daemons' user (UserID): another user "
 	    "could have written it; check it, then chown it to root or to UserID",
 	    what, path, pw != NULL ? pw->pw_name : "an unknown user", (long)st->st_uid);
@@ -322,20 +322,20 @@ keyfile_check_dir(const char *dir, uid_t user, char *why, size_t whylen)
 
 	if (stat(dir, &st) != 0) {
 		if (errno == ENOENT)
-			return keyfile_why(KEYRING_ENOKEYS, why, whylen,
+			return keyfile_why(KEYFILE_ENODIR, why, whylen,
 			    "key directory %s does not exist: run backstop-keys init", dir);
-		return keyfile_why(KEYRING_EIO, why, whylen, "cannot read key directory %s: %s",
+		return keyfile_why(KEYFILE_EIO, why, whylen, "cannot read key directory %s: %s",
 		    dir, strerror(errno));
 	}
 	if (!S_ISDIR(st.st_mode))
-		return keyfile_why(KEYRING_EPERM, why, whylen,
+		return keyfile_why(KEYFILE_EPERM, why, whylen,
 		    "%s is not a directory: KeyDirectory must name the key directory", dir);
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		return keyfile_why(KEYRING_EPERM, why, whylen,
+		return keyfile_why(KEYFILE_EPERM, why, whylen,
 		    "key directory %s is writable by %s (mode %04o): run chmod 700 %s", dir,
 		    keyfile_writers(st.st_mode), (unsigned)(st.st_mode & 07777), dir);
 	if (faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) != 0 && errno == EACCES)
-		return keyfile_why(KEYRING_EPERM, why, whylen, "cannot search key directory %s "
+		return keyfile_why(KEYFILE_EPERM, why, whylen, "cannot search key directory %s "
 		    "(uid %ld, mode %04o): give it to the daemon's user (chown -R USER %s)", dir,
 		    (long)st.st_uid, (unsigned)(st.st_mode & 07777), dir);
 	return keyfile_check_owner("key directory ", dir, &st, user, why, whylen);
@@ -348,30 +348,30 @@ keyfile_open(const char *path, int *fd, struct stat *st, char *why, size_t whyle
 	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (*fd < 0) {
 		if (errno == ENOENT)
-			return KEYRING_OK;
+			return KEYFILE_OK;
 		if (errno == ELOOP)
-			return keyfile_why(KEYRING_EPERM, why, whylen,
+			return keyfile_why(KEYFILE_EPERM, why, whylen,
 			    "%s is a symbolic link: replace it with the file itself", path);
 		if (errno == EACCES)
-			return keyfile_why(KEYRING_EPERM, why, whylen,
+			return keyfile_why(KEYFILE_EPERM, why, whylen,
 			    "cannot read %s: permission denied: give it to the daemon's user "
 			    "(backstop-keys --owner USER)", path);
-		return keyfile_why(KEYRING_EIO, why, whylen, "cannot open %s: %s", path,
+		return keyfile_why(KEYFILE_EIO, why, whylen, "cannot open %s: %s", path,
 		    strerror(errno));
 	}
 	if (fstat(*fd, st) != 0) {
 		close(*fd);
 		*fd = -1;
-		return keyfile_why(KEYRING_EIO, why, whylen, "cannot stat %s: %s", path,
+		return keyfile_why(KEYFILE_EIO, why, whylen, "cannot stat %s: %s", path,
 		    strerror(errno));
 	}
 	if (!S_ISREG(st->st_mode)) {
 		close(*fd);
 		*fd = -1;
-		return keyfile_why(KEYRING_EPERM, why, whylen,
+		return keyfile_why(KEYFILE_EPERM, why, whylen,
 		    "%s is not a regular file: remove it", path);
 	}
-	return KEYRING_OK;
+	return KEYFILE_OK;
 }
 
 static int
@@ -382,13 +382,13 @@ keyfile_check_mode(const char *path, const struct stat *st, bool secret, char *w
 	const char *fix = secret ? "600" : "644";
 
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		return keyfile_why(KEYRING_EPERM, why, whylen,
+		return keyfile_why(KEYFILE_EPERM, why, whylen,
 		    "%s is writable by %s (mode %04o): run chmod %s %s", path,
 		    keyfile_writers(st->st_mode), mode, fix, path);
 	if (secret && (st->st_mode & S_IROTH) != 0)
-		return keyfile_why(KEYRING_EPERM, why, whylen,
+		return keyfile_why(KEYFILE_EPERM, why, whylen,
 		    "%s is readable by others (mode %04o): run chmod %s %s", path, mode, fix, path);
-	return KEYRING_OK;
+	return KEYFILE_OK;
 }
 
 /* Read all of fd into guarded memory (it holds a secret), refusing files over KEYFILE_MAX. */
@@ -400,21 +400,21 @@ keyfile_slurp(int fd, const char *path, char **buf, size_t *len, char *why, size
 	*len = 0;
 	*buf = sodium_malloc(KEYFILE_MAX + 1);
 	if (*buf == NULL)
-		return keyfile_why(KEYRING_ENOMEM, why, whylen, "%s: out of memory", path);
+		return keyfile_why(KEYFILE_ENOMEM, why, whylen, "%s: out of memory", path);
 	do {
 		n = read(fd, *buf + *len, KEYFILE_MAX + 1 - *len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return keyfile_why(KEYRING_EIO, why, whylen, "cannot read %s: %s", path,
+			return keyfile_why(KEYFILE_EIO, why, whylen, "cannot read %s: %s", path,
 			    strerror(errno));
 		*len += (size_t)n;
 	} while (n > 0 && *len <= KEYFILE_MAX);
 	if (*len > KEYFILE_MAX)
-		return keyfile_why(KEYRING_ECORRUPT, why, whylen,
+		return keyfile_why(KEYFILE_ECORRUPT, why, whylen,
 		    "%s: too large (over %d bytes; a key file is under 100): not a key file", path,
 		    KEYFILE_MAX);
-	return KEYRING_OK;
+	return KEYFILE_OK;
 }
 
 /* Open, check and read path; *buf is NULL when the file does not exist. */
@@ -443,7 +443,7 @@ keyfile_load(
 }
 
 int
-keyfile_read(const char *dir, uid_t user, int slot, unsigned char secret[KEYRING_KEY_BYTES],
+keyfile_read(const char *dir, uid_t user, int slot, unsigned char secret[KEYFILE_KEY_BYTES],
     time_t *activate, bool *present, char *why, size_t whylen)
 {
 	char path[PATH_MAX], *buf;
@@ -452,7 +452,7 @@ keyfile_read(const char *dir, uid_t user, int slot, unsigned char secret[KEYRING
 
 	*present = false;
 	if (keyfile_path(dir, slot, path, sizeof(path)) != 0)
-		return keyfile_why(KEYRING_ESLOT, why, whylen, "%s: bad slot %d", dir, slot);
+		return keyfile_why(KEYFILE_ESLOT, why, whylen, "%s: bad slot %d", dir, slot);
 	rc = keyfile_load(path, user, true, &buf, &len, why, whylen);
 	if (rc != 0 || buf == NULL)
 		return rc;
@@ -472,7 +472,7 @@ keyfile_read_created(const char *dir, uid_t user, time_t *created, char *why, si
 
 	*created = 0;
 	if (snprintf(path, sizeof(path), "%s/%s", dir, KEYFILE_CREATED) >= (int)sizeof(path))
-		return keyfile_why(KEYRING_ENOMEM, why, whylen, "%s: path too long", dir);
+		return keyfile_why(KEYFILE_ENOMEM, why, whylen, "%s: path too long", dir);
 	rc = keyfile_load(path, user, false, &buf, &len, why, whylen);
 	if (rc != 0 || buf == NULL)
 		return rc;
@@ -487,11 +487,11 @@ static int
 keyfile_chown(const char *path, uid_t uid, gid_t gid, char *why, size_t whylen)
 {
 	if (uid == KEYFILE_KEEP_UID && gid == KEYFILE_KEEP_GID)
-		return KEYRING_OK;
+		return KEYFILE_OK;
 	if (chown(path, uid, gid) != 0)
-		return keyfile_why(KEYRING_EIO, why, whylen, "cannot chown %s: %s", path,
+		return keyfile_why(KEYFILE_EIO, why, whylen, "cannot chown %s: %s", path,
 		    strerror(errno));
-	return KEYRING_OK;
+	return KEYFILE_OK;
 }
 
 int
@@ -504,23 +504,23 @@ keyfile_mkdir(const char *dir, uid_t uid, gid_t gid, char *why, size_t whylen)
 	while (len > 1 && dir[len - 1] == '/')
 		len--;
 	if (len >= sizeof(path))
-		return keyfile_why(KEYRING_ENOMEM, why, whylen, "%s: path too long", dir);
+		return keyfile_why(KEYFILE_ENOMEM, why, whylen, "%s: path too long", dir);
 	memcpy(path, dir, len);
 	path[len] = '\0';
 	/* parents as mkdir -p would make them; the key directory itself is private */
 	for (p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
 		*p = '\0';
 		if (mkdir(path, 0755) != 0 && errno != EEXIST)
-			return keyfile_why(KEYRING_EIO, why, whylen, "cannot create %s: %s", path,
+			return keyfile_why(KEYFILE_EIO, why, whylen, "cannot create %s: %s", path,
 			    strerror(errno));
 		*p = '/';
 	}
 	if (mkdir(path, 0700) == 0) {
 		if (chmod(path, 0700) != 0)
-			return keyfile_why(KEYRING_EIO, why, whylen, "cannot chmod %s: %s", dir,
+			return keyfile_why(KEYFILE_EIO, why, whylen, "cannot chmod %s: %s", dir,
 			    strerror(errno));
 	} else if (errno != EEXIST) {
-		return keyfile_why(KEYRING_EIO, why, whylen, "cannot create %s: %s", dir,
+		return keyfile_why(KEYFILE_EIO, why, whylen, "cannot create %s: %s", dir,
 		    strerror(errno));
 	}
 	return keyfile_chown(dir, uid, gid, why, whylen);
@@ -536,11 +536,11 @@ keyfile_sync_dir(const char *dir, char *why, size_t whylen)
 
 		if (fd >= 0)
 			close(fd);
-		return keyfile_why(KEYRING_EIO, why, whylen, "cannot sync directory %s: %s", dir,
+		return keyfile_why(KEYFILE_EIO, why, whylen, "cannot sync directory %s: %s", dir,
 		    strerror(e));
 	}
 	close(fd);
-	return KEYRING_OK;
+	return KEYFILE_OK;
 }
 
 /* Give the open temp file uid/gid, unless it has them already: a user who is not root may
@@ -581,9 +581,9 @@ keyfile_fill(int fd, const char *tmp, const void *text, size_t len, mode_t mode,
 	}
 	if (fsync(fd) != 0)
 		goto fail;
-	return KEYRING_OK;
+	return KEYFILE_OK;
 fail:
-	return keyfile_why(KEYRING_EIO, why, whylen, "cannot write %s: %s", tmp, strerror(errno));
+	return keyfile_why(KEYFILE_EIO, why, whylen, "cannot write %s: %s", tmp, strerror(errno));
 }
 
 /* The owner a new file gets: the one asked for, else the directory's. A file created by
@@ -595,13 +595,13 @@ keyfile_owner(const char *dir, uid_t *uid, gid_t *gid, char *why, size_t whylen)
 	struct stat st;
 
 	if (*uid != KEYFILE_KEEP_UID || *gid != KEYFILE_KEEP_GID)
-		return KEYRING_OK;
+		return KEYFILE_OK;
 	if (stat(dir, &st) != 0)
-		return keyfile_why(KEYRING_EIO, why, whylen, "cannot stat %s: %s", dir,
+		return keyfile_why(KEYFILE_EIO, why, whylen, "cannot stat %s: %s", dir,
 		    strerror(errno));
 	*uid = st.st_uid;
 	*gid = st.st_gid;
-	return KEYRING_OK;
+	return KEYFILE_OK;
 }
 
 int
@@ -616,17 +616,17 @@ keyfile_write(const char *dir, const char *name, const void *text, size_t len, m
 		return rc;
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
 	    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= (int)sizeof(tmp))
-		return keyfile_why(KEYRING_ENOMEM, why, whylen, "%s/%s: path too long", dir, name);
+		return keyfile_why(KEYFILE_ENOMEM, why, whylen, "%s/%s: path too long", dir, name);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return keyfile_why(KEYRING_EIO, why, whylen, "cannot create a file in %s: %s", dir,
+		return keyfile_why(KEYFILE_EIO, why, whylen, "cannot create a file in %s: %s", dir,
 		    strerror(errno));
 	rc = keyfile_fill(fd, tmp, text, len, mode, uid, gid, why, whylen);
 	if (close(fd) != 0 && rc == 0)
-		rc = keyfile_why(KEYRING_EIO, why, whylen, "cannot write %s: %s", tmp,
+		rc = keyfile_why(KEYFILE_EIO, why, whylen, "cannot write %s: %s", tmp,
 		    strerror(errno));
 	if (rc == 0 && rename(tmp, path) != 0)
-		rc = keyfile_why(KEYRING_EIO, why, whylen, "cannot rename %s to %s: %s", tmp, path,
+		rc = keyfile_why(KEYFILE_EIO, why, whylen, "cannot rename %s to %s: %s", tmp, path,
 		    strerror(errno));
 	if (rc != 0) {
 		unlink(tmp);
@@ -648,14 +648,14 @@ keyfile_key_mode(const char *dir)
 }
 
 int
-keyfile_write_key(const char *dir, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
+keyfile_write_key(const char *dir, int slot, const unsigned char secret[KEYFILE_KEY_BYTES],
     time_t activate, uid_t uid, gid_t gid, char *why, size_t whylen)
 {
 	char text[KEYFILE_TEXT_MAX], name[16];
 	int n, rc;
 
-	if (slot < 0 || slot >= KEYRING_SLOTS)
-		return keyfile_why(KEYRING_ESLOT, why, whylen, "bad slot %d (0-9)", slot);
+	if (slot < 0 || slot >= KEYFILE_SLOTS)
+		return keyfile_why(KEYFILE_ESLOT, why, whylen, "bad slot %d (0-9)", slot);
 	snprintf(name, sizeof(name), "%d.key", slot);
 	n = keyfile_format(secret, activate, text, sizeof(text));
 	if (n < 0)
@@ -684,12 +684,27 @@ keyfile_remove(const char *dir, int slot, char *why, size_t whylen)
 	char path[PATH_MAX];
 
 	if (keyfile_path(dir, slot, path, sizeof(path)) != 0)
-		return keyfile_why(KEYRING_ESLOT, why, whylen, "%s: bad slot %d", dir, slot);
+		return keyfile_why(KEYFILE_ESLOT, why, whylen, "%s: bad slot %d", dir, slot);
 	if (unlink(path) != 0) {
 		if (errno == ENOENT)
-			return KEYRING_OK;
-		return keyfile_why(KEYRING_EIO, why, whylen, "cannot remove %s: %s", path,
+			return KEYFILE_OK;
+		return keyfile_why(KEYFILE_EIO, why, whylen, "cannot remove %s: %s", path,
 		    strerror(errno));
 	}
 	return keyfile_sync_dir(dir, why, whylen);
+}
+
+const char *
+keyfile_strerror(int err)
+{
+	switch (err) {
+	case KEYFILE_OK: return "success";
+	case KEYFILE_ENOMEM: return "out of memory";
+	case KEYFILE_EIO: return "cannot read or write the key store";
+	case KEYFILE_EPERM: return "unsafe permissions on the key store";
+	case KEYFILE_ECORRUPT: return "corrupt key file";
+	case KEYFILE_ENODIR: return "the key directory does not exist";
+	case KEYFILE_ESLOT: return "bad key slot (0-9)";
+	}
+	return "unknown key file error";
 }

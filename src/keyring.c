@@ -19,6 +19,15 @@
 #include "keyfile.h"
 #include "keyring.h"
 
+/* keyfile's codes pass through keyring_load unchanged (ENODIR reads as ENOKEYS). */
+_Static_assert(KEYFILE_SLOTS == KEYRING_SLOTS && KEYFILE_KEY_BYTES == KEYRING_KEY_BYTES &&
+    KEYFILE_NO_USER == KEYRING_NO_USER, "keyfile and keyring sizes");
+_Static_assert((int)KEYFILE_ENOMEM == (int)KEYRING_ENOMEM &&
+    (int)KEYFILE_EIO == (int)KEYRING_EIO && (int)KEYFILE_EPERM == (int)KEYRING_EPERM &&
+    (int)KEYFILE_ECORRUPT == (int)KEYRING_ECORRUPT &&
+    (int)KEYFILE_ENODIR == (int)KEYRING_ENOKEYS && (int)KEYFILE_ESLOT == (int)KEYRING_ESLOT,
+    "keyfile codes");
+
 struct keyslot {
 	bool present;
 	time_t activate;
@@ -219,6 +228,47 @@ keyring_hmac(const struct keyring_subkey *k, const void *msg, size_t len,
 	sodium_memzero(&st, sizeof(st));
 }
 
+bool
+keyring_mac_equal(const void *given, const void *want, size_t len)
+{
+	return sodium_memcmp(given, want, len) == 0;
+}
+
+static int
+keyring_verify(const struct keyring *kr, int slot, bool srs, const void *msg, size_t len,
+    const unsigned char *mac, size_t maclen)
+{
+	unsigned char want[KEYRING_MAC_BYTES];
+	bool match;
+
+	if (kr == NULL)
+		return KEYRING_ENOKEYS;
+	if (slot < 0 || slot >= KEYRING_SLOTS)
+		return KEYRING_ESLOT;
+	if (!kr->slot[slot].present)
+		return KEYRING_EEMPTY;
+	if (maclen == 0 || maclen > KEYRING_MAC_BYTES)
+		return KEYRING_EMACLEN;
+	keyring_hmac(srs ? kr->slot[slot].srs_mac : kr->slot[slot].prvs_mac, msg, len, want);
+	match = keyring_mac_equal(mac, want, maclen);
+	sodium_memzero(want, sizeof(want));
+	return match ? KEYRING_OK : KEYRING_EBADMAC;
+}
+
+int
+keyring_prvs_verify(const struct keyring *kr, int slot, const void *msg, size_t len,
+    const unsigned char *mac, size_t maclen)
+{
+	return keyring_verify(kr, slot, false, msg, len, mac, maclen);
+}
+
+int
+keyring_srs_verify(const struct keyring *kr, int slot, const void *msg, size_t len,
+    const unsigned char *mac, size_t maclen)
+{
+	return keyring_verify(kr, slot, true, msg, len, mac, maclen);
+}
+
 const unsigned char *
 keyring_srs_key(const struct keyring *kr, int slot)
 {
@@ -406,298 +456,6 @@ keyring_rotate_slot(const struct keyring *kr, time_t now, time_t window, time_t 
 	return KEYRING_EBUSY;
 }
 
-/* keyring_write_random - a new random key into slot's file, active at activate */
-static int
-keyring_write_random(const char *dir, int slot, time_t activate, uid_t uid, gid_t gid,
-    char *why, size_t whylen)
-{
-	unsigned char *secret = sodium_malloc(KEYRING_KEY_BYTES);
-	int rc;
-
-	if (secret == NULL)
-		return keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory");
-	randombytes_buf(secret, KEYRING_KEY_BYTES);
-	rc = keyfile_write_key(dir, slot, secret, activate, uid, gid, why, whylen);
-	sodium_free(secret);
-	return rc;
-}
-
-int
-keyring_init(
-    const char *dir, uid_t user, time_t now, uid_t uid, gid_t gid, char *why, size_t whylen)
-{
-	struct keyring *kr = NULL;
-	int rc;
-
-	rc = keyfile_mkdir(dir, uid, gid, why, whylen);
-	if (rc == 0)
-		rc = keyring_load(dir, user, &kr, why, whylen);
-	if (rc == 0) {
-		keyring_unref(kr);
-		return keyfile_why(KEYRING_EEXIST, why, whylen,
-		    "%s already holds keys: nothing done (backstop-keys rotate makes a new key)",
-		    dir);
-	}
-	if (rc != KEYRING_ENOKEYS)
-		return rc;
-	rc = keyring_write_random(dir, 0, now, uid, gid, why, whylen);
-	if (rc == 0)
-		rc = keyfile_write_created(dir, now, uid, gid, why, whylen);
-	return rc;
-}
-
-static int
-keyring_busy_why(const struct keyring *kr, int slot, time_t now, time_t free_at, char *why,
-    size_t whylen)
-{
-	char t1[40], t2[40];
-
-	if (free_at == 0 && keyring_activate(kr, slot) > now)
-		return keyfile_why(KEYRING_EBUSY, why, whylen,
-		    "slot %d holds a key that is pending (it activates at %s): nothing done; "
-		    "rotate again after that", slot,
-		    keyring_time_text(keyring_activate(kr, slot), t1, sizeof(t1)));
-	if (free_at == 0)
-		return keyfile_why(KEYRING_EBUSY, why, whylen,
-		    "slot %d holds a key (activation %s) that is not retired: nothing done", slot,
-		    keyring_time_text(keyring_activate(kr, slot), t1, sizeof(t1)));
-	return keyfile_why(KEYRING_EBUSY, why, whylen,
-	    "slot %d holds a key that can verify live tags until %s (retired %s): "
-	    "rotate again after that time, then prune", slot,
-	    keyring_time_text(free_at, t1, sizeof(t1)),
-	    keyring_time_text(keyring_retired(kr, slot), t2, sizeof(t2)));
-}
-
-/* t, or one second after the latest activation if t is not later than every key's */
-static time_t
-keyring_after_all(const struct keyring *kr, time_t t)
-{
-	int i;
-
-	for (i = 0; i < KEYRING_SLOTS; i++)
-		if (kr->slot[i].present && kr->slot[i].activate >= t)
-			t = kr->slot[i].activate + 1;
-	return t;
-}
-
-static int
-keyring_rotate_in(const struct keyring *kr, const char *dir, time_t now, time_t *activate,
-    time_t window, uid_t uid, gid_t gid, int *slot, char *why, size_t whylen)
-{
-	time_t free_at;
-	int rc;
-
-	rc = keyring_rotate_slot(kr, now, window, &free_at);
-	if (rc == KEYRING_ENOSIGNER)
-		return keyfile_why(rc, why, whylen,
-		    "no key in %s is active yet: wait for the pending key to activate", dir);
-	if (rc == KEYRING_EBUSY)
-		return keyring_busy_why(kr, (keyring_signer(kr, now) + 1) % KEYRING_SLOTS, now,
-		    free_at, why, whylen);
-	if (rc < 0)
-		return keyfile_why(rc, why, whylen, "%s: %s", dir, keyring_strerror(rc));
-	*slot = rc;
-	/* two rotations within a second must still order their keys */
-	*activate = keyring_after_all(kr, *activate);
-	return keyring_write_random(dir, *slot, *activate, uid, gid, why, whylen);
-}
-
-int
-keyring_rotate(const char *dir, uid_t user, time_t now, time_t *activate, time_t window, uid_t uid,
-    gid_t gid, int *slot, char *why, size_t whylen)
-{
-	struct keyring *kr;
-	int rc;
-
-	*slot = -1;
-	rc = keyring_load(dir, user, &kr, why, whylen);
-	if (rc != 0)
-		return rc;
-	rc = keyring_rotate_in(kr, dir, now, activate, window, uid, gid, slot, why, whylen);
-	keyring_unref(kr);
-	return rc;
-}
-
-int
-keyring_prune(const char *dir, uid_t user, time_t now, time_t window, bool dry_run,
-    unsigned *pruned, char *why, size_t whylen)
-{
-	struct keyring *kr;
-	int i, rc;
-
-	*pruned = 0;
-	rc = keyring_load(dir, user, &kr, why, whylen);
-	if (rc != 0)
-		return rc;
-	for (i = 0; i < KEYRING_SLOTS && rc == 0; i++) {
-		if (keyring_state(kr, i, now, window) != KEYRING_PRUNABLE)
-			continue;
-		if (!dry_run)
-			rc = keyfile_remove(dir, i, why, whylen);
-		if (rc == 0)
-			*pruned |= 1u << i;
-	}
-	keyring_unref(kr);
-	return rc;
-}
-
-/* keyring_pending - a slot whose key activates after now, or -1 */
-static int
-keyring_pending(const struct keyring *kr, time_t now)
-{
-	int i;
-
-	for (i = 0; i < KEYRING_SLOTS; i++)
-		if (kr->slot[i].present && kr->slot[i].activate > now)
-			return i;
-	return -1;
-}
-
-static int
-keyring_revoke_in(const struct keyring *kr, const char *dir, int slot, time_t now,
-    time_t window, uid_t uid, gid_t gid, int *new_slot, time_t *activate, char *why,
-    size_t whylen)
-{
-	char t[40];
-	int pending, rc;
-
-	if (!keyring_has(kr, slot))
-		return keyfile_why(KEYRING_EEMPTY, why, whylen, "%s/%d.key: no key in slot %d",
-		    dir, slot, slot);
-	if (keyring_signer(kr, now) != slot && keyring_count(kr) == 1)
-		return keyfile_why(KEYRING_EBUSY, why, whylen,
-		    "slot %d holds the only key (pending until %s): nothing done; revoking it "
-		    "would leave no key to sign with", slot,
-		    keyring_time_text(keyring_activate(kr, slot), t, sizeof(t)));
-	if (keyring_signer(kr, now) == slot) {
-		pending = keyring_pending(kr, now);
-		if (pending >= 0)
-			return keyfile_why(KEYRING_EBUSY, why, whylen,
-			    "slot %d signs, and slot %d holds a key pending until %s: a new key "
-			    "could only sign after it, and the key before slot %d would sign again "
-			    "meanwhile. Nothing done: revoke slot %d first (or wait until it signs), "
-			    "then slot %d", slot, pending,
-			    keyring_time_text(keyring_activate(kr, pending), t, sizeof(t)), slot,
-			    pending, slot);
-		*activate = now;
-		rc = keyring_rotate_in(kr, dir, now, activate, window, uid, gid, new_slot, why,
-		    whylen);
-		if (rc != KEYRING_EBUSY)
-			return rc != 0 ? rc : keyfile_remove(dir, slot, why, whylen);
-		/* the next slot's key is still live: replace the revoked key in its own slot,
-		 * in one rename, so that some key signs at every moment */
-		*new_slot = slot;
-		*activate = keyring_after_all(kr, now);
-		return keyring_write_random(dir, slot, *activate, uid, gid, why, whylen);
-	}
-	return keyfile_remove(dir, slot, why, whylen);
-}
-
-int
-keyring_revoke(const char *dir, uid_t user, int slot, time_t now, time_t window, uid_t uid,
-    gid_t gid, int *new_slot, time_t *activate, char *why, size_t whylen)
-{
-	struct keyring *kr;
-	int rc;
-
-	*new_slot = -1;
-	*activate = 0;
-	if (slot < 0 || slot >= KEYRING_SLOTS)
-		return keyfile_why(KEYRING_ESLOT, why, whylen, "bad slot %d: want 0-9", slot);
-	rc = keyring_load(dir, user, &kr, why, whylen);
-	if (rc != 0)
-		return rc;
-	rc = keyring_revoke_in(kr, dir, slot, now, window, uid, gid, new_slot, activate, why,
-	    whylen);
-	keyring_unref(kr);
-	return rc;
-}
-
-/* Is slot's file this very key? *present says whether there is one. */
-static int
-keyring_import_same(const char *dir, uid_t user, int slot, const unsigned char *secret,
-    time_t activate, bool *present, bool *same, char *why, size_t whylen)
-{
-	unsigned char *old = sodium_malloc(KEYRING_KEY_BYTES);
-	time_t old_activate = 0;
-	int rc;
-
-	*same = false;
-	if (old == NULL)
-		return keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory");
-	rc = keyfile_read(dir, user, slot, old, &old_activate, present, why, whylen);
-	if (rc == 0 && *present)
-		*same = sodium_memcmp(old, secret, KEYRING_KEY_BYTES) == 0 &&
-		    old_activate == activate;
-	sodium_free(old);
-	return rc;
-}
-
-/* Another slot of dir that holds secret already: *other, or -1. */
-static int
-keyring_import_dup(const char *dir, uid_t user, int slot, const unsigned char *secret, int *other,
-    char *why, size_t whylen)
-{
-	unsigned char *old = sodium_malloc(KEYRING_KEY_BYTES);
-	time_t activate;
-	bool present;
-	int i, rc = KEYRING_OK;
-
-	*other = -1;
-	if (old == NULL)
-		return keyfile_why(KEYRING_ENOMEM, why, whylen, "out of memory");
-	for (i = 0; i < KEYRING_SLOTS && rc == 0 && *other < 0; i++) {
-		if (i == slot)
-			continue;
-		rc = keyfile_read(dir, user, i, old, &activate, &present, why, whylen);
-		if (rc == 0 && present && sodium_memcmp(old, secret, KEYRING_KEY_BYTES) == 0)
-			*other = i;
-	}
-	sodium_free(old);
-	return rc;
-}
-
-int
-keyring_import(const char *dir, uid_t user, int slot, const unsigned char secret[KEYRING_KEY_BYTES],
-    time_t activate, bool force, time_t now, uid_t uid, gid_t gid, bool *changed, char *why,
-    size_t whylen)
-{
-	time_t created;
-	bool present, same;
-	int other, rc;
-
-	*changed = false;
-	if (slot < 0 || slot >= KEYRING_SLOTS)
-		return keyfile_why(KEYRING_ESLOT, why, whylen, "bad slot %d (0-9)", slot);
-	rc = keyfile_mkdir(dir, uid, gid, why, whylen);
-	if (rc == 0)
-		rc = keyfile_check_dir(dir, user, why, whylen);
-	if (rc == 0)
-		rc = keyring_import_same(
-		    dir, user, slot, secret, activate, &present, &same, why, whylen);
-	if (rc != 0 || same)
-		return rc;
-	rc = keyring_import_dup(dir, user, slot, secret, &other, why, whylen);
-	if (rc != 0)
-		return rc;
-	if (other >= 0)
-		return keyfile_why(KEYRING_EEXIST, why, whylen,
-		    "%s/%d.key holds this key already: nothing done, and --force does not change "
-		    "that (one key in two slots confuses list and rotation); a key keeps its slot "
-		    "on every host: import it as slot %d", dir, other, other);
-	if (present && !force)
-		return keyfile_why(KEYRING_EEXIST, why, whylen,
-		    "%s/%d.key holds a different key: nothing done (import into another slot, "
-		    "prune it when it is prunable, or use --force)", dir, slot);
-	rc = keyfile_write_key(dir, slot, secret, activate, uid, gid, why, whylen);
-	if (rc == 0)
-		rc = keyfile_read_created(dir, user, &created, why, whylen);
-	if (rc == 0 && created == 0)
-		rc = keyfile_write_created(dir, now, uid, gid, why, whylen);
-	*changed = rc == 0;
-	return rc;
-}
-
 struct keyring_holder {
 	pthread_mutex_t lock;
 	struct keyring *kr;
@@ -780,6 +538,8 @@ keyring_strerror(int err)
 	case KEYRING_ESODIUM: return "libsodium failed to initialise";
 	case KEYRING_EBUSY: return "the slot's key can still verify live tags";
 	case KEYRING_EEMPTY: return "the slot holds no key";
+	case KEYRING_EBADMAC: return "the MAC does not match";
+	case KEYRING_EMACLEN: return "bad MAC length (1-32 bytes)";
 	}
 	return "unknown key store error";
 }

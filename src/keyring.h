@@ -31,6 +31,8 @@ enum keyring_err {
 	KEYRING_ESODIUM = -9,	/* permanent: sodium_init failed */
 	KEYRING_EBUSY = -10,	/* permanent: the slot's key can still verify live tags */
 	KEYRING_EEMPTY = -11,	/* permanent: the slot holds no key */
+	KEYRING_EBADMAC = -12,	/* permanent: the MAC does not match */
+	KEYRING_EMACLEN = -13,	/* permanent: a MAC length outside 1-32 bytes */
 };
 
 /* What a slot's key does at a given time (keys/README.md). */
@@ -86,6 +88,17 @@ const struct keyring_subkey *keyring_srs_subkey(const struct keyring *kr, int sl
 /* keyring_hmac - HMAC-SHA-256 of msg under a sub-key, from its state keyed at load time */
 void keyring_hmac(const struct keyring_subkey *k, const void *msg, size_t len,
     unsigned char out[KEYRING_MAC_BYTES]);
+/* keyring_prvs_verify - is mac (maclen bytes, 1-32) the start of the HMAC of msg under slot's
+ * prvs sub-key? KEYRING_OK, EBADMAC, EMACLEN, EEMPTY or ESLOT; compared in constant time */
+int keyring_prvs_verify(const struct keyring *kr, int slot, const void *msg, size_t len,
+    const unsigned char *mac, size_t maclen) __attribute__((warn_unused_result));
+/* keyring_srs_verify - as keyring_prvs_verify, under slot's SRS sub-key */
+int keyring_srs_verify(const struct keyring *kr, int slot, const void *msg, size_t len,
+    const unsigned char *mac, size_t maclen) __attribute__((warn_unused_result));
+/* keyring_mac_equal - are the first len bytes of two MACs (or their encodings) equal? In
+ * constant time: every MAC comparison of the project goes through here */
+bool keyring_mac_equal(const void *given, const void *want, size_t len)
+    __attribute__((warn_unused_result));
 /* keyring_count - number of keys present */
 int keyring_count(const struct keyring *kr);
 
@@ -99,32 +112,6 @@ enum keyring_state keyring_state(const struct keyring *kr, int slot, time_t now,
 const char *keyring_state_name(enum keyring_state st);
 /* keyring_rotate_slot - the slot a rotation at now takes; KEYRING_EBUSY sets *free_at */
 int keyring_rotate_slot(const struct keyring *kr, time_t now, time_t window, time_t *free_at);
-
-/* Operations on the key directory. uid/gid (uid_t)-1/(gid_t)-1 keep the files' owner;
- * on failure why says what and how to fix it. */
-/* keyring_init - create the store: directory 0700, a key in slot 0 active at now, the record */
-int keyring_init(const char *dir, uid_t user, time_t now, uid_t uid, gid_t gid, char *why,
-    size_t whylen) __attribute__((warn_unused_result));
-/* keyring_rotate - a new random key in the next slot, active at *activate (moved to a second
- * after the latest key's if not later); *slot says which */
-int keyring_rotate(const char *dir, uid_t user, time_t now, time_t *activate, time_t window,
-    uid_t uid, gid_t gid, int *slot, char *why, size_t whylen) __attribute__((warn_unused_result));
-/* keyring_prune - remove (or with dry_run only list) prunable keys; bit K of *pruned per slot */
-int keyring_prune(const char *dir, uid_t user, time_t now, time_t window, bool dry_run,
-    unsigned *pruned, char *why, size_t whylen) __attribute__((warn_unused_result));
-/* keyring_revoke - delete slot's key at once, whatever it could still verify. When it is the
- * signing key, a new key in the next slot signs from now first, so that no older key signs
- * again: *new_slot says which (-1: none was needed), *activate when. Refused (EBUSY) while a
- * pending key would leave the new one waiting. */
-int keyring_revoke(const char *dir, uid_t user, int slot, time_t now, time_t window, uid_t uid,
-    gid_t gid, int *new_slot, time_t *activate, char *why, size_t whylen)
-    __attribute__((warn_unused_result));
-/* keyring_import - write a key into slot; a different key there needs force; same is a no-op;
- * refused (EEXIST, even with force) when another slot holds the same secret */
-int keyring_import(const char *dir, uid_t user, int slot,
-    const unsigned char secret[KEYRING_KEY_BYTES], time_t activate, bool force, time_t now,
-    uid_t uid, gid_t gid, bool *changed, char *why, size_t whylen)
-    __attribute__((warn_unused_result));
 
 /* A holder publishes the current snapshot to threads: readers take a reference under a
  * mutex, a reload swaps in a new snapshot; in-flight work keeps the one it took. */

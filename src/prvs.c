@@ -39,6 +39,21 @@ prvs_is_srs(const char *local)
 	    local[4] != '\0' && strchr("=+-", local[4]) != NULL;
 }
 
+/* prvs_mac_input - kddd and local@domain lowercased into in; its length, or -1 */
+static int
+prvs_mac_input(
+    const char *kddd, const struct addr *plain, unsigned char in[PRVS_MAC_INPUT_MAX + 1])
+{
+	int n;
+
+	n = snprintf((char *)in, PRVS_MAC_INPUT_MAX + 1, "%.4s%s@%s", kddd, plain->local,
+	    plain->domain);
+	if (n < 0 || (size_t)n >= PRVS_MAC_INPUT_MAX + 1)
+		return -1;
+	addr_lowercase((char *)in, (char *)in, (size_t)n);
+	return n;
+}
+
 /* prvs_mac - the first 3 bytes of the tag's HMAC, over kddd and local@domain lowercased */
 static int
 prvs_mac(const struct keyring_subkey *key, const char *kddd, const struct addr *plain,
@@ -46,12 +61,10 @@ prvs_mac(const struct keyring_subkey *key, const char *kddd, const struct addr *
 {
 	unsigned char in[PRVS_MAC_INPUT_MAX + 1];
 	unsigned char full[crypto_auth_hmacsha256_BYTES];
-	int n;
+	int n = prvs_mac_input(kddd, plain, in);
 
-	n = snprintf((char *)in, sizeof(in), "%.4s%s@%s", kddd, plain->local, plain->domain);
-	if (n < 0 || (size_t)n >= sizeof(in))
+	if (n < 0)
 		return -1;
-	addr_lowercase((char *)in, (char *)in, (size_t)n);
 	keyring_hmac(key, in, (size_t)n, full);
 	memcpy(mac, full, PRVS_MAC_BYTES);
 	sodium_memzero(full, sizeof(full));
@@ -141,20 +154,22 @@ prvs_parse(const struct addr *a, struct prvs_tag *t)
 	return true;
 }
 
-/* prvs_mac_ok - does the tag's MAC match, compared in constant time? */
+/* prvs_mac_ok - does the tag's MAC match? The keyring compares, in constant time. */
 static bool
-prvs_mac_ok(const struct keyring_subkey *key, const struct prvs_tag *t)
+prvs_mac_ok(const struct keyring *kr, const struct prvs_tag *t)
 {
-	unsigned char want[PRVS_MAC_BYTES], got[PRVS_MAC_BYTES];
+	unsigned char in[PRVS_MAC_INPUT_MAX + 1], got[PRVS_MAC_BYTES];
 	size_t len = 0;
 	bool match;
+	int n;
 
 	if (sodium_hex2bin(got, sizeof(got), t->hex, 2 * PRVS_MAC_BYTES, NULL, &len,
 	    NULL) != 0 || len != sizeof(got))
 		return false;
-	match = prvs_mac(key, t->kddd, &t->plain, want) == 0 &&
-	    sodium_memcmp(want, got, sizeof(want)) == 0;
-	sodium_memzero(want, sizeof(want));
+	n = prvs_mac_input(t->kddd, &t->plain, in);
+	match = n >= 0 && keyring_prvs_verify(kr, t->slot, in, (size_t)n, got, sizeof(got)) ==
+	    KEYRING_OK;
+	sodium_memzero(in, sizeof(in));
 	sodium_memzero(got, sizeof(got));
 	return match;
 }
@@ -164,17 +179,15 @@ prvs_verify(const struct keyring *kr, const struct addr *a, time_t now, unsigned
     struct addr *orig)
 {
 	struct prvs_tag t;
-	const struct keyring_subkey *key;
 	long today = clock_day(now) % 1000, diff;
 
 	if (a->null || !prvs_has_prefix(a->local))
 		return PRVS_UNTAGGED;
 	if (!prvs_parse(a, &t))
 		return PRVS_MALFORMED;
-	key = kr == NULL ? NULL : keyring_prvs_subkey(kr, t.slot);
-	if (key == NULL)
+	if (kr == NULL || !keyring_has(kr, t.slot))
 		return PRVS_UNKNOWN_KEY;
-	if (!prvs_mac_ok(key, &t))
+	if (!prvs_mac_ok(kr, &t))
 		return PRVS_BADMAC;
 	diff = (((long)t.ddd - today) % 1000 + 1000) % 1000;
 	if (diff > (long)validity)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "keyring.h"
 #include "srs-legacy.h"
 
 #define LEGACY_B64_FULL 27	/* base64 characters of a 20-byte digest, unpadded */
@@ -270,7 +271,7 @@ legacy_check(const struct srs_legacy *lg, const char *hash, size_t hl, const cha
 	for (i = 0; i < lg->n; i++) {
 		legacy_hash(lg, i, f, fl, want);
 		addr_lowercase(want, want, hl);
-		if (sodium_memcmp(given, want, hl) == 0)
+		if (keyring_mac_equal(given, want, hl))
 			match = true;
 	}
 	sodium_memzero(want, sizeof(want));

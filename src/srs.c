@@ -347,7 +347,7 @@ srs_check_hash(const struct srs_params *p, const struct keyring *kr, time_t now,
 		if (!keyring_has(kr, slot))
 			continue;
 		srs_hash(keyring_srs_subkey(kr, slot), s->text, want);
-		if (sodium_memcmp(given, want, s->hash_len) == 0)
+		if (keyring_mac_equal(given, want, s->hash_len))
 			match = true;
 	}
 	return match ? SRS_OK : SRS_EBADHASH;

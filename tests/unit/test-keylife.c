@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "keyfile.h"
 #include "keyring.h"
+#include "keystore-args.h"
 #include "prvs.h"
 #include "srs.h"
 #include "tap.h"
@@ -163,7 +164,7 @@ pass(struct walk *w, time_t now, int n, bool exact)
 	unsigned pruned;
 	char why[512];
 
-	if (keyring_prune(
+	if (ks_prune(
 		w->dir, KEYRING_NO_USER, now, w->window, false, &pruned, why, sizeof(why)) != 0)
 		printf("# %lld: prune: %s\n", (long long)now, why);
 	kr = load_at(w->dir);
@@ -188,7 +189,7 @@ step(struct walk *w, long d, bool rotate)
 
 	pass(w, first, 0, false);
 	if (rotate) {
-		if (keyring_rotate(w->dir, KEYRING_NO_USER, now, &at, w->window, KEYFILE_KEEP_UID,
+		if (ks_rotate(w->dir, KEYRING_NO_USER, now, &at, w->window, KEYFILE_KEEP_UID,
 			KEYFILE_KEEP_GID, &slot, why, sizeof(why)) != 0)
 			printf("# day %ld: rotate: %s\n", d, why);
 		else
@@ -208,7 +209,7 @@ test_two_years(void)
 	snprintf(dir, sizeof(dir), "%s/walk", base);
 	w.dir = dir;
 	w.window = keyring_window(VALIDITY, MAX_AGE);
-	if (keyring_init(dir, KEYRING_NO_USER, START, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why,
+	if (ks_init(dir, KEYRING_NO_USER, START, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why,
 		sizeof(why)) != 0)
 		bail_out(why);
 	for (d = 0; d <= 24 * 30 + 40; d++) {
@@ -236,12 +237,12 @@ test_reuse_refused(void)
 	int d, slot, ok_days = 0, refused_days = 0, rc;
 
 	snprintf(dir, sizeof(dir), "%s/reuse", base);
-	if (keyring_init(dir, KEYRING_NO_USER, START + NOON, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+	if (ks_init(dir, KEYRING_NO_USER, START + NOON, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
 		why, sizeof(why)) != 0)
 		bail_out(why);
 	for (d = 1; d < 10; d++) {
 		now = at = START + d * DAY + NOON;
-		ok_days += keyring_rotate(dir, KEYRING_NO_USER, now, &at, window, KEYFILE_KEEP_UID,
+		ok_days += ks_rotate(dir, KEYRING_NO_USER, now, &at, window, KEYFILE_KEEP_UID,
 			       KEYFILE_KEEP_GID, &slot, why, sizeof(why)) == 0 &&
 			   slot == d;
 	}
@@ -250,7 +251,7 @@ test_reuse_refused(void)
 	strftime(want, sizeof(want), "until %Y-%m-%d %H:%M:%S UTC", &tm);
 	for (d = 10; START + d * DAY + NOON < free_at; d++) {
 		now = at = START + d * DAY + NOON;
-		rc = keyring_rotate(dir, KEYRING_NO_USER, now, &at, window, KEYFILE_KEEP_UID,
+		rc = ks_rotate(dir, KEYRING_NO_USER, now, &at, window, KEYFILE_KEEP_UID,
 		    KEYFILE_KEEP_GID, &slot, why, sizeof(why));
 		refused_days += rc == KEYRING_EBUSY && strstr(why, want) != NULL &&
 		    strstr(why, "slot 0") != NULL;
@@ -261,18 +262,18 @@ test_reuse_refused(void)
 	ok(keyring_has(kr, 0) && keyring_signer(kr, now) == 9, "nothing was written meanwhile");
 	keyring_unref(kr);
 	now = at = free_at - 1;
-	is_int(keyring_rotate(dir, KEYRING_NO_USER, now, &at, window, KEYFILE_KEEP_UID,
+	is_int(ks_rotate(dir, KEYRING_NO_USER, now, &at, window, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, why, sizeof(why)),
 	    KEYRING_EBUSY, "still refused a second early");
 	now = at = free_at;
-	is_int(keyring_rotate(dir, KEYRING_NO_USER, now, &at, window, KEYFILE_KEEP_UID,
+	is_int(ks_rotate(dir, KEYRING_NO_USER, now, &at, window, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, why, sizeof(why)),
 	    0, "allowed at the announced time");
 	is_int(slot, 0, "into slot 0");
-	is_int(keyring_prune(dir, KEYRING_NO_USER, now, window, false, &pruned, why, sizeof(why)),
+	is_int(ks_prune(dir, KEYRING_NO_USER, now, window, false, &pruned, why, sizeof(why)),
 	    0, "prune");
 	is_int(pruned, 0, "slot 1, retired a day after slot 0, is not prunable yet");
-	is_int(keyring_prune(
+	is_int(ks_prune(
 		   dir, KEYRING_NO_USER, now + DAY, window, false, &pruned, why, sizeof(why)),
 	    0, "prune a day later");
 	is_int(pruned, 1u << 1, "slot 1 pruned then");
@@ -289,7 +290,7 @@ export_import(const char *from, const char *to, int slot, time_t activate, time_
 
 	rc = keyfile_read(from, KEYRING_NO_USER, slot, secret, &act, &present, why, sizeof(why));
 	if (rc == 0 && present)
-		rc = keyring_import(to, KEYRING_NO_USER, slot, secret,
+		rc = ks_import(to, KEYRING_NO_USER, slot, secret,
 		    activate != 0 ? activate : act, false, now, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
 		    &changed, why, sizeof(why));
 	if (rc != 0)
@@ -333,7 +334,7 @@ test_two_hosts(void)
 
 	snprintf(a, sizeof(a), "%s/host-a", base);
 	snprintf(b, sizeof(b), "%s/host-b", base);
-	if (keyring_init(
+	if (ks_init(
 		a, KEYRING_NO_USER, t0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)) != 0)
 		bail_out(why);
 	is_int(export_import(a, b, 0, 0, t0), 0, "host b imports slot 0 from host a");
@@ -344,7 +345,7 @@ test_two_hosts(void)
 
 		if (h == rot)
 			moved +=
-			    keyring_rotate(a, KEYRING_NO_USER, rot, &act, window, KEYFILE_KEEP_UID,
+			    ks_rotate(a, KEYRING_NO_USER, rot, &act, window, KEYFILE_KEEP_UID,
 				KEYFILE_KEEP_GID, &slot, why, sizeof(why)) == 0;
 		if (h == rot + 600)
 			moved += export_import(a, b, slot, 0, h) == 0;

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "keyfile.h"
 #include "keyring.h"
+#include "keystore-args.h"
 #include "keywatch.h"
 #include "tap.h"
 
@@ -504,16 +505,16 @@ test_store_ops(void)
 	time_t at;
 	int slot;
 
-	is_int(keyring_init(
+	is_int(ks_init(
 		   dir, KEYRING_NO_USER, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)),
 	    0, "init creates the directory and the first key");
 	ok(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700, "directory mode 0700");
-	is_int(keyring_init(path_in(base, "slash/keys//"), KEYRING_NO_USER, T0, KEYFILE_KEEP_UID,
+	is_int(ks_init(path_in(base, "slash/keys//"), KEYRING_NO_USER, T0, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, why, sizeof(why)),
 	    0, "init of a path with trailing slashes");
 	ok(stat(path_in(base, "slash/keys"), &st) == 0 && (st.st_mode & 07777) == 0700,
 	    "still a 0700 directory");
-	is_int(keyring_init(
+	is_int(ks_init(
 		   dir, KEYRING_NO_USER, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)),
 	    KEYRING_EEXIST, "a second init is refused");
 	ok(strstr(why, dir) != NULL && strstr(why, "already holds keys") != NULL, "and says so");
@@ -521,62 +522,62 @@ test_store_ops(void)
 	    keyring_signer(kr, T0) == 0, "init: slot 0 signs now, created recorded");
 	keyring_unref(kr);
 	at = T0 + DAY + 7200;
-	is_int(keyring_rotate(dir, KEYRING_NO_USER, T0 + DAY, &at, w, KEYFILE_KEEP_UID,
+	is_int(ks_rotate(dir, KEYRING_NO_USER, T0 + DAY, &at, w, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, why, sizeof(why)),
 	    0, "rotate with a delay");
 	is_int(slot, 1, "into slot 1");
 	is_int(at, T0 + DAY + 7200, "activation as asked");
 	at = T0 + DAY;
-	is_int(keyring_rotate(dir, KEYRING_NO_USER, T0 + DAY, &at, w, KEYFILE_KEEP_UID,
+	is_int(ks_rotate(dir, KEYRING_NO_USER, T0 + DAY, &at, w, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, why, sizeof(why)),
 	    KEYRING_EBUSY, "a second rotation before activation: busy");
 	ok(strstr(why, "slot 1") != NULL && strstr(why, "pending") != NULL, "says why: %s", why);
-	is_int(keyring_prune(
+	is_int(ks_prune(
 		   dir, KEYRING_NO_USER, T0 + 23 * DAY + 7200, w, true, &pruned, why, sizeof(why)),
 	    0, "prune --dry-run");
 	is_int(pruned, 1, "would prune slot 0");
 	ok(load(dir, &kr, why, sizeof(why)) == 0 && keyring_has(kr, 0), "dry run keeps it");
 	keyring_unref(kr);
-	is_int(keyring_prune(
+	is_int(ks_prune(
 		   dir, KEYRING_NO_USER, T0 + 23 * DAY + 7199, w, false, &pruned, why, sizeof(why)),
 	    0, "prune a second early");
 	is_int(pruned, 0, "nothing yet");
-	is_int(keyring_prune(
+	is_int(ks_prune(
 		   dir, KEYRING_NO_USER, T0 + 23 * DAY + 7200, w, false, &pruned, why, sizeof(why)),
 	    0, "prune on time");
 	is_int(pruned, 1, "slot 0 pruned");
-	is_int(keyring_import(dir, KEYRING_NO_USER, 1, key_a, T0, false, T0, KEYFILE_KEEP_UID,
+	is_int(ks_import(dir, KEYRING_NO_USER, 1, key_a, T0, false, T0, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
 	    KEYRING_EEXIST, "import over a different key: refused");
 	ok(strstr(why, "1.key") != NULL && strstr(why, "--force") != NULL, "says so: %s", why);
-	is_int(keyring_import(dir, KEYRING_NO_USER, 4, key_a, T0, false, T0, KEYFILE_KEEP_UID,
+	is_int(ks_import(dir, KEYRING_NO_USER, 4, key_a, T0, false, T0, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
 	    0, "import into a free slot");
 	ok(changed, "changed");
-	is_int(keyring_import(dir, KEYRING_NO_USER, 4, key_a, T0, false, T0, KEYFILE_KEEP_UID,
+	is_int(ks_import(dir, KEYRING_NO_USER, 4, key_a, T0, false, T0, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
 	    0, "the same key again");
 	ok(!changed, "is a no-op");
-	is_int(keyring_import(dir, KEYRING_NO_USER, 4, key_b, T0, true, T0, KEYFILE_KEEP_UID,
+	is_int(ks_import(dir, KEYRING_NO_USER, 4, key_b, T0, true, T0, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
 	    0, "a different key with force");
 	ok(changed, "replaces it");
-	is_int(keyring_import(dir, KEYRING_NO_USER, 6, key_b, T0, false, T0, KEYFILE_KEEP_UID,
+	is_int(ks_import(dir, KEYRING_NO_USER, 6, key_b, T0, false, T0, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
 	    KEYRING_EEXIST, "the key of slot 4 into slot 6: refused");
 	ok(strstr(why, "4.key holds this key already") != NULL &&
 	    strstr(why, "import it as slot 4") != NULL, "says which slot holds it: %s", why);
-	is_int(keyring_import(dir, KEYRING_NO_USER, 6, key_b, T0 + 5, true, T0, KEYFILE_KEEP_UID,
+	is_int(ks_import(dir, KEYRING_NO_USER, 6, key_b, T0 + 5, true, T0, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
 	    KEYRING_EEXIST, "with force and another activation too");
 	ok(!changed && access(path_in(dir, "6.key"), F_OK) != 0, "nothing written");
-	is_int(keyring_import(dir, KEYRING_NO_USER, 1, key_b, T0, true, T0, KEYFILE_KEEP_UID,
+	is_int(ks_import(dir, KEYRING_NO_USER, 1, key_b, T0, true, T0, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
 	    KEYRING_EEXIST, "nor over another key with force");
-	is_int(keyring_import(dir, KEYRING_NO_USER, 4, key_b, T0 + 9, true, T0, KEYFILE_KEEP_UID,
+	is_int(ks_import(dir, KEYRING_NO_USER, 4, key_b, T0 + 9, true, T0, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
 	    0, "its own slot with a new activation and force: fine");
-	is_int(keyring_import(path_in(base, "fresh"), KEYRING_NO_USER, 0, key_a, T0, false, T0 + 5,
+	is_int(ks_import(path_in(base, "fresh"), KEYRING_NO_USER, 0, key_a, T0, false, T0 + 5,
 		   KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &changed, why, sizeof(why)),
 	    0, "import into a new store creates it");
 	ok(load(path_in(base, "fresh"), &kr, why, sizeof(why)) == 0 &&
@@ -610,19 +611,19 @@ test_revoke(void)
 	time_t at;
 	int slot;
 
-	is_int(keyring_init(
+	is_int(ks_init(
 		   dir, KEYRING_NO_USER, T0, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, why, sizeof(why)),
 	    0, "revoke: a store");
-	is_int(keyring_revoke(dir, KEYRING_NO_USER, 3, T0 + 60, w, KEYFILE_KEEP_UID,
+	is_int(ks_revoke(dir, KEYRING_NO_USER, 3, T0 + 60, w, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
 	    KEYRING_EEMPTY, "revoke an empty slot: refused");
 	ok(strstr(why, "3.key") != NULL && strstr(why, "no key in slot 3") != NULL, "says so: %s",
 	    why);
-	is_int(keyring_revoke(dir, KEYRING_NO_USER, 10, T0 + 60, w, KEYFILE_KEEP_UID,
+	is_int(ks_revoke(dir, KEYRING_NO_USER, 10, T0 + 60, w, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
 	    KEYRING_ESLOT, "revoke slot 10: refused");
 	/* the signing key: a new key signs from now, then the old one is gone */
-	is_int(keyring_revoke(dir, KEYRING_NO_USER, 0, T0 + 60, w, KEYFILE_KEEP_UID,
+	is_int(ks_revoke(dir, KEYRING_NO_USER, 0, T0 + 60, w, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
 	    0, "revoke the signing key");
 	is_int(slot, 1, "a new key in the next slot");
@@ -632,11 +633,11 @@ test_revoke(void)
 	keyring_unref(kr);
 	/* a verifying key goes, the signer stays */
 	at = T0 + DAY;
-	is_int(keyring_rotate(dir, KEYRING_NO_USER, T0 + DAY, &at, w, KEYFILE_KEEP_UID,
+	is_int(ks_rotate(dir, KEYRING_NO_USER, T0 + DAY, &at, w, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, why, sizeof(why)),
 	    0, "rotate again");
 	ok(load(dir, &before, why, sizeof(why)) == 0, "load");
-	is_int(keyring_revoke(dir, KEYRING_NO_USER, 1, T0 + DAY + 60, w, KEYFILE_KEEP_UID,
+	is_int(ks_revoke(dir, KEYRING_NO_USER, 1, T0 + DAY + 60, w, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
 	    0, "revoke a verifying key");
 	is_int(slot, -1, "no new key needed");
@@ -647,10 +648,10 @@ test_revoke(void)
 	keyring_unref(before);
 	/* a pending key blocks revoking the signer; revoking the pending key itself is fine */
 	at = T0 + 2 * DAY + 7200;
-	is_int(keyring_rotate(dir, KEYRING_NO_USER, T0 + 2 * DAY, &at, w, KEYFILE_KEEP_UID,
+	is_int(ks_rotate(dir, KEYRING_NO_USER, T0 + 2 * DAY, &at, w, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, why, sizeof(why)),
 	    0, "rotate with a delay");
-	is_int(keyring_revoke(dir, KEYRING_NO_USER, 2, T0 + 2 * DAY, w, KEYFILE_KEEP_UID,
+	is_int(ks_revoke(dir, KEYRING_NO_USER, 2, T0 + 2 * DAY, w, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
 	    KEYRING_EBUSY, "revoke the signer while slot 3 is pending: refused");
 	ok(strstr(why, "slot 3") != NULL && strstr(why, "pending") != NULL &&
@@ -658,22 +659,22 @@ test_revoke(void)
 	ok(load(dir, &kr, why, sizeof(why)) == 0 && keyring_has(kr, 2) && keyring_has(kr, 3),
 	    "nothing done");
 	keyring_unref(kr);
-	is_int(keyring_revoke(dir, KEYRING_NO_USER, 3, T0 + 2 * DAY, w, KEYFILE_KEEP_UID,
+	is_int(ks_revoke(dir, KEYRING_NO_USER, 3, T0 + 2 * DAY, w, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
 	    0, "revoke the pending key");
-	is_int(keyring_revoke(dir, KEYRING_NO_USER, 2, T0 + 2 * DAY, w, KEYFILE_KEEP_UID,
+	is_int(ks_revoke(dir, KEYRING_NO_USER, 2, T0 + 2 * DAY, w, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
 	    0, "then the signer");
 	is_int(slot, 3, "a new key in slot 3");
 	/* the next slot still verifies: the new key takes the revoked key's own slot */
 	at = T0 + 2 * DAY + 60;
-	is_int(keyring_import(dir, KEYRING_NO_USER, 4, key_a, T0 + 2 * DAY - 30, false,
+	is_int(ks_import(dir, KEYRING_NO_USER, 4, key_a, T0 + 2 * DAY - 30, false,
 		   T0 + 2 * DAY + 60, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID, &(bool){false}, why,
 		   sizeof(why)),
 	    0, "an older key in slot 4 (as if imported from another host)");
 	ok(load(dir, &before, why, sizeof(why)) == 0 && keyring_signer(before, T0 + 2 * DAY + 60) == 3,
 	    "slot 3 signs, slot 4 verifies");
-	is_int(keyring_revoke(dir, KEYRING_NO_USER, 3, T0 + 2 * DAY + 60, w, KEYFILE_KEEP_UID,
+	is_int(ks_revoke(dir, KEYRING_NO_USER, 3, T0 + 2 * DAY + 60, w, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &slot, &at, why, sizeof(why)),
 	    0, "revoke slot 3 when slot 4 is busy");
 	is_int(slot, 3, "the new key replaces it in slot 3");
@@ -684,10 +685,10 @@ test_revoke(void)
 	keyring_unref(kr);
 	/* the only key, pending: refused */
 	dir = path_in(base, "revoke-one/keys");
-	is_int(keyring_import(dir, KEYRING_NO_USER, 5, key_b, T0 + DAY, false, T0, KEYFILE_KEEP_UID,
+	is_int(ks_import(dir, KEYRING_NO_USER, 5, key_b, T0 + DAY, false, T0, KEYFILE_KEEP_UID,
 		   KEYFILE_KEEP_GID, &(bool){false}, why, sizeof(why)),
 	    0, "a store with one pending key");
-	is_int(keyring_revoke(dir, KEYRING_NO_USER, 5, T0, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
+	is_int(ks_revoke(dir, KEYRING_NO_USER, 5, T0, w, KEYFILE_KEEP_UID, KEYFILE_KEEP_GID,
 		   &slot, &at, why, sizeof(why)),
 	    KEYRING_EBUSY, "revoking the only key: refused");
 	ok(strstr(why, "only key") != NULL, "says so: %s", why);
