@@ -415,6 +415,8 @@ msg_note(struct msg *m, const char *arg, const char *key, const struct addr *jud
 	t->legacy = r->legacy;
 	t->expiry_day = r->expiry_day;
 	t->eom = d->eom;
+	t->reserved = false;	/* rcpt_hold sets it once the reservation is kept */
+	t->counted = 0;
 	t->judged = judged != NULL;
 	if (judged != NULL)
 		t->judged_as = *judged;
