@@ -488,6 +488,8 @@ rcpt_reserve(const struct conf *cf, const char *key, long expiry_day,
 		*err = replay_strerror(rc);
 		return;
 	}
+	if (replay_fell_back(r))
+		redis_away("bounces to valid tags counted in ReplayDatabase, added to Redis later");
 	out->state = POLICY_REPLAY_COUNT;
 	out->count = *granted ? *after - 1 : *after;	/* the count before this bounce */
 }

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@ struct replay {
 	const struct replay_backend *be;	/* NULL: disabled */
 	void *state;
 	void *local;				/* the fallback Berkeley DB store, or NULL */
+	atomic_bool fell_back;			/* a call was taken by local since asked */
 	pthread_mutex_t mu;			/* the three below */
 	unsigned char *secret;			/* sodium_malloc'd; NULL until known */
 	time_t since;
@@ -65,9 +67,18 @@ replay_open_opts(const struct replay_options *o, struct replay **out, char *why,
 
 /* replay_local - should a call that failed with rc be taken by the fallback store? */
 static bool
-replay_local(const struct replay *r, int rc)
+replay_local(struct replay *r, int rc)
 {
-	return rc == REPLAY_EUNAVAIL && r->local != NULL;
+	if (rc != REPLAY_EUNAVAIL || r->local == NULL)
+		return false;
+	atomic_store(&r->fell_back, true);
+	return true;
+}
+
+bool
+replay_fell_back(struct replay *r)
+{
+	return r != NULL && atomic_exchange(&r->fell_back, false);
 }
 
 int

@@ -96,6 +96,9 @@ struct replay_options {
  * under the same key, and looked up there when Redis does not have it; it is not copied to
  * Redis later, so a reply to it is known on this host only. */
 
+/* replay_fell_back - has a call been taken by the local fallback store since the last time
+ * this was asked (Redis did not answer)? For the caller's log */
+bool replay_fell_back(struct replay *r);
 /* replay_check_dir - can this process keep a store in dir (an existing directory it can
  * write)? REPLAY_OK, or REPLAY_ENOTDIR/EACCES with why naming the fix */
 int replay_check_dir(const char *dir, char *why, size_t whylen);

@@ -169,11 +169,11 @@ e=$(($(ms) - s)); [ "$e" -gt "$longest" ] && longest=$e
 echo "# Redis frozen: longest whole miltertest session $longest ms (ReplayRedisTimeout 200)"
 check "Redis frozen: every bounce got an answer, none deferred" \
 	'[ "$(grep -c -E "^(accepted|refused)$" "$work/frozen")" -eq 7 ]'
-check "each host holds the limit on its own counts: m1 and m2 accept 4 and 3 (limit 5 each)" \
+check "valid tags counted locally: all 7 accepted (4 and 3 per host, under each host's 5)" \
 	'[ "$(grep -c "^accepted$" "$work/frozen")" -eq 7 ]'
 check "a forged tag is still refused" '[ "$(cat "$work/frozen-forged")" = refused ]'
-check "no session waited past a hang bound (10 s)" '[ "$longest" -lt 10000 ]'
-check "the fallback is logged" 'grep -q "Redis (ReplayRedis) did not answer\|replay store" "$work/m1.log"'
+check "the fallback is logged" \
+	'grep -q "Redis (ReplayRedis) did not answer" "$work/m1.log" "$work/m2.log"'
 kill -CONT "$a_pid"
 for ((i = 0; i < 300; i++)); do [ "$(count_of "$t3")" -ge 7 ] 2>/dev/null && break; sleep 0.1; done
 echo "# after SIGCONT: Redis count of the tag $(count_of "$t3") after $((i / 10)) s"
